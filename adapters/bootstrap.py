@@ -1,0 +1,92 @@
+"""The composition root: one place that wires the domain to its adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from adapters.sqldb import SqlDatabase, StoreConfig, parse_db_url
+from adapters.ticket_numbers import SqlTicketNumbers
+from adapters.vault import SqlVault
+from domain.departments import DepartmentRegistry
+from domain.service import Deadlines, WorkOrderService, system_clock
+from projections.audit_ledger import AuditLedger, VerifyReport, verify
+from projections.runner import ProjectionRunner
+from projections.tickets import TicketList, list_tickets
+
+
+def _default_deadlines() -> Deadlines | None:
+    try:
+        from domain.policies.deadlines import DeadlinePolicy
+    except ImportError:  # the deadline policy is optional for the lifecycle core
+        return None
+    policy: Deadlines = DeadlinePolicy.default()
+    return policy
+
+
+@dataclass
+class Engine:
+    """Everything a front end (CLI, gRPC, drills) needs, built from a DB URL."""
+
+    config: StoreConfig
+    db: SqlDatabase
+    service: WorkOrderService
+    vault: SqlVault
+    departments: DepartmentRegistry
+    runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+
+    def catch_up(self) -> None:
+        for runner in self.runners.values():
+            runner.catch_up()
+
+    def list(self, **filters: Any) -> list[dict[str, Any]]:
+        self.runners["tickets"].catch_up()
+        with self.db.transaction(immediate=False) as cur:
+            return list_tickets(cur, **filters)
+
+    def verify(self, ticket_no: str | None = None) -> VerifyReport:
+        self.runners["tickets"].catch_up()
+        return verify(self.service, self.db, ticket_no)
+
+    def close(self) -> None:
+        self.service.close()
+        self.db.close()
+
+
+def build_engine(
+    db_url: str | None = None,
+    *,
+    clock: Callable[[], datetime] = system_clock,
+    departments_file: str | None = None,
+    deadlines: Deadlines | None | str = "default",
+    sync_projections: bool = True,
+) -> Engine:
+    """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
+    config = parse_db_url(db_url)
+    if config.kind == "sqlite" and config.sqlite_path is not None:
+        config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    db = SqlDatabase(config)
+    vault = SqlVault(db)
+    registry = DepartmentRegistry.load(departments_file)
+    policy = _default_deadlines() if deadlines == "default" else deadlines
+    assert not isinstance(policy, str)
+    service = WorkOrderService(
+        config.eventsourcing_env(),
+        numbers=SqlTicketNumbers(db),
+        vault=vault,
+        departments=registry,
+        clock=clock,
+        deadlines=policy,
+    )
+    engine = Engine(config, db, service, vault, registry)
+    engine.runners = {
+        "audit_ledger": ProjectionRunner(service, db, AuditLedger()),
+        "tickets": ProjectionRunner(service, db, TicketList()),
+    }
+    if sync_projections:
+        # Seal each stored event in the audit ledger at once, before anyone can edit it.
+        ledger = engine.runners["audit_ledger"]
+        service.on_saved = ledger.catch_up
+    return engine

@@ -1,0 +1,161 @@
+"""Where the data lives: one URL picks SQLite (embedded, default) or PostgreSQL.
+
+Side tables (ticket sequences, the personal-data vault, projections) live in the
+same database as the events, written through one small DB-API wrapper that
+speaks both dialects (`?` placeholders are rewritten for psycopg).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from domain.errors import InvalidInput
+
+DEFAULT_SQLITE = Path("var") / "rexian.db"
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    kind: str  # "sqlite" or "postgres"
+    sqlite_path: Path | None = None
+    host: str = ""
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    dbname: str = ""
+
+    @property
+    def display(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:{self.sqlite_path}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        if self.kind == "sqlite":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                    "SQLITE_DBNAME": str(self.sqlite_path),
+                    "SQLITE_LOCK_TIMEOUT": "30"}
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_LOCK_TIMEOUT": "30",
+        }
+
+
+def parse_db_url(url: str | None) -> StoreConfig:
+    """`postgresql://user:pw@host:port/db`, `sqlite:///path`, a bare file path, or None."""
+    text = (url or os.environ.get("REXIAN_DB") or "").strip()
+    if not text:
+        return StoreConfig("sqlite", sqlite_path=DEFAULT_SQLITE)
+    if text.startswith(("postgresql://", "postgres://")):
+        parsed = urlparse(text)
+        if not parsed.hostname or not parsed.path.strip("/"):
+            raise InvalidInput("db", f"数据库地址缺少主机或库名：{text}",
+                               f"database URL lacks host or database name: {text}")
+        return StoreConfig(
+            "postgres",
+            host=parsed.hostname,
+            port=parsed.port or 5432,
+            user=unquote(parsed.username or ""),
+            password=unquote(parsed.password or ""),
+            dbname=parsed.path.strip("/"),
+        )
+    if text.startswith("sqlite:"):
+        path = text.removeprefix("sqlite:").removeprefix("//")
+        return StoreConfig("sqlite", sqlite_path=Path(path or DEFAULT_SQLITE))
+    if "://" in text:
+        raise InvalidInput("db", f"不支持的数据库地址：{text}（支持 sqlite 与 postgresql）",
+                           f"unsupported database URL {text!r} (sqlite or postgresql)")
+    return StoreConfig("sqlite", sqlite_path=Path(text))
+
+
+class Cursor:
+    """A thin cursor that accepts `?` placeholders on both dialects."""
+
+    def __init__(self, raw: Any, postgres: bool) -> None:
+        self._raw = raw
+        self._postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        self._raw.execute(sql, tuple(params))
+        return self
+
+    def fetchone(self) -> Any:
+        return self._raw.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return list(self._raw.fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return int(self._raw.rowcount)
+
+
+class SqlDatabase:
+    """One connection, used under a lock, for the side tables."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        self.config = config
+        self.postgres = config.kind == "postgres"
+        self._lock = threading.RLock()
+        self._conn: Any = None
+
+    def _connect(self) -> Any:
+        if self.postgres:
+            import psycopg
+
+            c = self.config
+            conn = psycopg.connect(host=c.host, port=c.port, user=c.user, password=c.password,
+                                   dbname=c.dbname, autocommit=False)
+            # Side-table commits need not wait for the WAL flush: the event commit that
+            # follows them flushes the WAL up to and including them.
+            conn.execute("SET synchronous_commit TO off")
+            conn.commit()
+            return conn
+        assert self.config.sqlite_path is not None
+        self.config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(self.config.sqlite_path), timeout=30,
+                               isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # Same reasoning as above: the next FULL-sync event commit persists these pages.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=30000")
+        return conn
+
+    @contextmanager
+    def transaction(self, immediate: bool = True) -> Iterator[Cursor]:
+        """A write transaction (SQLite: BEGIN IMMEDIATE, so writers queue instead of failing)."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            conn = self._conn
+            if not self.postgres:
+                conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            cursor = Cursor(conn.cursor(), self.postgres)
+            try:
+                yield cursor
+            except BaseException:
+                conn.rollback()
+                raise
+            else:
+                conn.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,180 @@
+"""The work-order lifecycle: ONE explicit `transitions` machine is the rule book.
+
+The machine is never bound to an aggregate (that would pollute the aggregate's
+__dict__ and break snapshots, see stack notes). It is compiled once, at import,
+into a lookup table (state, command) -> next state; commands ask the table,
+events record the outcome, and replay never consults the machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from transitions.extensions import HierarchicalMachine
+
+from domain.errors import IllegalTransition
+
+# Top-level states (their Chinese names appear in JSON output).
+INTAKE = "已受理"
+DISPATCHED = "已派单"
+RETURNED = "已退回"
+HANDLING = "办理中"
+RESOLVED = "已办结"
+ARCHIVED = "已归档"
+WITHDRAWN = "已撤销"
+MERGED = "已合并"
+TRANSFERRED = "已转办"
+
+# Sub-states of 办理中.
+WORKING = "处理中"
+EXTENSION_PENDING = "延期审批中"
+
+TERMINAL_STATES = (ARCHIVED, WITHDRAWN, MERGED, TRANSFERRED)
+OPEN_STATES = (INTAKE, DISPATCHED, RETURNED, HANDLING)
+SEPARATOR = "_"
+
+STATES: list[Any] = [
+    INTAKE,
+    DISPATCHED,
+    RETURNED,
+    {"name": HANDLING, "children": [WORKING, EXTENSION_PENDING], "initial": WORKING},
+    RESOLVED,
+    ARCHIVED,
+    WITHDRAWN,
+    MERGED,
+    TRANSFERRED,
+]
+
+_H_WORKING = f"{HANDLING}{SEPARATOR}{WORKING}"
+_H_PENDING = f"{HANDLING}{SEPARATOR}{EXTENSION_PENDING}"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command of the lifecycle: its trigger name and the label staff see."""
+
+    name: str
+    label: str
+    internal: bool = False  # issued by the engine itself, never offered to staff
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("answer", "直接答复"),
+        Command("dispatch", "派单"),
+        Command("sign", "签收"),
+        Command("return_order", "退单"),
+        Command("redispatch", "改派"),
+        Command("reject_return", "退单异议驳回"),
+        Command("transfer", "一键互转"),
+        Command("request_extension", "申请延期"),
+        Command("approve_extension", "批准延期"),
+        Command("deny_extension", "驳回延期"),
+        Command("resolve", "办结"),
+        Command("archive", "回访归档"),
+        Command("reopen", "重办"),
+        Command("withdraw", "撤单"),
+        Command("merge", "并单"),
+        Command("attach_duplicate", "并入重复件", internal=True),
+        Command("report_plan", "反馈处理计划"),
+        Command("escalate", "催督办", internal=True),
+    )
+}
+
+# dest None = internal transition: allowed in the state, state unchanged.
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "answer", "source": INTAKE, "dest": RESOLVED},
+    {"trigger": "dispatch", "source": INTAKE, "dest": DISPATCHED},
+    {"trigger": "sign", "source": DISPATCHED, "dest": HANDLING},
+    {"trigger": "return_order", "source": [DISPATCHED, _H_WORKING], "dest": RETURNED},
+    {"trigger": "redispatch", "source": RETURNED, "dest": DISPATCHED},
+    {"trigger": "reject_return", "source": RETURNED, "dest": HANDLING},
+    {"trigger": "transfer", "source": [INTAKE, RETURNED], "dest": TRANSFERRED},
+    {"trigger": "request_extension", "source": _H_WORKING, "dest": _H_PENDING},
+    {"trigger": "approve_extension", "source": _H_PENDING, "dest": _H_WORKING},
+    {"trigger": "deny_extension", "source": _H_PENDING, "dest": _H_WORKING},
+    {"trigger": "resolve", "source": HANDLING, "dest": RESOLVED},
+    {"trigger": "archive", "source": RESOLVED, "dest": ARCHIVED},
+    {"trigger": "reopen", "source": RESOLVED, "dest": HANDLING},
+    {"trigger": "withdraw", "source": list(OPEN_STATES), "dest": WITHDRAWN},
+    {"trigger": "merge", "source": list(OPEN_STATES), "dest": MERGED},
+    {"trigger": "attach_duplicate", "source": list(OPEN_STATES), "dest": None},
+    {"trigger": "report_plan", "source": [DISPATCHED, HANDLING], "dest": None},
+    {"trigger": "escalate", "source": [DISPATCHED, RETURNED, HANDLING], "dest": None},
+]
+
+MACHINE_KWARGS: dict[str, Any] = {
+    "states": STATES,
+    "transitions": TRANSITIONS,
+    "initial": INTAKE,
+    "auto_transitions": False,
+}
+
+
+def split_state(full: str) -> tuple[str, str | None]:
+    """'办理中_延期审批中' -> ('办理中', '延期审批中')."""
+    top, _, sub = full.partition(SEPARATOR)
+    return top, (sub or None)
+
+
+def join_state(state: str, substate: str | None) -> str:
+    return f"{state}{SEPARATOR}{substate}" if substate else state
+
+
+class _Probe:
+    """A throwaway model used once, at compile time, to ask the machine."""
+
+    state: str
+
+
+def _leaf_states() -> list[str]:
+    leaves: list[str] = []
+    for state in STATES:
+        if isinstance(state, dict):
+            leaves += [f"{state['name']}{SEPARATOR}{child}" for child in state["children"]]
+        else:
+            leaves.append(state)
+    return leaves
+
+
+def _compile() -> dict[tuple[str, str], str]:
+    probe = _Probe()
+    machine = HierarchicalMachine(model=probe, **MACHINE_KWARGS)
+    table: dict[tuple[str, str], str] = {}
+    for leaf in _leaf_states():
+        for name in COMMANDS:
+            machine.set_state(leaf, model=probe)
+            if probe.may_trigger(name):  # type: ignore[attr-defined]
+                probe.trigger(name)  # type: ignore[attr-defined]
+                table[(leaf, name)] = probe.state
+    return table
+
+
+_TABLE = _compile()
+LEAF_STATES: tuple[str, ...] = tuple(_leaf_states())
+
+
+def allowed_commands(full_state: str) -> list[str]:
+    return [name for name in COMMANDS if (full_state, name) in _TABLE]
+
+
+def next_state(ticket_no: str, full_state: str, command: str) -> str:
+    """The state after `command`, or IllegalTransition naming the state and what is allowed."""
+    try:
+        return _TABLE[(full_state, command)]
+    except KeyError:
+        top, _ = split_state(full_state)
+        raise IllegalTransition(
+            ticket_no,
+            top if full_state == top else full_state.replace(SEPARATOR, "/"),
+            COMMANDS[command].label if command in COMMANDS else command,
+            [COMMANDS[c].label for c in allowed_commands(full_state)
+             if not COMMANDS[c].internal],
+        ) from None
+
+
+def transition_table() -> dict[tuple[str, str], str]:
+    """A copy of the compiled table (for docs and tests)."""
+    return dict(_TABLE)

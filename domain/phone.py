@@ -1,0 +1,48 @@
+"""Caller phone numbers: validated as Chinese mobile or landline numbers, masked for display."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from domain.errors import InvalidInput
+
+_VALID_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def normalize_phone(raw: str) -> str:
+    """Return the national form without separators (13800138000, 057488888888) or raise."""
+    text = (raw or "").strip()
+    error = InvalidInput(
+        "caller_phone",
+        f"电话号码“{text}”无效：应为中国大陆手机号或带区号的固定电话（如 0574-88888888）",
+        f"invalid phone number {text!r}: expected a mainland China mobile or landline "
+        "number with area code (e.g. 0574-88888888)",
+    )
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        raise error from None
+    if number.country_code != 86 or not phonenumbers.is_valid_number(number):
+        raise error
+    if phonenumbers.number_type(number) not in _VALID_TYPES:
+        raise error
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(ch for ch in national if ch.isdigit())
+
+
+def mask_phone(phone: str) -> str:
+    """138****8000 for mobiles; 0574****8888 for landlines: keep head and last four digits."""
+    if len(phone) == 11 and phone.startswith("1"):
+        return f"{phone[:3]}****{phone[-4:]}"
+    if len(phone) > 8:
+        return f"{phone[:len(phone) - 8]}****{phone[-4:]}"
+    return "****" + phone[-4:]
+
+
+def mask_name(name: str) -> str:
+    """张** keeps the surname only."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""

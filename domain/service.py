@@ -1,0 +1,346 @@
+"""The application service: a thin layer that speaks primitives (ticket numbers, names, text).
+
+It loads the aggregate, calls one command, saves. Validation that needs the outside
+world (department registry, phone numbers, vault) happens here, before the aggregate
+records anything. Views returned are plain dicts (JSON-ready).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar, Protocol
+from zoneinfo import ZoneInfo
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import InvalidInput, UnknownTicket
+from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
+from domain.values import Actor, require_text
+from domain.workorder import WorkOrder, order_id
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class Deadlines(Protocol):
+    """The subset of the deadline policy the lifecycle needs (domain.policies implements it)."""
+
+    def dispatch_due(self, urgency: str, intake_at: datetime) -> datetime: ...
+
+    def handling_due(self, category: str, urgency: str, started_at: datetime) -> datetime: ...
+
+    def sign_due(self, urgency: str, dispatched_at: datetime) -> datetime: ...
+
+    def reopen_due(self, urgency: str, reopened_at: datetime) -> datetime: ...
+
+    def extend_due(self, due_at: datetime, days: int) -> datetime: ...
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(value: datetime | None) -> str | None:
+    """Instants are shown in Beijing time, the hotline's own clock."""
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+@dataclass
+class HistoryEntry:
+    version: int
+    type: str
+    at: datetime
+    actor_role: str
+    actor_id: str
+    details: dict[str, Any]
+
+
+_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic",
+                "actor_role", "actor_id", "prev_hash", "personal", "citizen_id"}
+
+
+class WorkOrderService(Application):
+    """Commands and queries on work orders."""
+
+    name = "Rexian"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {WorkOrder: 50}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        numbers: TicketNumbers,
+        vault: PersonalDataVault,
+        departments: DepartmentDirectory,
+        clock: Clock = system_clock,
+        deadlines: Deadlines | None = None,
+        on_saved: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.numbers = numbers
+        self.vault = vault
+        self.departments = departments
+        self.clock = clock
+        self.deadlines = deadlines
+        # Called after each successful save (e.g. to bring the audit ledger up to date).
+        self.on_saved = on_saved
+
+    # ----- plumbing -------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock().astimezone(timezone.utc)
+
+    def load(self, ticket_no: str, version: int | None = None) -> WorkOrder:
+        try:
+            order: WorkOrder = self.repository.get(order_id(ticket_no), version=version)
+        except AggregateNotFoundError:
+            raise UnknownTicket(ticket_no) from None
+        return order
+
+    def _commit(self, *orders: WorkOrder) -> None:
+        self.save(*orders)
+        if self.on_saved:
+            self.on_saved()
+
+    def _dept(self, name: str, field: str = "dept") -> str:
+        self.departments.get(name)
+        return name
+
+    # ----- commands -------------------------------------------------------------------
+    def intake(
+        self,
+        *,
+        channel: str,
+        category: str,
+        urgency: str,
+        region: str,
+        content: str,
+        caller_name: str,
+        caller_phone: str,
+        actor: Actor,
+    ) -> str:
+        phone = normalize_phone(caller_phone)
+        name = require_text("caller_name", caller_name, "来电人姓名", 50)
+        # Validate every field before touching the vault or the sequence.
+        region, content = WorkOrder.check_intake(
+            channel=channel, category=category, urgency=urgency, region=region, content=content
+        )
+        at = self.now()
+        dispatch_due = self.deadlines.dispatch_due(urgency, at) if self.deadlines else None
+        citizen_id, token = self.vault.seal(PersonalData(name=name, phone=phone))
+        day = at.astimezone(SHANGHAI).date()
+        for _attempt in range(100):
+            seq = self.numbers.next_number(day)
+            ticket_no = f"{day:%Y%m%d}{seq:04d}"
+            order = WorkOrder.register(
+                ticket_no=ticket_no, channel=channel, category=category, urgency=urgency,
+                region=region, content=content, citizen_id=citizen_id, personal=token,
+                actor=actor, at=at, dispatch_due_at=dispatch_due,
+            )
+            try:
+                self._commit(order)
+            except IntegrityError:
+                # Another process (or a lost sequence update) took this number: move past it.
+                self.numbers.skip_past(day, seq)
+                continue
+            return ticket_no
+        raise RuntimeError("could not allocate a ticket number after 100 attempts")
+
+    def answer(self, ticket_no: str, *, reply: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.answer(reply=reply, actor=actor, at=self.now())
+        self._commit(order)
+
+    def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], actor: Actor) -> None:
+        order = self.load(ticket_no)
+        assists = [self._dept(a, "assist") for a in assist]
+        at = self.now()
+        order.dispatch(dept=self._dept(dept), assist=assists, actor=actor, at=at,
+                       **self._handling_clock(order, at))
+        self._commit(order)
+
+    def redispatch(
+        self, ticket_no: str, *, dept: str, assist: Iterable[str], reason: str, actor: Actor
+    ) -> None:
+        order = self.load(ticket_no)
+        assists = [self._dept(a, "assist") for a in assist]
+        at = self.now()
+        order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
+                         at=at, **self._handling_clock(order, at))
+        self._commit(order)
+
+    def _handling_clock(self, order: WorkOrder, at: datetime) -> dict[str, datetime | None]:
+        if not self.deadlines:
+            return {"due_at": None, "sign_due_at": None}
+        return {
+            "due_at": self.deadlines.handling_due(order.category, order.urgency, at),
+            "sign_due_at": self.deadlines.sign_due(order.urgency, at),
+        }
+
+    def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.sign(dept=self._dept(dept), actor=actor, at=self.now())
+        self._commit(order)
+
+    def return_order(self, ticket_no: str, *, dept: str, reason: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.return_order(dept=self._dept(dept), reason=reason, actor=actor, at=self.now())
+        self._commit(order)
+
+    def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        at = self.now()
+        due = (self.deadlines.handling_due(order.category, order.urgency, at)
+               if self.deadlines else None)
+        order.reject_return(reason=reason, actor=actor, at=at, due_at=due)
+        self._commit(order)
+
+    def transfer(
+        self, ticket_no: str, *, hotline: str, reference: str, reason: str, actor: Actor
+    ) -> None:
+        order = self.load(ticket_no)
+        order.transfer(hotline=hotline, reference=reference, reason=reason, actor=actor,
+                       at=self.now())
+        self._commit(order)
+
+    def request_extension(
+        self, ticket_no: str, *, dept: str, days: int, reason: str, actor: Actor
+    ) -> None:
+        order = self.load(ticket_no)
+        order.request_extension(dept=self._dept(dept), days=days, reason=reason, actor=actor,
+                                at=self.now())
+        self._commit(order)
+
+    def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        due = order.due_at
+        if self.deadlines and due and order.pending_extension:
+            due = self.deadlines.extend_due(due, int(order.pending_extension["days"]))
+        order.approve_extension(note=note, actor=actor, at=self.now(), due_at=due)
+        self._commit(order)
+
+    def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.deny_extension(reason=reason, actor=actor, at=self.now())
+        self._commit(order)
+
+    def resolve(self, ticket_no: str, *, dept: str, reply: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.resolve(dept=self._dept(dept), reply=reply, actor=actor, at=self.now())
+        self._commit(order)
+
+    def record_callback(self, ticket_no: str, *, result: str, comment: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        at = self.now()
+        due = self.deadlines.reopen_due(order.urgency, at) if self.deadlines else None
+        order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due)
+        self._commit(order)
+
+    def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.withdraw(reason=reason, actor=actor, at=self.now())
+        self._commit(order)
+
+    def merge(self, ticket_no: str, *, into: str, reason: str, actor: Actor) -> None:
+        if ticket_no == into:
+            raise InvalidInput("into", "不能将工单并入自身", "cannot merge an order into itself")
+        duplicate = self.load(ticket_no)
+        master = self.load(into)
+        duplicate.merge_into(master=master, reason=reason, actor=actor, at=self.now())
+        self._commit(duplicate, master)
+
+    # ----- queries ----------------------------------------------------------------------
+    def view(self, order: WorkOrder) -> dict[str, Any]:
+        """The JSON shape of `show`: personal data masked, instants in Beijing time."""
+        personal = self.vault.open(order.citizen_id, order.personal) if order.personal else None
+        return {
+            "ticket_no": order.ticket_no,
+            "state": order.state,
+            "substate": order.substate,
+            "category": order.category,
+            "urgency": order.urgency,
+            "channel": order.channel,
+            "region": order.region,
+            "content": order.content,
+            "caller_name": mask_name(personal.name) if personal else None,
+            "caller_phone": mask_phone(personal.phone) if personal else None,
+            "department": order.department,
+            "assist_departments": list(order.assist_departments),
+            "reopen_count": order.reopen_count,
+            "return_count": order.return_count,
+            "returns": list(order.returns),
+            "supervision_orders": list(order.supervision_orders),
+            "extensions": list(order.extensions),
+            "pending_extension": order.pending_extension,
+            "reply": order.reply,
+            "callback": order.callback,
+            "flags": list(order.flags),
+            "merged_into": order.merged_into,
+            "duplicates": list(order.duplicates),
+            "transfer": order.transfer,
+            "closing_reason": order.closing_reason,
+            "created_at": iso(order.created_at),
+            "dispatched_at": iso(order.dispatched_at),
+            "signed_at": iso(order.signed_at),
+            "resolved_at": iso(order.resolved_at),
+            "closed_at": iso(order.closed_at),
+            "dispatch_due_at": iso(order.dispatch_due_at),
+            "sign_due_at": iso(order.sign_due_at),
+            "due_at": iso(order.due_at),
+            "escalation_level": order.escalation_level,
+            "plan": order.plan,
+            "version": order.version,
+        }
+
+    def show(self, ticket_no: str) -> dict[str, Any]:
+        return self.view(self.load(ticket_no))
+
+    def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """The order as it was at `as_of` (default: now) and every event up to then."""
+        entries: list[HistoryEntry] = []
+        for event in self.events.get(order_id(ticket_no)):
+            if as_of is not None and event.timestamp > as_of:
+                break
+            details = {k: v for k, v in event.__dict__.items() if k not in _BOOKKEEPING}
+            entries.append(HistoryEntry(event.originator_version, type(event).__name__,
+                                        event.timestamp, event.actor_role, event.actor_id,
+                                        details))
+        if not entries:
+            if as_of is not None:
+                self.load(ticket_no)  # raises UnknownTicket if it never existed
+                raise InvalidInput(
+                    "as_of",
+                    f"工单 {ticket_no} 在 {iso(as_of)} 时尚未受理",
+                    f"work order {ticket_no} did not exist yet at {iso(as_of)}",
+                )
+            raise UnknownTicket(ticket_no)
+        state = self.view(self.load(ticket_no, version=entries[-1].version))
+        return {
+            "ticket_no": ticket_no,
+            "as_of": iso(as_of) if as_of else None,
+            "state": state,
+            "events": [
+                {
+                    "version": e.version,
+                    "type": e.type,
+                    "at": iso(e.at),
+                    "actor": {"role": e.actor_role, "id": e.actor_id},
+                    "details": _jsonable(e.details),
+                }
+                for e in entries
+            ],
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return value

@@ -1,0 +1,554 @@
+"""The WorkOrder aggregate: one event-sourced work order (工单).
+
+Each command validates its input, asks the lifecycle table for the next state
+(raising before anything is recorded), then triggers the event declared right
+beside it. Events record the outcome (including the resulting state), so replay
+rebuilds state from events alone and never consults the machine.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain import lifecycle as lc
+from domain.audit import GENESIS, event_hash
+from domain.errors import InvalidInput, NotResponsible
+from domain.values import (
+    CALLBACK_RESULTS,
+    CATEGORIES,
+    CHANNELS,
+    SATISFIED_RESULTS,
+    URGENCIES,
+    Actor,
+    require_choice,
+    require_text,
+)
+
+# Namespace for deterministic aggregate ids: the ticket number alone identifies the order.
+TICKET_NAMESPACE = uuid.UUID("6f1d2c1e-5b7a-4c1e-9d5e-72657869616e")
+MAX_EXTENSION_DAYS = 30
+
+
+def order_id(ticket_no: str) -> UUID:
+    return uuid.uuid5(TICKET_NAMESPACE, ticket_no)
+
+
+class WorkOrder(Aggregate):
+    """State is plain data (str, int, list, dict, datetime) so snapshots serialise."""
+
+    class Event(Aggregate.Event):
+        actor_role: str
+        actor_id: str
+        prev_hash: str
+
+        def mutate(self, aggregate: Any) -> Any:
+            aggregate = super().mutate(aggregate)
+            aggregate.chain_head = event_hash(self)
+            return aggregate
+
+    def __init__(self) -> None:
+        self.ticket_no = ""
+        self.state = lc.INTAKE
+        self.substate: str | None = None
+        self.category = ""
+        self.urgency = ""
+        self.channel = ""
+        self.region = ""
+        self.content = ""
+        self.citizen_id = ""
+        self.personal = ""
+        self.department: str | None = None
+        self.assist_departments: list[str] = []
+        self.reopen_count = 0
+        self.return_count = 0
+        self.returns: list[dict[str, Any]] = []
+        self.supervision_orders: list[dict[str, Any]] = []
+        self.extensions: list[dict[str, Any]] = []
+        self.pending_extension: dict[str, Any] | None = None
+        self.reply: str | None = None
+        self.callback: dict[str, Any] | None = None
+        self.flags: list[str] = []
+        self.merged_into: str | None = None
+        self.duplicates: list[str] = []
+        self.transfer: dict[str, Any] | None = None
+        self.closing_reason: str | None = None
+        self.created_at: datetime | None = None
+        self.dispatched_at: datetime | None = None
+        self.signed_at: datetime | None = None
+        self.resolved_at: datetime | None = None
+        self.closed_at: datetime | None = None
+        # Clocks (set from the deadline policy by the service; recorded in events).
+        self.dispatch_due_at: datetime | None = None
+        self.sign_due_at: datetime | None = None
+        self.due_at: datetime | None = None
+        self.clock_started_at: datetime | None = None
+        self.clock_no = 0
+        self.escalation_level = 0
+        self.ladder_done: list[str] = []
+        self.plan: dict[str, Any] | None = None
+        self.chain_head = GENESIS
+
+    # ----- helpers -------------------------------------------------------------------
+    @property
+    def full_state(self) -> str:
+        return lc.join_state(self.state, self.substate)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in lc.TERMINAL_STATES
+
+    def _next(self, command: str) -> tuple[str, str | None]:
+        return lc.split_state(lc.next_state(self.ticket_no, self.full_state, command))
+
+    def _emit(self, event_class: type[Any], actor: Actor, at: datetime, **fields: Any) -> None:
+        self.trigger_event(
+            event_class,
+            timestamp=at,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            prev_hash=self.chain_head,
+            **fields,
+        )
+
+    def _require_lead(self, dept: str) -> None:
+        if dept != self.department:
+            raise NotResponsible(self.ticket_no, dept, self.department)
+
+    def _move(self, state: str, substate: str | None) -> None:
+        self.state = state
+        self.substate = substate
+
+    # ----- intake --------------------------------------------------------------------
+    @classmethod
+    def register(
+        cls,
+        *,
+        ticket_no: str,
+        channel: str,
+        category: str,
+        urgency: str,
+        region: str,
+        content: str,
+        citizen_id: str,
+        personal: str,
+        actor: Actor,
+        at: datetime,
+        dispatch_due_at: datetime | None = None,
+    ) -> WorkOrder:
+        region, content = cls.check_intake(
+            channel=channel, category=category, urgency=urgency, region=region, content=content
+        )
+        return cls._create(
+            cls.Registered,
+            id=order_id(ticket_no),
+            timestamp=at,
+            ticket_no=ticket_no,
+            channel=channel,
+            category=category,
+            urgency=urgency,
+            region=region,
+            content=content,
+            citizen_id=citizen_id,
+            personal=personal,
+            dispatch_due_at=dispatch_due_at,
+            actor_role=actor.role,
+            actor_id=actor.id,
+            prev_hash=GENESIS,
+        )
+
+    @staticmethod
+    def check_intake(
+        *, channel: str, category: str, urgency: str, region: str, content: str
+    ) -> tuple[str, str]:
+        """Validate intake fields; returns the normalised (region, content)."""
+        require_choice("channel", channel, CHANNELS, "受理渠道")
+        require_choice("category", category, CATEGORIES, "诉求类别")
+        require_choice("urgency", urgency, URGENCIES, "紧急程度")
+        return (require_text("region", region, "所属区域", 100),
+                require_text("content", content, "诉求内容"))
+
+    class Registered(Event, Aggregate.Created):
+        ticket_no: str
+        channel: str
+        category: str
+        urgency: str
+        region: str
+        content: str
+        citizen_id: str
+        personal: str  # the only place personal data lives: one encrypted token
+        dispatch_due_at: datetime | None
+
+        def apply(self, order: WorkOrder) -> None:
+            for name in ("ticket_no", "channel", "category", "urgency", "region", "content"):
+                setattr(order, name, getattr(self, name))
+            order.citizen_id = self.citizen_id
+            order.personal = self.personal
+            order.dispatch_due_at = self.dispatch_due_at
+            order.created_at = self.timestamp
+
+    # ----- direct answer (咨询 only) ------------------------------------------------------
+    def answer(self, *, reply: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("answer")
+        if self.category != "咨询":
+            raise InvalidInput(
+                "category",
+                f"只有咨询类工单可以直接答复（本工单为{self.category}）",
+                f"only 咨询 (consultation) orders can be answered directly; this is {self.category}",
+            )
+        self._emit(self.Answered, actor, at, reply=require_text("reply", reply, "答复内容"),
+                   state=state, substate=sub)
+
+    class Answered(Event):
+        reply: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.reply = self.reply
+            order.resolved_at = self.timestamp
+            order._move(self.state, self.substate)
+
+    # ----- dispatch / re-dispatch -------------------------------------------------------
+    def dispatch(
+        self,
+        *,
+        dept: str,
+        assist: list[str],
+        actor: Actor,
+        at: datetime,
+        due_at: datetime | None = None,
+        sign_due_at: datetime | None = None,
+    ) -> None:
+        state, sub = self._next("dispatch")
+        self._emit(self.Dispatched, actor, at, dept=dept, assist=_assists(dept, assist),
+                   due_at=due_at, sign_due_at=sign_due_at, state=state, substate=sub)
+
+    class Dispatched(Event):
+        dept: str
+        assist: list[str]
+        due_at: datetime | None
+        sign_due_at: datetime | None
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.department = self.dept
+            order.assist_departments = list(self.assist)
+            order.dispatched_at = self.timestamp
+            order._start_clock(self.timestamp, self.due_at)
+            order.sign_due_at = self.sign_due_at
+            order._move(self.state, self.substate)
+
+    def redispatch(
+        self,
+        *,
+        dept: str,
+        assist: list[str],
+        reason: str,
+        actor: Actor,
+        at: datetime,
+        due_at: datetime | None = None,
+        sign_due_at: datetime | None = None,
+    ) -> None:
+        state, sub = self._next("redispatch")
+        self._emit(self.Redispatched, actor, at, dept=dept, assist=_assists(dept, assist),
+                   reason=require_text("reason", reason, "改派理由"), due_at=due_at,
+                   sign_due_at=sign_due_at, state=state, substate=sub)
+
+    class Redispatched(Dispatched):
+        reason: str
+
+    def _start_clock(self, started_at: datetime, due_at: datetime | None) -> None:
+        """A fresh handling clock clears the previous clock's warnings and escalations."""
+        self.clock_started_at = started_at
+        self.due_at = due_at
+        self.clock_no += 1
+        self.escalation_level = 0
+        self.ladder_done = []
+        self.plan = None
+        if "超期" in self.flags:
+            self.flags.remove("超期")
+
+    # ----- sign / return / dispute ------------------------------------------------------
+    def sign(self, *, dept: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("sign")
+        self._require_lead(dept)
+        self._emit(self.Signed, actor, at, dept=dept, state=state, substate=sub)
+
+    class Signed(Event):
+        dept: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.signed_at = self.timestamp
+            order.sign_due_at = None
+            order._move(self.state, self.substate)
+
+    def return_order(self, *, dept: str, reason: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("return_order")
+        self._require_lead(dept)
+        self._emit(self.Returned, actor, at, dept=dept,
+                   reason=require_text("reason", reason, "退单理由"), state=state, substate=sub)
+
+    class Returned(Event):
+        dept: str
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.return_count += 1
+            order.returns.append(
+                {"dept": self.dept, "reason": self.reason, "at": self.timestamp.isoformat()}
+            )
+            # Time spent 已退回 counts against no unit: the clock stops here.
+            order.due_at = None
+            order.sign_due_at = None
+            order._move(self.state, self.substate)
+
+    def reject_return(
+        self, *, reason: str, actor: Actor, at: datetime, due_at: datetime | None = None
+    ) -> None:
+        state, sub = self._next("reject_return")
+        self._emit(self.ReturnRejected, actor, at,
+                   reason=require_text("reason", reason, "驳回理由"), due_at=due_at,
+                   state=state, substate=sub)
+
+    class ReturnRejected(Event):
+        reason: str
+        due_at: datetime | None
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            if order.returns:
+                order.returns[-1]["rejected"] = self.reason
+            order._start_clock(self.timestamp, self.due_at)
+            order._move(self.state, self.substate)
+
+    # ----- cross-region transfer --------------------------------------------------------
+    def transfer(
+        self, *, hotline: str, reference: str, reason: str, actor: Actor, at: datetime
+    ) -> None:
+        state, sub = self._next("transfer")
+        self._emit(self.Transferred, actor, at,
+                   hotline=require_text("hotline", hotline, "接收热线", 100),
+                   reference=require_text("reference", reference, "对方工单号", 100),
+                   reason=require_text("reason", reason, "转办理由"), state=state, substate=sub)
+
+    class Transferred(Event):
+        hotline: str
+        reference: str
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.transfer = {"hotline": self.hotline, "reference": self.reference,
+                              "reason": self.reason}
+            order.closed_at = self.timestamp
+            order._move(self.state, self.substate)
+
+    # ----- extension ------------------------------------------------------------------
+    def request_extension(
+        self, *, dept: str, days: int, reason: str, actor: Actor, at: datetime
+    ) -> None:
+        state, sub = self._next("request_extension")
+        self._require_lead(dept)
+        if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+            raise InvalidInput(
+                "days",
+                f"延期天数应为 1 到 {MAX_EXTENSION_DAYS} 个工作日",
+                f"extension days must be 1..{MAX_EXTENSION_DAYS} working days",
+            )
+        self._emit(self.ExtensionRequested, actor, at, dept=dept, days=days,
+                   reason=require_text("reason", reason, "延期理由"), state=state, substate=sub)
+
+    class ExtensionRequested(Event):
+        dept: str
+        days: int
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.pending_extension = {"days": self.days, "reason": self.reason,
+                                       "requested_at": self.timestamp.isoformat()}
+            order._move(self.state, self.substate)
+
+    def approve_extension(
+        self, *, note: str, actor: Actor, at: datetime, due_at: datetime | None = None
+    ) -> None:
+        state, sub = self._next("approve_extension")
+        self._emit(self.ExtensionApproved, actor, at, note=(note or "").strip(),
+                   due_at=due_at, state=state, substate=sub)
+
+    class ExtensionApproved(Event):
+        note: str
+        due_at: datetime | None
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            record = dict(order.pending_extension or {})
+            record.update(decision="批准", note=self.note, decided_at=self.timestamp.isoformat())
+            order.extensions.append(record)
+            order.pending_extension = None
+            order.due_at = self.due_at
+            order._move(self.state, self.substate)
+
+    def deny_extension(self, *, reason: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("deny_extension")
+        self._emit(self.ExtensionDenied, actor, at,
+                   reason=require_text("reason", reason, "驳回理由"), state=state, substate=sub)
+
+    class ExtensionDenied(Event):
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            record = dict(order.pending_extension or {})
+            record.update(decision="驳回", note=self.reason,
+                          decided_at=self.timestamp.isoformat())
+            order.extensions.append(record)
+            order.pending_extension = None
+            order._move(self.state, self.substate)
+
+    # ----- resolve ----------------------------------------------------------------------
+    def resolve(self, *, dept: str, reply: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("resolve")
+        self._require_lead(dept)
+        self._emit(self.Resolved, actor, at, dept=dept,
+                   reply=require_text("reply", reply, "办理答复"), state=state, substate=sub)
+
+    class Resolved(Event):
+        dept: str
+        reply: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.reply = self.reply
+            order.resolved_at = self.timestamp
+            order.pending_extension = None
+            order._move(self.state, self.substate)
+
+    # ----- callback (回访) ---------------------------------------------------------------
+    def record_callback(
+        self,
+        *,
+        result: str,
+        comment: str,
+        actor: Actor,
+        at: datetime,
+        due_at: datetime | None = None,
+    ) -> None:
+        require_choice("result", result, CALLBACK_RESULTS, "回访结果")
+        comment = (comment or "").strip()
+        if result == "不满意":
+            state, sub = self._next("reopen")
+            lead = self.department or ""
+            number = f"{self.ticket_no}-DB{len(self.supervision_orders) + 1:02d}"
+            self._emit(self.Reopened, actor, at, comment=comment, due_at=due_at,
+                       supervision={"no": number, "dept": lead, "kind": "重办督办",
+                                    "reason": "回访不满意" + (f"：{comment}" if comment else "")},
+                       state=state, substate=sub)
+        else:
+            state, sub = self._next("archive")
+            self._emit(self.CallbackArchived, actor, at, result=result, comment=comment,
+                       state=state, substate=sub)
+
+    class CallbackArchived(Event):
+        result: str
+        comment: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.callback = {"result": self.result, "comment": self.comment,
+                              "at": self.timestamp.isoformat()}
+            if self.result not in SATISFIED_RESULTS:
+                order.flags.append("未回访")
+            order.closed_at = self.timestamp
+            order._move(self.state, self.substate)
+
+    class Reopened(Event):
+        comment: str
+        due_at: datetime | None
+        supervision: dict[str, Any]
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.callback = {"result": "不满意", "comment": self.comment,
+                              "at": self.timestamp.isoformat()}
+            order.reopen_count += 1
+            order.supervision_orders.append({**self.supervision,
+                                             "issued_at": self.timestamp.isoformat()})
+            order.resolved_at = None
+            order._start_clock(self.timestamp, self.due_at)
+            order._move(self.state, self.substate)
+
+    # ----- withdraw / merge ---------------------------------------------------------------
+    def withdraw(self, *, reason: str, actor: Actor, at: datetime) -> None:
+        state, sub = self._next("withdraw")
+        self._emit(self.Withdrawn, actor, at, reason=require_text("reason", reason, "撤单理由"),
+                   state=state, substate=sub)
+
+    class Withdrawn(Event):
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.closing_reason = self.reason
+            order.closed_at = self.timestamp
+            order._move(self.state, self.substate)
+
+    def merge_into(self, *, master: WorkOrder, reason: str, actor: Actor, at: datetime) -> None:
+        """Merge this duplicate into `master` (both events are saved together)."""
+        state, sub = self._next("merge")
+        master._next("attach_duplicate")
+        if master.ticket_no == self.ticket_no:
+            raise InvalidInput("master", "不能将工单并入自身", "cannot merge an order into itself")
+        reason = require_text("reason", reason, "并单理由")
+        self._emit(self.Merged, actor, at, master=master.ticket_no, reason=reason,
+                   state=state, substate=sub)
+        master._emit(master.DuplicateAttached, actor, at, duplicate=self.ticket_no, reason=reason)
+
+    class Merged(Event):
+        master: str
+        reason: str
+        state: str
+        substate: str | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.merged_into = self.master
+            order.closing_reason = self.reason
+            order.closed_at = self.timestamp
+            order._move(self.state, self.substate)
+
+    class DuplicateAttached(Event):
+        duplicate: str
+        reason: str
+
+        def apply(self, order: WorkOrder) -> None:
+            order.duplicates.append(self.duplicate)
+
+
+def _assists(lead: str, assist: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(a for a in assist if a))
+    if lead in unique:
+        raise InvalidInput(
+            "assist",
+            f"协办单位不能与主办单位“{lead}”相同",
+            f"assisting unit {lead!r} is already the lead unit",
+        )
+    return unique

@@ -1,0 +1,169 @@
+"""Audit ledger: every event's hash kept outside its stream, chained in log order.
+
+The per-stream hash chain (domain.audit) catches edits, insertions, deletions and
+reordering inside a stream, except on its last event, which no successor vouches
+for. The ledger records (position, order, version, hash) of every event as soon as
+it is stored, so deleting or editing an order's latest event is caught too. Its
+rolling chain hash is the value to publish or countersign as an external anchor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from adapters.sqldb import Cursor, SqlDatabase
+from domain.audit import GENESIS, ChainReport, check_stream, event_hash
+from projections.tickets import TICKETS
+
+LEDGER = "rexian_audit_ledger"
+
+
+class AuditLedger:
+    name = "audit_ledger"
+
+    def create_tables(self, cur: Cursor) -> None:
+        cur.execute(
+            f"CREATE TABLE IF NOT EXISTS {LEDGER} (position INTEGER PRIMARY KEY, "
+            "originator_id TEXT NOT NULL, version INTEGER NOT NULL, event_hash TEXT NOT NULL, "
+            "chain_hash TEXT NOT NULL)")
+
+    def drop_tables(self, cur: Cursor) -> None:
+        cur.execute(f"DROP TABLE IF EXISTS {LEDGER}")
+
+    def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        row = cur.execute(f"SELECT chain_hash FROM {LEDGER} ORDER BY position DESC LIMIT 1"
+                          ).fetchone()
+        previous = row[0] if row else GENESIS
+        digest = event_hash(event)
+        chain = hashlib.sha256(f"{previous}{digest}".encode()).hexdigest()
+        cur.execute(f"INSERT INTO {LEDGER} (position, originator_id, version, event_hash, "
+                    "chain_hash) VALUES (?, ?, ?, ?, ?)",
+                    (notification.id, str(event.originator_id), event.originator_version,
+                     digest, chain))
+
+
+@dataclass
+class VerifyReport:
+    checked_orders: int = 0
+    checked_events: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    unsealed_events: int = 0
+    ledger_head: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked_orders": self.checked_orders,
+                "checked_events": self.checked_events, "problems": self.problems,
+                "unsealed_events": self.unsealed_events, "ledger_head": self.ledger_head}
+
+
+def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> VerifyReport:
+    """Check hash chains of stored events against each other and against the ledger."""
+    report = VerifyReport()
+    with db.transaction(immediate=False) as cur:
+        names = dict(cur.execute(f"SELECT originator_id, ticket_no FROM {TICKETS}").fetchall())
+        ledger_rows = cur.execute(
+            f"SELECT position, originator_id, version, event_hash, chain_hash FROM {LEDGER} "
+            "ORDER BY position").fetchall()
+    wanted: str | None = None
+    if ticket_no is not None:
+        wanted = next((oid for oid, no in names.items() if no == ticket_no), None)
+        if wanted is None:
+            from domain.workorder import order_id
+
+            wanted = str(order_id(ticket_no))
+            names[wanted] = ticket_no
+
+    # Every stored event, grouped by order, read raw from the notification log.
+    streams: dict[str, list[Notification]] = {}
+    stored_at: dict[int, Notification] = {}
+    start = 0
+    while True:
+        batch = app.recorder.select_notifications(start=start, limit=1000,
+                                                  inclusive_of_start=False)
+        if not batch:
+            break
+        for n in batch:
+            stored_at[n.id] = n
+            streams.setdefault(str(n.originator_id), []).append(n)
+        start = batch[-1].id
+
+    def label(oid: str) -> str:
+        return names.get(oid, oid)
+
+    def problem(oid: str, version: int | None, kind: str, message: str) -> None:
+        report.problems.append({"ticket_no": label(oid), "version": version, "kind": kind,
+                                "message": message})
+
+    ledger_max = ledger_rows[-1][0] if ledger_rows else 0
+    if ledger_rows:
+        report.ledger_head = ledger_rows[-1][4]
+    hashes: dict[int, str] = {}
+    for oid, notes in streams.items():
+        if wanted is not None and oid != wanted:
+            continue
+        notes.sort(key=lambda n: n.originator_version)
+        events = []
+        for n in notes:
+            try:
+                event = app.mapper.to_domain_event(n)
+            except Exception as exc:  # noqa: BLE001 - any decode failure is tampering
+                problem(oid, n.originator_version, "corrupt",
+                        f"事件无法解码 / event cannot be decoded: {exc}")
+                continue
+            hashes[n.id] = event_hash(event)
+            events.append(event)
+        report.checked_orders += 1
+        report.checked_events += len(events)
+        if events and hasattr(events[0], "prev_hash"):
+            chain: ChainReport = check_stream(label(oid), events)
+            for message in chain.problems:
+                problem(oid, None, "chain", message)
+
+    previous = GENESIS
+    ledger_positions = set()
+    for position, oid, version, digest, chain_hash in ledger_rows:
+        ledger_positions.add(position)
+        recomputed = hashlib.sha256(f"{previous}{digest}".encode()).hexdigest()
+        if recomputed != chain_hash:
+            problem(oid, version, "ledger", f"账本链断裂于位置 {position} / ledger chain broken "
+                    f"at position {position}")
+        previous = chain_hash
+        if wanted is not None and oid != wanted:
+            continue
+        stored = stored_at.get(position)
+        if stored is None or str(stored.originator_id) != oid or \
+                stored.originator_version != version:
+            problem(oid, version, "deleted", f"账本中的事件（版本 {version}）已不在事件库中 / "
+                    f"event version {version} recorded in the ledger is missing from the store")
+        elif hashes.get(position) not in (None, digest):
+            problem(oid, version, "edited", f"事件（版本 {version}）内容与账本记录不符 / "
+                    f"event version {version} differs from its ledger hash")
+    for position, n in stored_at.items():
+        if wanted is not None and str(n.originator_id) != wanted:
+            continue
+        if position <= ledger_max and position not in ledger_positions:
+            problem(str(n.originator_id), n.originator_version, "inserted",
+                    f"事件（版本 {n.originator_version}）不在账本中 / event version "
+                    f"{n.originator_version} was never recorded in the ledger (inserted)")
+        elif position > ledger_max:
+            report.unsealed_events += 1
+    if wanted is not None and not streams.get(wanted) and not any(
+            row[1] == wanted for row in ledger_rows):
+        from domain.errors import UnknownTicket
+
+        raise UnknownTicket(ticket_no or "")
+    return report
+
+
+def _uuid(text: str) -> UUID:
+    return UUID(text)
