@@ -1,0 +1,401 @@
+"""`rexian`: the command-line front end of the engine.
+
+Global options come before the command: `rexian [--db URL] [--now ISO8601] COMMAND ...`.
+Exit codes: 0 success, 1 tampering found by `verify`, 2 bad input or illegal command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from adapters.bootstrap import Engine, build_engine
+from domain.errors import DomainError, InvalidInput
+from domain.service import SHANGHAI, system_clock
+from domain.values import Actor
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Rexian 热线工单引擎 — event-sourced work orders for government service hotlines.",
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DeptOpt = Annotated[str, typer.Option("--dept", help="Unit name from the registry.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Reason (mandatory).")]
+
+
+@dataclass
+class Context:
+    db: str | None
+    now: datetime | None
+    actor: str | None
+    departments: str | None
+    _engine: Engine | None = field(default=None, repr=False)
+
+    def engine(self) -> Engine:
+        if self._engine is None:
+            frozen = self.now
+            clock: Callable[[], datetime] = (lambda: frozen) if frozen else system_clock
+            self._engine = build_engine(self.db, clock=clock, departments_file=self.departments)
+        return self._engine
+
+    def actor_for(self, default_role: str, default_id: str) -> Actor:
+        text = self.actor or os.environ.get("REXIAN_ACTOR") or default_id
+        return Actor.parse(text, default_role)
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+
+def parse_instant(text: str, field_name: str) -> datetime:
+    """ISO 8601; a time without an offset is Beijing time (the hotline's clock)."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field_name, f"时间格式无效：{text}（应为 ISO 8601）",
+                           f"invalid {field_name} {text!r}: expected ISO 8601") from None
+    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+
+
+def fail(error: DomainError, as_json: bool) -> NoReturn:
+    if as_json:
+        typer.echo(json.dumps({"error": {"type": type(error).__name__, "zh": error.zh,
+                                         "en": error.en,
+                                         "field": getattr(error, "field", None)}},
+                              ensure_ascii=False))
+    typer.echo(f"错误 / error: {error}", err=True)
+    raise typer.Exit(2)
+
+
+def emit(data: Any, as_json: bool, text: str) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+
+
+def ctx_of(ctx: typer.Context) -> Context:
+    obj: Context = ctx.obj
+    return obj
+
+
+def run(ctx: typer.Context, as_json: bool, action: Callable[[Engine], Any],
+        text: Callable[[Any], str]) -> Any:
+    """Run one engine action; domain errors exit 2 with a bilingual message."""
+    context = ctx_of(ctx)
+    try:
+        result = action(context.engine())
+    except DomainError as error:
+        fail(error, as_json)
+    finally:
+        pass
+    emit(result, as_json, text(result))
+    return result
+
+
+def order_line(view: dict[str, Any]) -> str:
+    sub = f"/{view['substate']}" if view.get("substate") else ""
+    dept = f" 主办：{view['department']}" if view.get("department") else ""
+    return f"{view['ticket_no']} {view['state']}{sub}{dept}"
+
+
+def command(ctx: typer.Context, ticket: str, as_json: bool,
+            act: Callable[[Engine], None]) -> None:
+    """Perform a command on one order, then print the order."""
+
+    def action(engine: Engine) -> dict[str, Any]:
+        act(engine)
+        return engine.service.show(ticket)
+
+    run(ctx, as_json, action, order_line)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[str | None, typer.Option("--db", help="sqlite path or postgresql:// URL "
+                                          "(default: $REXIAN_DB or ./var/rexian.db)")] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Simulation clock (ISO 8601); "
+                                           "only with REXIAN_SIMULATION=1")] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="ROLE:ID or ID of who acts "
+                                             "(default $REXIAN_ACTOR)")] = None,
+    departments: Annotated[str | None, typer.Option("--departments",
+                                                   help="Department registry TOML")] = None,
+) -> None:
+    frozen = None
+    if now is not None:
+        if os.environ.get("REXIAN_SIMULATION") != "1":
+            fail(InvalidInput("now", "--now 仅在模拟模式（REXIAN_SIMULATION=1）下可用",
+                              "--now is accepted only when REXIAN_SIMULATION=1"), False)
+        try:
+            frozen = parse_instant(now, "now")
+        except DomainError as error:
+            fail(error, False)
+    context = Context(db=db, now=frozen, actor=actor, departments=departments)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+# ----- intake and the lifecycle ---------------------------------------------------------
+@app.command()
+def intake(
+    ctx: typer.Context,
+    channel: Annotated[str, typer.Option(help="电话/网站/APP/微信/短信/小程序")],
+    category: Annotated[str, typer.Option(help="咨询/求助/投诉/举报/建议/表扬")],
+    region: Annotated[str, typer.Option(help="Region, e.g. 甬江区东湖街道")],
+    caller_name: Annotated[str, typer.Option("--caller-name")],
+    caller_phone: Annotated[str, typer.Option("--caller-phone")],
+    content: Annotated[str, typer.Option(help="The citizen's request")],
+    urgency: Annotated[str, typer.Option(help="一般/紧急")] = "一般",
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a work order (受理)."""
+    c = ctx_of(ctx)
+
+    def action(engine: Engine) -> dict[str, Any]:
+        ticket = engine.service.intake(
+            channel=channel, category=category, urgency=urgency, region=region,
+            content=content, caller_name=caller_name, caller_phone=caller_phone,
+            actor=c.actor_for("agent", "agent"))
+        return engine.service.show(ticket)
+
+    run(ctx, as_json, action, order_line)
+
+
+@app.command()
+def answer(ctx: typer.Context, ticket: str,
+           reply: Annotated[str, typer.Option(help="The answer given")],
+           as_json: JsonOpt = False) -> None:
+    """Answer a 咨询 directly at intake (直接答复 → 已办结)."""
+    actor = ctx_of(ctx).actor_for("agent", "agent")
+    command(ctx, ticket, as_json, lambda e: e.service.answer(ticket, reply=reply, actor=actor))
+
+
+@app.command()
+def dispatch(ctx: typer.Context, ticket: str, dept: DeptOpt,
+             assist: Annotated[list[str] | None, typer.Option(help="Assisting unit (协办)")] = None,
+             as_json: JsonOpt = False) -> None:
+    """Dispatch to a lead unit (主办) with optional assisting units (派单)."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.dispatch(ticket, dept=dept, assist=assist or [], actor=actor))
+
+
+@app.command()
+def redispatch(ctx: typer.Context, ticket: str, dept: DeptOpt, reason: ReasonOpt,
+               assist: Annotated[list[str] | None, typer.Option()] = None,
+               as_json: JsonOpt = False) -> None:
+    """Re-dispatch a returned order (改派), to another or the same unit."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json, lambda e: e.service.redispatch(
+        ticket, dept=dept, assist=assist or [], reason=reason, actor=actor))
+
+
+@app.command()
+def sign(ctx: typer.Context, ticket: str, dept: DeptOpt, as_json: JsonOpt = False) -> None:
+    """The lead unit signs for the order (签收 → 办理中)."""
+    actor = ctx_of(ctx).actor_for("department", dept)
+    command(ctx, ticket, as_json, lambda e: e.service.sign(ticket, dept=dept, actor=actor))
+
+
+@app.command(name="return")
+def return_(ctx: typer.Context, ticket: str, dept: DeptOpt, reason: ReasonOpt,
+            as_json: JsonOpt = False) -> None:
+    """The lead unit returns the order with a reason (退单 → 已退回)."""
+    actor = ctx_of(ctx).actor_for("department", dept)
+    command(ctx, ticket, as_json,
+            lambda e: e.service.return_order(ticket, dept=dept, reason=reason, actor=actor))
+
+
+@app.command(name="reject-return")
+def reject_return(ctx: typer.Context, ticket: str, reason: ReasonOpt,
+                  as_json: JsonOpt = False) -> None:
+    """Reject a return after dispute review (退单异议审核 → 办理中, same unit)."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.reject_return(ticket, reason=reason, actor=actor))
+
+
+@app.command()
+def transfer(ctx: typer.Context, ticket: str,
+             hotline: Annotated[str, typer.Option(help="Receiving hotline, e.g. 北京12345")],
+             reference: Annotated[str, typer.Option(help="The receiving hotline's number")],
+             reason: ReasonOpt, as_json: JsonOpt = False) -> None:
+    """Cross-region one-click transfer (一键互转 → 已转办)."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json, lambda e: e.service.transfer(
+        ticket, hotline=hotline, reference=reference, reason=reason, actor=actor))
+
+
+@app.command()
+def extend(ctx: typer.Context, ticket: str, dept: DeptOpt,
+           days: Annotated[int, typer.Option(help="Working days requested")],
+           reason: ReasonOpt, as_json: JsonOpt = False) -> None:
+    """The lead unit requests an extension (申请延期)."""
+    actor = ctx_of(ctx).actor_for("department", dept)
+    command(ctx, ticket, as_json, lambda e: e.service.request_extension(
+        ticket, dept=dept, days=days, reason=reason, actor=actor))
+
+
+@app.command(name="approve-extension")
+def approve_extension(ctx: typer.Context, ticket: str,
+                      note: Annotated[str, typer.Option()] = "",
+                      as_json: JsonOpt = False) -> None:
+    """Approve the pending extension (批准延期): the due date moves."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.approve_extension(ticket, note=note, actor=actor))
+
+
+@app.command(name="deny-extension")
+def deny_extension(ctx: typer.Context, ticket: str, reason: ReasonOpt,
+                   as_json: JsonOpt = False) -> None:
+    """Deny the pending extension (驳回延期): nothing else changes."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.deny_extension(ticket, reason=reason, actor=actor))
+
+
+@app.command()
+def resolve(ctx: typer.Context, ticket: str, dept: DeptOpt,
+            reply: Annotated[str, typer.Option(help="The unit's reply")],
+            as_json: JsonOpt = False) -> None:
+    """The lead unit replies and completes (办结 → 已办结)."""
+    actor = ctx_of(ctx).actor_for("department", dept)
+    command(ctx, ticket, as_json,
+            lambda e: e.service.resolve(ticket, dept=dept, reply=reply, actor=actor))
+
+
+@app.command()
+def callback(ctx: typer.Context, ticket: str,
+             result: Annotated[str, typer.Option(help="满意/基本满意/不满意/无法联系")],
+             comment: Annotated[str, typer.Option()] = "",
+             as_json: JsonOpt = False) -> None:
+    """Record the callback result (回访): 满意/基本满意 archive, 不满意 reopens (重办)."""
+    actor = ctx_of(ctx).actor_for("agent", "agent")
+    command(ctx, ticket, as_json, lambda e: e.service.record_callback(
+        ticket, result=result, comment=comment, actor=actor))
+
+
+@app.command()
+def withdraw(ctx: typer.Context, ticket: str, reason: ReasonOpt,
+             as_json: JsonOpt = False) -> None:
+    """Withdraw the order (撤单 → 已撤销)."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.withdraw(ticket, reason=reason, actor=actor))
+
+
+@app.command()
+def merge(ctx: typer.Context, ticket: str,
+          into: Annotated[str, typer.Option("--into", help="Master order number")],
+          reason: ReasonOpt, as_json: JsonOpt = False) -> None:
+    """Merge a duplicate into a master order (并单 → 已合并; the master keeps a link)."""
+    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
+    command(ctx, ticket, as_json,
+            lambda e: e.service.merge(ticket, into=into, reason=reason, actor=actor))
+
+
+# ----- queries ------------------------------------------------------------------------
+@app.command()
+def show(ctx: typer.Context, ticket: str, as_json: JsonOpt = False) -> None:
+    """Show one order (personal data masked)."""
+    run(ctx, as_json, lambda e: e.service.show(ticket), order_line)
+
+
+@app.command()
+def history(ctx: typer.Context, ticket: str,
+            as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601")] = None,
+            as_json: JsonOpt = False) -> None:
+    """The order as it was at a moment, and every event up to then (who, when, what, why)."""
+
+    def action(engine: Engine) -> dict[str, Any]:
+        moment = parse_instant(as_of, "as_of") if as_of else None
+        return engine.service.history(ticket, moment)
+
+    def text(result: dict[str, Any]) -> str:
+        lines = [f"工单 {ticket} 状态：{order_line(result['state'])}"]
+        for e in result["events"]:
+            reason = e["details"].get("reason")
+            why = f" 理由：{reason}" if reason else ""
+            lines.append(f"  v{e['version']} {e['at']} {e['type']} "
+                         f"{e['actor']['role']}:{e['actor']['id']}{why}")
+        return "\n".join(lines)
+
+    run(ctx, as_json, action, text)
+
+
+@app.command(name="list")
+def list_(ctx: typer.Context,
+          state: Annotated[str | None, typer.Option()] = None,
+          dept: Annotated[str | None, typer.Option()] = None,
+          category: Annotated[str | None, typer.Option()] = None,
+          as_json: JsonOpt = False) -> None:
+    """List orders by state, unit (lead or assisting) and category."""
+    run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category),
+        lambda rows: "\n".join(order_line(r) for r in rows) or "（无）")
+
+
+@app.command()
+def verify(ctx: typer.Context, ticket: Annotated[str | None, typer.Argument()] = None,
+           as_json: JsonOpt = False) -> None:
+    """Check the hash chains and the audit ledger; exit 1 when tampering is found."""
+
+    def text(report: dict[str, Any]) -> str:
+        if report["ok"]:
+            return (f"完整性校验通过 / OK: {report['checked_orders']} orders, "
+                    f"{report['checked_events']} events; ledger head {report['ledger_head']}")
+        return "\n".join(f"篡改 / TAMPERED {p['ticket_no']} v{p['version']} [{p['kind']}] "
+                         f"{p['message']}" for p in report["problems"])
+
+    result = run(ctx, as_json, lambda e: e.verify(ticket).as_dict(), text)
+    if not result["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the units of the department registry."""
+
+    def action(engine: Engine) -> list[dict[str, Any]]:
+        return [{"name": d.name, "region": d.region, "supervisor": d.supervisor,
+                 "duty_phone": d.duty_phone} for d in engine.departments.all()]
+
+    run(ctx, as_json, action, lambda rows: "\n".join(
+        f"{r['name']}\t{r['region']}\t上级：{r['supervisor'] or '—'}\t{r['duty_phone']}"
+        for r in rows))
+
+
+@app.command()
+def serve(ctx: typer.Context,
+          interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 1.0) -> None:
+    """Run the engine: keep projections up to date until Ctrl-C."""
+    engine = ctx_of(ctx).engine()
+    typer.echo(f"Rexian engine — data: {engine.config.display}")
+    typer.echo("Ctrl-C to stop.")
+    try:
+        while True:
+            engine.catch_up()
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        typer.echo("stopped cleanly")
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as error:  # raised outside a command's own handler
+        typer.echo(f"错误 / error: {error}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
