@@ -13,6 +13,7 @@ from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
 from domain.service import Deadlines, WorkOrderService, system_clock
 from projections.audit_ledger import AuditLedger, VerifyReport, verify
+from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
 
@@ -47,7 +48,8 @@ class Engine:
             return list_tickets(cur, **filters)
 
     def verify(self, ticket_no: str | None = None) -> VerifyReport:
-        self.runners["tickets"].catch_up()
+        # Read-only: no projection catch-up first (it would crash on the very undecodable
+        # event verify must report, and feed tampered events into the read models).
         return verify(self.service, self.db, ticket_no)
 
     def close(self) -> None:
@@ -84,6 +86,7 @@ def build_engine(
     engine.runners = {
         "audit_ledger": ProjectionRunner(service, db, AuditLedger()),
         "tickets": ProjectionRunner(service, db, TicketList()),
+        "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
     }
     if sync_projections:
         # Seal each stored event in the audit ledger at once, before anyone can edit it.

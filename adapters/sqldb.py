@@ -119,7 +119,7 @@ class SqlDatabase:
             import psycopg
 
             c = self.config
-            conn = psycopg.connect(host=c.host, port=c.port, user=c.user, password=c.password,
+            conn: Any = psycopg.connect(host=c.host, port=c.port, user=c.user, password=c.password,
                                    dbname=c.dbname, autocommit=False)
             # Side-table commits need not wait for the WAL flush: the event commit that
             # follows them flushes the WAL up to and including them.
@@ -128,13 +128,13 @@ class SqlDatabase:
             return conn
         assert self.config.sqlite_path is not None
         self.config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.config.sqlite_path), timeout=30,
+        lite: Any = sqlite3.connect(str(self.config.sqlite_path), timeout=30,
                                isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        lite.execute("PRAGMA journal_mode=WAL")
         # Same reasoning as above: the next FULL-sync event commit persists these pages.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        return conn
+        lite.execute("PRAGMA synchronous=NORMAL")
+        lite.execute("PRAGMA busy_timeout=30000")
+        return lite
 
     @contextmanager
     def transaction(self, immediate: bool = True) -> Iterator[Cursor]:

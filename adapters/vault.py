@@ -11,7 +11,7 @@ import hmac
 import json
 import secrets
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -47,7 +47,7 @@ class SqlVault:
                 f"INSERT INTO {KEYS} (citizen_id, phone_digest, key, created_at) "
                 "VALUES (?, ?, ?, ?) ON CONFLICT (phone_digest) DO NOTHING",
                 (str(uuid.uuid4()), digest, Fernet.generate_key().decode(),
-                 datetime.now(timezone.utc).isoformat()),
+                 datetime.now(UTC).isoformat()),
             )
             citizen_id, key = cur.execute(
                 f"SELECT citizen_id, key FROM {KEYS} WHERE phone_digest = ?", (digest,)

@@ -47,6 +47,8 @@ class ChainReport:
     ticket_no: str
     events: int
     problems: list[str] = field(default_factory=list)
+    # The stored version each problem is about, parallel to `problems`.
+    versions: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -64,11 +66,13 @@ def check_stream(ticket_no: str, events: list[Any]) -> ChainReport:
                 f"版本不连续：第 {position} 个事件的版本为 {version} / version gap: event "
                 f"#{position} has version {version} (deleted, inserted or reordered event)"
             )
+            report.versions.append(version)
         if event.prev_hash != expected_prev:
             report.problems.append(
                 f"哈希链断裂：版本 {version} 的前序哈希不符 / hash chain broken at version "
                 f"{version}: prev_hash does not match the preceding event (edited, deleted, "
                 "inserted or reordered event)"
             )
+            report.versions.append(version)
         expected_prev = event_hash(event)
     return report

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import InvalidInput, UnknownTicket
+from domain.lifecycle import OPEN_STATES
 from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.policies.escalation import compose_step
 from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
 from domain.values import Actor, require_text
 from domain.workorder import WorkOrder, order_id
@@ -38,9 +40,13 @@ class Deadlines(Protocol):
 
     def extend_due(self, due_at: datetime, days: int) -> datetime: ...
 
+    def ladder(self, due_at: datetime, urgency: str) -> Any: ...
+
+    def sla_state(self, now: datetime, due_at: datetime, urgency: str) -> str: ...
+
 
 def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -77,7 +83,7 @@ class WorkOrderService(Application):
         departments: DepartmentDirectory,
         clock: Clock = system_clock,
         deadlines: Deadlines | None = None,
-        on_saved: Callable[[], None] | None = None,
+        on_saved: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(env)
         self.numbers = numbers
@@ -90,7 +96,7 @@ class WorkOrderService(Application):
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> datetime:
-        return self.clock().astimezone(timezone.utc)
+        return self.clock().astimezone(UTC)
 
     def load(self, ticket_no: str, version: int | None = None) -> WorkOrder:
         try:
@@ -171,12 +177,26 @@ class WorkOrderService(Application):
                          at=at, **self._handling_clock(order, at))
         self._commit(order)
 
-    def _handling_clock(self, order: WorkOrder, at: datetime) -> dict[str, datetime | None]:
+    def _handling_clock(self, order: WorkOrder, at: datetime) -> dict[str, Any]:
         if not self.deadlines:
-            return {"due_at": None, "sign_due_at": None}
+            return {"due_at": None, "sign_due_at": None, "ladder": None}
+        due = self.deadlines.handling_due(order.category, order.urgency, at)
         return {
-            "due_at": self.deadlines.handling_due(order.category, order.urgency, at),
+            "due_at": due,
             "sign_due_at": self.deadlines.sign_due(order.urgency, at),
+            "ladder": self._ladder(order, due),
+        }
+
+    def _ladder(self, order: WorkOrder, due: datetime | None) -> dict[str, str] | None:
+        """Ladder instants are recorded with the clock, so replay never needs the policy."""
+        if not self.deadlines or due is None:
+            return None
+        steps = self.deadlines.ladder(due, order.urgency)
+        return {
+            "warning": steps.warning_at.astimezone(UTC).isoformat(),
+            "level1": steps.level1_at.astimezone(UTC).isoformat(),
+            "level2": steps.level2_at.astimezone(UTC).isoformat(),
+            "level3": steps.level3_at.astimezone(UTC).isoformat(),
         }
 
     def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
@@ -194,7 +214,8 @@ class WorkOrderService(Application):
         at = self.now()
         due = (self.deadlines.handling_due(order.category, order.urgency, at)
                if self.deadlines else None)
-        order.reject_return(reason=reason, actor=actor, at=at, due_at=due)
+        order.reject_return(reason=reason, actor=actor, at=at, due_at=due,
+                            ladder=self._ladder(order, due))
         self._commit(order)
 
     def transfer(
@@ -218,7 +239,8 @@ class WorkOrderService(Application):
         due = order.due_at
         if self.deadlines and due and order.pending_extension:
             due = self.deadlines.extend_due(due, int(order.pending_extension["days"]))
-        order.approve_extension(note=note, actor=actor, at=self.now(), due_at=due)
+        order.approve_extension(note=note, actor=actor, at=self.now(), due_at=due,
+                                ladder=self._ladder(order, due))
         self._commit(order)
 
     def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
@@ -235,7 +257,8 @@ class WorkOrderService(Application):
         order = self.load(ticket_no)
         at = self.now()
         due = self.deadlines.reopen_due(order.urgency, at) if self.deadlines else None
-        order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due)
+        order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due,
+                              ladder=self._ladder(order, due))
         self._commit(order)
 
     def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
@@ -250,6 +273,41 @@ class WorkOrderService(Application):
         master = self.load(into)
         duplicate.merge_into(master=master, reason=reason, actor=actor, at=self.now())
         self._commit(duplicate, master)
+
+    def report_plan(
+        self, ticket_no: str, *, dept: str, eta: datetime, note: str, actor: Actor
+    ) -> None:
+        order = self.load(ticket_no)
+        order.report_plan(dept=self._dept(dept), eta=eta.astimezone(UTC), note=note,
+                          actor=actor, at=self.now())
+        self._commit(order)
+
+    def escalate_due(self, ticket_no: str) -> list[str]:
+        """Take every ladder step that has come due; safe to run concurrently and repeatedly.
+
+        Two engines racing on one order both try to save the same next version; the loser
+        gets IntegrityError, reloads, and finds the steps already taken.
+        """
+        actor = Actor("system", "deadline-ticker")
+        for _attempt in range(5):
+            order = self.load(ticket_no)
+            at = self.now()
+            steps = order.due_ladder_steps(at)
+            if not steps or order.department is None or order.due_at is None:
+                return []
+            for step in steps:
+                content = compose_step(
+                    ticket_no=ticket_no, step=step, clock_no=order.clock_no,
+                    lead=order.department, citizen_id=order.citizen_id, due_at=order.due_at,
+                    departments=self.departments,
+                    supervision_count=len(order.supervision_orders))
+                order.take_ladder_step(step=step, actor=actor, at=at, **content)
+            try:
+                self._commit(order)
+            except IntegrityError:
+                continue
+            return steps
+        return []
 
     # ----- queries ----------------------------------------------------------------------
     def view(self, order: WorkOrder) -> dict[str, Any]:
@@ -279,7 +337,7 @@ class WorkOrderService(Application):
             "flags": list(order.flags),
             "merged_into": order.merged_into,
             "duplicates": list(order.duplicates),
-            "transfer": order.transfer,
+            "transfer": order.transferred_to,
             "closing_reason": order.closing_reason,
             "created_at": iso(order.created_at),
             "dispatched_at": iso(order.dispatched_at),
@@ -289,10 +347,17 @@ class WorkOrderService(Application):
             "dispatch_due_at": iso(order.dispatch_due_at),
             "sign_due_at": iso(order.sign_due_at),
             "due_at": iso(order.due_at),
+            "sla_state": self._sla_state(order),
             "escalation_level": order.escalation_level,
             "plan": order.plan,
+            "notices": list(order.notices),
             "version": order.version,
         }
+
+    def _sla_state(self, order: WorkOrder) -> str | None:
+        if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:
+            return None
+        return self.deadlines.sla_state(self.now(), order.due_at, order.urgency)
 
     def show(self, ticket_no: str) -> dict[str, Any]:
         return self.view(self.load(ticket_no))
@@ -300,6 +365,7 @@ class WorkOrderService(Application):
     def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
         """The order as it was at `as_of` (default: now) and every event up to then."""
         entries: list[HistoryEntry] = []
+        event: Any
         for event in self.events.get(order_id(ticket_no)):
             if as_of is not None and event.timestamp > as_of:
                 break

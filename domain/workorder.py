@@ -32,6 +32,8 @@ from domain.values import (
 # Namespace for deterministic aggregate ids: the ticket number alone identifies the order.
 TICKET_NAMESPACE = uuid.UUID("6f1d2c1e-5b7a-4c1e-9d5e-72657869616e")
 MAX_EXTENSION_DAYS = 30
+LADDER_STEPS = ("warning", "level1", "level2", "level3")
+LADDER_LEVEL = {"warning": 0, "level1": 1, "level2": 2, "level3": 3}
 
 
 def order_id(ticket_no: str) -> UUID:
@@ -75,7 +77,7 @@ class WorkOrder(Aggregate):
         self.flags: list[str] = []
         self.merged_into: str | None = None
         self.duplicates: list[str] = []
-        self.transfer: dict[str, Any] | None = None
+        self.transferred_to: dict[str, Any] | None = None
         self.closing_reason: str | None = None
         self.created_at: datetime | None = None
         self.dispatched_at: datetime | None = None
@@ -89,8 +91,11 @@ class WorkOrder(Aggregate):
         self.clock_started_at: datetime | None = None
         self.clock_no = 0
         self.escalation_level = 0
+        self.ladder: dict[str, str] = {}
         self.ladder_done: list[str] = []
         self.plan: dict[str, Any] | None = None
+        self.notices: list[dict[str, Any]] = []
+        self.calls_requested = 0
         self.chain_head = GENESIS
 
     # ----- helpers -------------------------------------------------------------------
@@ -118,6 +123,15 @@ class WorkOrder(Aggregate):
     def _require_lead(self, dept: str) -> None:
         if dept != self.department:
             raise NotResponsible(self.ticket_no, dept, self.department)
+
+    def _require_before_due(self, at: datetime, label: str) -> None:
+        # Extensions must be requested and approved before the deadline expires.
+        if self.due_at is not None and at >= self.due_at:
+            raise InvalidInput(
+                "due_at",
+                f"工单 {self.ticket_no} 已超期，不能{label}（期限 {self.due_at.isoformat()}）",
+                f"work order {self.ticket_no} is overdue: {label} must happen before the due time",
+            )
 
     def _move(self, state: str, substate: str | None) -> None:
         self.state = state
@@ -223,16 +237,19 @@ class WorkOrder(Aggregate):
         at: datetime,
         due_at: datetime | None = None,
         sign_due_at: datetime | None = None,
+        ladder: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("dispatch")
         self._emit(self.Dispatched, actor, at, dept=dept, assist=_assists(dept, assist),
-                   due_at=due_at, sign_due_at=sign_due_at, state=state, substate=sub)
+                   due_at=due_at, sign_due_at=sign_due_at, ladder=ladder, state=state,
+                   substate=sub)
 
     class Dispatched(Event):
         dept: str
         assist: list[str]
         due_at: datetime | None
         sign_due_at: datetime | None
+        ladder: dict[str, str] | None
         state: str
         substate: str | None
 
@@ -240,7 +257,7 @@ class WorkOrder(Aggregate):
             order.department = self.dept
             order.assist_departments = list(self.assist)
             order.dispatched_at = self.timestamp
-            order._start_clock(self.timestamp, self.due_at)
+            order._start_clock(self.timestamp, self.due_at, self.ladder)
             order.sign_due_at = self.sign_due_at
             order._move(self.state, self.substate)
 
@@ -254,19 +271,23 @@ class WorkOrder(Aggregate):
         at: datetime,
         due_at: datetime | None = None,
         sign_due_at: datetime | None = None,
+        ladder: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("redispatch")
         self._emit(self.Redispatched, actor, at, dept=dept, assist=_assists(dept, assist),
                    reason=require_text("reason", reason, "改派理由"), due_at=due_at,
-                   sign_due_at=sign_due_at, state=state, substate=sub)
+                   sign_due_at=sign_due_at, ladder=ladder, state=state, substate=sub)
 
     class Redispatched(Dispatched):
         reason: str
 
-    def _start_clock(self, started_at: datetime, due_at: datetime | None) -> None:
+    def _start_clock(
+        self, started_at: datetime, due_at: datetime | None, ladder: dict[str, str] | None
+    ) -> None:
         """A fresh handling clock clears the previous clock's warnings and escalations."""
         self.clock_started_at = started_at
         self.due_at = due_at
+        self.ladder = dict(ladder or {})
         self.clock_no += 1
         self.escalation_level = 0
         self.ladder_done = []
@@ -310,26 +331,29 @@ class WorkOrder(Aggregate):
             # Time spent 已退回 counts against no unit: the clock stops here.
             order.due_at = None
             order.sign_due_at = None
+            order.ladder = {}
             order._move(self.state, self.substate)
 
     def reject_return(
-        self, *, reason: str, actor: Actor, at: datetime, due_at: datetime | None = None
+        self, *, reason: str, actor: Actor, at: datetime, due_at: datetime | None = None,
+        ladder: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("reject_return")
         self._emit(self.ReturnRejected, actor, at,
                    reason=require_text("reason", reason, "驳回理由"), due_at=due_at,
-                   state=state, substate=sub)
+                   ladder=ladder, state=state, substate=sub)
 
     class ReturnRejected(Event):
         reason: str
         due_at: datetime | None
+        ladder: dict[str, str] | None
         state: str
         substate: str | None
 
         def apply(self, order: WorkOrder) -> None:
             if order.returns:
                 order.returns[-1]["rejected"] = self.reason
-            order._start_clock(self.timestamp, self.due_at)
+            order._start_clock(self.timestamp, self.due_at, self.ladder)
             order._move(self.state, self.substate)
 
     # ----- cross-region transfer --------------------------------------------------------
@@ -350,7 +374,7 @@ class WorkOrder(Aggregate):
         substate: str | None
 
         def apply(self, order: WorkOrder) -> None:
-            order.transfer = {"hotline": self.hotline, "reference": self.reference,
+            order.transferred_to = {"hotline": self.hotline, "reference": self.reference,
                               "reason": self.reason}
             order.closed_at = self.timestamp
             order._move(self.state, self.substate)
@@ -361,6 +385,7 @@ class WorkOrder(Aggregate):
     ) -> None:
         state, sub = self._next("request_extension")
         self._require_lead(dept)
+        self._require_before_due(at, "申请延期")
         if not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
             raise InvalidInput(
                 "days",
@@ -383,15 +408,18 @@ class WorkOrder(Aggregate):
             order._move(self.state, self.substate)
 
     def approve_extension(
-        self, *, note: str, actor: Actor, at: datetime, due_at: datetime | None = None
+        self, *, note: str, actor: Actor, at: datetime, due_at: datetime | None = None,
+        ladder: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("approve_extension")
+        self._require_before_due(at, "批准延期")
         self._emit(self.ExtensionApproved, actor, at, note=(note or "").strip(),
-                   due_at=due_at, state=state, substate=sub)
+                   due_at=due_at, ladder=ladder, state=state, substate=sub)
 
     class ExtensionApproved(Event):
         note: str
         due_at: datetime | None
+        ladder: dict[str, str] | None
         state: str
         substate: str | None
 
@@ -401,6 +429,10 @@ class WorkOrder(Aggregate):
             order.extensions.append(record)
             order.pending_extension = None
             order.due_at = self.due_at
+            # The ladder re-arms against the new due date (the same clock continues).
+            order.ladder = dict(self.ladder or {})
+            order.ladder_done = []
+            order.escalation_level = 0
             order._move(self.state, self.substate)
 
     def deny_extension(self, *, reason: str, actor: Actor, at: datetime) -> None:
@@ -449,6 +481,7 @@ class WorkOrder(Aggregate):
         actor: Actor,
         at: datetime,
         due_at: datetime | None = None,
+        ladder: dict[str, str] | None = None,
     ) -> None:
         require_choice("result", result, CALLBACK_RESULTS, "回访结果")
         comment = (comment or "").strip()
@@ -456,7 +489,7 @@ class WorkOrder(Aggregate):
             state, sub = self._next("reopen")
             lead = self.department or ""
             number = f"{self.ticket_no}-DB{len(self.supervision_orders) + 1:02d}"
-            self._emit(self.Reopened, actor, at, comment=comment, due_at=due_at,
+            self._emit(self.Reopened, actor, at, comment=comment, due_at=due_at, ladder=ladder,
                        supervision={"no": number, "dept": lead, "kind": "重办督办",
                                     "reason": "回访不满意" + (f"：{comment}" if comment else "")},
                        state=state, substate=sub)
@@ -482,6 +515,7 @@ class WorkOrder(Aggregate):
     class Reopened(Event):
         comment: str
         due_at: datetime | None
+        ladder: dict[str, str] | None
         supervision: dict[str, Any]
         state: str
         substate: str | None
@@ -493,8 +527,86 @@ class WorkOrder(Aggregate):
             order.supervision_orders.append({**self.supervision,
                                              "issued_at": self.timestamp.isoformat()})
             order.resolved_at = None
-            order._start_clock(self.timestamp, self.due_at)
+            order._start_clock(self.timestamp, self.due_at, self.ladder)
             order._move(self.state, self.substate)
+
+    # ----- deadline ladder (临期 → 催办 → 超期督办 → 通报) ------------------------------------
+    def report_plan(
+        self, *, dept: str, eta: datetime, note: str, actor: Actor, at: datetime
+    ) -> None:
+        """The unit reports its handling plan after a reminder; stops the level-1 call."""
+        self._next("report_plan")
+        self._require_lead(dept)
+        self._emit(self.PlanReported, actor, at, dept=dept, eta=eta,
+                   note=require_text("note", note, "处理计划"))
+
+    class PlanReported(Event):
+        dept: str
+        eta: datetime
+        note: str
+
+        def apply(self, order: WorkOrder) -> None:
+            order.plan = {"dept": self.dept, "eta": self.eta.isoformat(), "note": self.note,
+                          "reported_at": self.timestamp.isoformat(), "clock_no": order.clock_no}
+
+    def due_ladder_steps(self, now: datetime) -> list[str]:
+        """Ladder steps of the current clock whose instant has come and that were not taken."""
+        if self.state not in lc.OPEN_STATES:
+            return []
+        pending = pending_ladder(self.ladder, self.ladder_done, self.plan is not None)
+        return [step for step, instant in pending if instant <= now]
+
+    def take_ladder_step(
+        self,
+        *,
+        step: str,
+        target_dept: str | None,
+        notice: str,
+        supervision: dict[str, Any] | None,
+        calls: list[dict[str, Any]],
+        actor: Actor,
+        at: datetime,
+    ) -> None:
+        self._next("escalate")
+        if step not in self.due_ladder_steps(at):
+            raise InvalidInput("step", f"工单 {self.ticket_no} 的“{step}”步骤未到期或已执行",
+                               f"ladder step {step} of {self.ticket_no} is not due or was taken")
+        self._emit(self.Escalated, actor, at, step=step, level=LADDER_LEVEL[step],
+                   clock_no=self.clock_no, target_dept=target_dept, notice=notice,
+                   supervision=supervision)
+        for call in calls:
+            self._emit(self.OutboundCallRequested, actor, at, **call)
+
+    class Escalated(Event):
+        step: str
+        level: int
+        clock_no: int
+        target_dept: str | None
+        notice: str
+        supervision: dict[str, Any] | None
+
+        def apply(self, order: WorkOrder) -> None:
+            order.ladder_done.append(self.step)
+            order.escalation_level = max(order.escalation_level, self.level)
+            if self.step == "level2" and "超期" not in order.flags:
+                order.flags.append("超期")
+            if self.supervision:
+                order.supervision_orders.append({**self.supervision,
+                                                 "issued_at": self.timestamp.isoformat()})
+            order.notices.append({"step": self.step, "notice": self.notice,
+                                  "at": self.timestamp.isoformat()})
+
+    class OutboundCallRequested(Event):
+        call_id: str
+        target_role: str  # "department" or "citizen"
+        target_dept: str | None
+        citizen_id: str | None  # the dialler looks the phone up in the vault
+        phone: str  # duty phone of a unit; empty for a citizen (never in clear)
+        purpose: str
+        script: str
+
+        def apply(self, order: WorkOrder) -> None:
+            order.calls_requested += 1
 
     # ----- withdraw / merge ---------------------------------------------------------------
     def withdraw(self, *, reason: str, actor: Actor, at: datetime) -> None:
@@ -541,6 +653,21 @@ class WorkOrder(Aggregate):
 
         def apply(self, order: WorkOrder) -> None:
             order.duplicates.append(self.duplicate)
+
+
+def pending_ladder(
+    ladder: dict[str, str], done: list[str], has_plan: bool
+) -> list[tuple[str, datetime]]:
+    """Steps still to take on a clock, in order (shared with the deadline index projection)."""
+    pending = []
+    for step in LADDER_STEPS:
+        instant = ladder.get(step)
+        if instant is None or step in done:
+            continue
+        if step == "level1" and has_plan:
+            continue  # the unit reported a plan in time: no call to its supervisor
+        pending.append((step, datetime.fromisoformat(instant)))
+    return pending
 
 
 def _assists(lead: str, assist: list[str]) -> list[str]:

@@ -304,6 +304,26 @@ def merge(ctx: typer.Context, ticket: str,
             lambda e: e.service.merge(ticket, into=into, reason=reason, actor=actor))
 
 
+@app.command()
+def plan(ctx: typer.Context, ticket: str, dept: DeptOpt,
+         eta: Annotated[str, typer.Option(help="Expected completion (ISO 8601)")],
+         note: Annotated[str, typer.Option(help="The handling plan")],
+         as_json: JsonOpt = False) -> None:
+    """The lead unit reports its handling plan after a reminder (反馈处理计划)."""
+    actor = ctx_of(ctx).actor_for("department", dept)
+    command(ctx, ticket, as_json, lambda e: e.service.report_plan(
+        ticket, dept=dept, eta=parse_instant(eta, "eta"), note=note, actor=actor))
+
+
+@app.command(name="tick")
+def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Perform every due deadline step (临期/催办/超期督办/通报) once; print counts."""
+    from adapters.ticker import STEP_NAMES, tick
+
+    run(ctx, as_json, tick, lambda counts: "  ".join(
+        f"{STEP_NAMES[k]}：{v}" for k, v in counts.items()))
+
+
 # ----- queries ------------------------------------------------------------------------
 @app.command()
 def show(ctx: typer.Context, ticket: str, as_json: JsonOpt = False) -> None:
@@ -378,12 +398,15 @@ def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def serve(ctx: typer.Context,
           interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 1.0) -> None:
     """Run the engine: keep projections up to date until Ctrl-C."""
+    from adapters.ticker import tick
+
     engine = ctx_of(ctx).engine()
     typer.echo(f"Rexian engine — data: {engine.config.display}")
     typer.echo("Ctrl-C to stop.")
     try:
         while True:
             engine.catch_up()
+            tick(engine)
             time.sleep(interval)
     except KeyboardInterrupt:
         typer.echo("stopped cleanly")

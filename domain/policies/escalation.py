@@ -1,0 +1,92 @@
+"""What each ladder step does: who is called, with which words, and which orders are issued.
+
+临期 (warning): call the handling unit (report a plan by 18:00) and tell the citizen
+the expected completion date. Level 1: no plan by then → call the unit's supervising
+department. Level 2 (超期): a supervision order (督办单) to the supervising department.
+Level 3: a public notice (通报) for hotline leadership.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain.ports import DepartmentDirectory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LEADERSHIP = "热线领导"
+
+
+def _local(instant: datetime) -> str:
+    return instant.astimezone(SHANGHAI).strftime("%Y年%m月%d日%H:%M")
+
+
+def _call(ticket_no: str, n: int, step: str, **fields: Any) -> dict[str, Any]:
+    return {"call_id": f"{ticket_no}-{step}-{n}", "target_dept": None, "citizen_id": None,
+            "phone": "", **fields}
+
+
+def compose_step(
+    *,
+    ticket_no: str,
+    step: str,
+    clock_no: int,
+    lead: str,
+    citizen_id: str,
+    due_at: datetime,
+    departments: DepartmentDirectory,
+    supervision_count: int,
+) -> dict[str, Any]:
+    """The content of one ladder step: target, notice, supervision order, outbound calls."""
+    unit = departments.get(lead)
+    supervisor = departments.get(unit.supervisor) if unit.supervisor else unit
+    due = _local(due_at)
+    call_key = f"{step}-c{clock_no}"
+    if step == "warning":
+        return {
+            "target_dept": lead,
+            "notice": f"工单{ticket_no}临期提醒：将于{due}到期",
+            "supervision": None,
+            "calls": [
+                _call(ticket_no, 1, call_key, target_role="department", target_dept=lead,
+                      phone=unit.duty_phone, purpose="临期提醒",
+                      script=f"您好，这里是12345热线。工单{ticket_no}将于{due}到期，"
+                             "请于今日18:00前反馈处理计划。"),
+                _call(ticket_no, 2, call_key, target_role="citizen", citizen_id=citizen_id,
+                      purpose="预计办结告知",
+                      script=f"您好，这里是12345热线。您反映的问题（工单{ticket_no}）正在办理中，"
+                             f"预计于{due}前办结。"),
+            ],
+        }
+    if step == "level1":
+        return {
+            "target_dept": supervisor.name,
+            "notice": f"工单{ticket_no}承办单位{lead}未按时反馈处理计划，提请{supervisor.name}督促",
+            "supervision": None,
+            "calls": [
+                _call(ticket_no, 1, call_key, target_role="department",
+                      target_dept=supervisor.name, phone=supervisor.duty_phone,
+                      purpose="督办提醒",
+                      script=f"您好，这里是12345热线。{lead}承办的工单{ticket_no}将于{due}到期，"
+                             "至今未反馈处理计划，请督促办理。"),
+            ],
+        }
+    if step == "level2":
+        return {
+            "target_dept": supervisor.name,
+            "notice": f"工单{ticket_no}已超期（期限{due}），向{supervisor.name}发出督办单",
+            "supervision": {"no": f"{ticket_no}-DB{supervision_count + 1:02d}",
+                            "dept": supervisor.name, "kind": "超期督办",
+                            "reason": f"{lead}承办的工单已于{due}超期未办结"},
+            "calls": [],
+        }
+    if step == "level3":
+        return {
+            "target_dept": None,
+            "notice": f"通报：{lead}承办的工单{ticket_no}超期5个工作日仍未办结（期限{due}），"
+                      f"报{LEADERSHIP}",
+            "supervision": None,
+            "calls": [],
+        }
+    raise ValueError(f"unknown ladder step {step!r}")
