@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -11,6 +12,7 @@ from adapters.sqldb import SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
+from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, system_clock
 from projections.audit_ledger import AuditLedger, VerifyReport, verify
 from projections.deadline_index import DeadlineIndex
@@ -18,12 +20,10 @@ from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
 
 
-def _default_deadlines() -> Deadlines | None:
-    try:
-        from domain.policies.deadlines import DeadlinePolicy
-    except ImportError:  # the deadline policy is optional for the lifecycle core
-        return None
-    policy: Deadlines = DeadlinePolicy.default()
+def load_deadlines(policy_file: str | None = None) -> Deadlines:
+    """The deadline policy: `policy_file`, $REXIAN_POLICY, or config/policy.toml (validated)."""
+    path = policy_file or os.environ.get("REXIAN_POLICY")
+    policy: Deadlines = load_policy(path) if path else DeadlinePolicy.default()
     return policy
 
 
@@ -63,6 +63,7 @@ def build_engine(
     clock: Callable[[], datetime] = system_clock,
     departments_file: str | None = None,
     deadlines: Deadlines | None | str = "default",
+    policy_file: str | None = None,
     sync_projections: bool = True,
 ) -> Engine:
     """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
@@ -72,7 +73,7 @@ def build_engine(
     db = SqlDatabase(config)
     vault = SqlVault(db)
     registry = DepartmentRegistry.load(departments_file)
-    policy = _default_deadlines() if deadlines == "default" else deadlines
+    policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
     service = WorkOrderService(
         config.eventsourcing_env(),
