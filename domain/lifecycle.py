@@ -80,6 +80,8 @@ COMMANDS: dict[str, Command] = {
         Command("attach_duplicate", "并入重复件", internal=True),
         Command("report_plan", "反馈处理计划"),
         Command("escalate", "催督办", internal=True),
+        Command("record_call", "记录外呼结果", internal=True),
+        Command("request_handoff", "转人工", internal=True),
     )
 }
 
@@ -103,6 +105,9 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "attach_duplicate", "source": list(OPEN_STATES), "dest": None},
     {"trigger": "report_plan", "source": [DISPATCHED, HANDLING], "dest": None},
     {"trigger": "escalate", "source": [DISPATCHED, RETURNED, HANDLING], "dest": None},
+    {"trigger": "record_call", "source": [DISPATCHED, RETURNED, HANDLING, RESOLVED],
+     "dest": None},
+    {"trigger": "request_handoff", "source": [RESOLVED], "dest": None},
 ]
 
 MACHINE_KWARGS: dict[str, Any] = {

@@ -28,6 +28,10 @@ def normalize_phone(raw: str) -> str:
         raise error from None
     if number.country_code != 86 or not phonenumbers.is_valid_number(number):
         raise error
+    if number.extension:
+        # The national form has no room for an extension: its digits would be glued
+        # onto the number (13800138000 ext. 12 -> 1380013800012).
+        raise error
     if phonenumbers.number_type(number) not in _VALID_TYPES:
         raise error
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

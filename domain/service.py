@@ -309,6 +309,21 @@ class WorkOrderService(Application):
             return steps
         return []
 
+    def record_call(
+        self, ticket_no: str, *, call_id: str, purpose: str, outcome: str, attempt: int,
+        actor: Actor,
+    ) -> None:
+        order = self.load(ticket_no)
+        order.record_call(call_id=call_id, purpose=purpose, outcome=outcome, attempt=attempt,
+                          actor=actor, at=self.now())
+        self._commit(order)
+
+    def request_handoff(self, ticket_no: str, *, transcript: str, reason: str,
+                        actor: Actor) -> None:
+        order = self.load(ticket_no)
+        order.request_handoff(transcript=transcript, reason=reason, actor=actor, at=self.now())
+        self._commit(order)
+
     # ----- queries ----------------------------------------------------------------------
     def view(self, order: WorkOrder) -> dict[str, Any]:
         """The JSON shape of `show`: personal data masked, instants in Beijing time."""
@@ -351,6 +366,8 @@ class WorkOrderService(Application):
             "escalation_level": order.escalation_level,
             "plan": order.plan,
             "notices": list(order.notices),
+            "call_attempts": list(order.call_attempts),
+            "handoffs": list(order.handoffs),
             "version": order.version,
         }
 

@@ -11,6 +11,8 @@ URGENCIES = ("一般", "紧急")
 CHANNELS = ("电话", "网站", "APP", "微信", "短信", "小程序")
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "无法联系")
 SATISFIED_RESULTS = ("满意", "基本满意")
+# Dial outcomes: 空号 (number does not exist) and 停机 (suspended) are never retried.
+CALL_OUTCOMES = ("answered", "no_answer", "busy", "空号", "停机")
 ROLES = ("agent", "dispatcher", "department", "citizen", "robot", "system", "auditor")
 
 

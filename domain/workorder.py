@@ -19,6 +19,7 @@ from domain import lifecycle as lc
 from domain.audit import GENESIS, event_hash
 from domain.errors import InvalidInput, NotResponsible
 from domain.values import (
+    CALL_OUTCOMES,
     CALLBACK_RESULTS,
     CATEGORIES,
     CHANNELS,
@@ -95,6 +96,8 @@ class WorkOrder(Aggregate):
         self.ladder_done: list[str] = []
         self.plan: dict[str, Any] | None = None
         self.notices: list[dict[str, Any]] = []
+        self.call_attempts: list[dict[str, Any]] = []
+        self.handoffs: list[dict[str, Any]] = []
         self.calls_requested = 0
         self.chain_head = GENESIS
 
@@ -607,6 +610,45 @@ class WorkOrder(Aggregate):
 
         def apply(self, order: WorkOrder) -> None:
             order.calls_requested += 1
+
+    # ----- outbound calls (the robot's dial outcomes) -------------------------------------
+    def record_call(
+        self, *, call_id: str, purpose: str, outcome: str, attempt: int, actor: Actor,
+        at: datetime,
+    ) -> None:
+        """One dial attempt (回访 or reminder): answered, no answer, busy, 空号 or 停机."""
+        self._next("record_call")
+        require_choice("outcome", outcome, CALL_OUTCOMES, "外呼结果")
+        self._emit(self.CallAttempted, actor, at, call_id=require_text("call_id", call_id,
+                   "呼叫编号", 200), purpose=require_text("purpose", purpose, "外呼目的", 50),
+                   outcome=outcome, attempt=attempt)
+
+    class CallAttempted(Event):
+        call_id: str
+        purpose: str
+        outcome: str
+        attempt: int
+
+        def apply(self, order: WorkOrder) -> None:
+            order.call_attempts.append({"call_id": self.call_id, "purpose": self.purpose,
+                                        "outcome": self.outcome, "attempt": self.attempt,
+                                        "at": self.timestamp.isoformat()})
+            if self.outcome in ("空号", "停机") and self.outcome not in order.flags:
+                order.flags.append(self.outcome)
+
+    def request_handoff(self, *, transcript: str, reason: str, actor: Actor, at: datetime) -> None:
+        """The citizen asked for a human agent during the callback: no result is recorded."""
+        self._next("request_handoff")
+        self._emit(self.HumanHandoffRequested, actor, at, transcript=transcript or "",
+                   reason=require_text("reason", reason, "转人工原因"))
+
+    class HumanHandoffRequested(Event):
+        transcript: str
+        reason: str
+
+        def apply(self, order: WorkOrder) -> None:
+            order.handoffs.append({"transcript": self.transcript, "reason": self.reason,
+                                   "at": self.timestamp.isoformat()})
 
     # ----- withdraw / merge ---------------------------------------------------------------
     def withdraw(self, *, reason: str, actor: Actor, at: datetime) -> None:
