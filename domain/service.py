@@ -7,7 +7,8 @@ records anything. Views returned are plain dicts (JSON-ready).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Protocol
@@ -16,9 +17,10 @@ from zoneinfo import ZoneInfo
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import InvalidInput, UnknownTicket
+from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
 from domain.lifecycle import OPEN_STATES
 from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.policies.calendar import CalendarRangeError
 from domain.policies.escalation import compose_step
 from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
 from domain.values import Actor, require_text
@@ -40,9 +42,30 @@ class Deadlines(Protocol):
 
     def extend_due(self, due_at: datetime, days: int) -> datetime: ...
 
+    def resume_due(
+        self, due_at: datetime, urgency: str, paused_at: datetime, resumed_at: datetime
+    ) -> datetime: ...
+
     def ladder(self, due_at: datetime, urgency: str) -> Any: ...
 
     def sla_state(self, now: datetime, due_at: datetime, urgency: str) -> str: ...
+
+
+@contextmanager
+def _calendar_known() -> Iterator[None]:
+    """A date outside the official holiday calendar is refused input naming the year
+    (CalendarRangeError is a ValueError; front ends only turn DomainErrors into exit 2)."""
+    try:
+        yield
+    except CalendarRangeError as error:
+        raise InvalidInput(
+            "calendar",
+            f"工作日历没有 {error.year} 年的国务院节假日安排"
+            f"（已知 {error.first_year}–{error.last_year} 年），无法计算工作日时限",
+            f"no official holiday arrangement known for year {error.year} "
+            f"(calendar covers {error.first_year}-{error.last_year}); "
+            "update the chinesecalendar package",
+        ) from error
 
 
 def system_clock() -> datetime:
@@ -111,7 +134,10 @@ class WorkOrderService(Application):
             self.on_saved()
 
     def _dept(self, name: str, field: str = "dept") -> str:
-        self.departments.get(name)
+        try:
+            self.departments.get(name)
+        except UnknownDepartment as error:
+            raise UnknownDepartment(name, field) from error  # name the field (dept/assist)
         return name
 
     # ----- commands -------------------------------------------------------------------
@@ -173,19 +199,36 @@ class WorkOrderService(Application):
         order = self.load(ticket_no)
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
+        clock = self._handling_clock(order, at)
+        if order.paused and order.paused["dept"] == dept:
+            clock.update(self._resumed_clock(order, at))
         order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
-                         at=at, **self._handling_clock(order, at))
+                         at=at, **clock)
         self._commit(order)
 
     def _handling_clock(self, order: WorkOrder, at: datetime) -> dict[str, Any]:
         if not self.deadlines:
             return {"due_at": None, "sign_due_at": None, "ladder": None}
-        due = self.deadlines.handling_due(order.category, order.urgency, at)
-        return {
-            "due_at": due,
-            "sign_due_at": self.deadlines.sign_due(order.urgency, at),
-            "ladder": self._ladder(order, due),
-        }
+        with _calendar_known():
+            due = self.deadlines.handling_due(order.category, order.urgency, at)
+            return {
+                "due_at": due,
+                "sign_due_at": self.deadlines.sign_due(order.urgency, at),
+                "ladder": self._ladder(order, due),
+            }
+
+    def _resumed_clock(self, order: WorkOrder, at: datetime) -> dict[str, Any]:
+        """The same unit gets its paused clock back, shifted by the time spent 已退回:
+        returning an order must not buy the unit a fresh time limit."""
+        if not order.paused or not order.paused.get("due_at"):
+            return {}
+        if not self.deadlines:
+            return {}
+        with _calendar_known():
+            due = self.deadlines.resume_due(
+                datetime.fromisoformat(order.paused["due_at"]), order.urgency,
+                datetime.fromisoformat(order.paused["returned_at"]), at)
+            return {"due_at": due, "ladder": self._ladder(order, due)}
 
     def _ladder(self, order: WorkOrder, due: datetime | None) -> dict[str, str] | None:
         """Ladder instants are recorded with the clock, so replay never needs the policy."""
@@ -212,10 +255,10 @@ class WorkOrderService(Application):
     def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
-        due = (self.deadlines.handling_due(order.category, order.urgency, at)
-               if self.deadlines else None)
-        order.reject_return(reason=reason, actor=actor, at=at, due_at=due,
-                            ladder=self._ladder(order, due))
+        clock = self._handling_clock(order, at)
+        clock.update(self._resumed_clock(order, at))
+        order.reject_return(reason=reason, actor=actor, at=at, due_at=clock["due_at"],
+                            ladder=clock["ladder"])
         self._commit(order)
 
     def transfer(
@@ -237,10 +280,12 @@ class WorkOrderService(Application):
     def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         due = order.due_at
-        if self.deadlines and due and order.pending_extension:
-            due = self.deadlines.extend_due(due, int(order.pending_extension["days"]))
+        with _calendar_known():
+            if self.deadlines and due and order.pending_extension:
+                due = self.deadlines.extend_due(due, int(order.pending_extension["days"]))
+            ladder = self._ladder(order, due)
         order.approve_extension(note=note, actor=actor, at=self.now(), due_at=due,
-                                ladder=self._ladder(order, due))
+                                ladder=ladder)
         self._commit(order)
 
     def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
@@ -256,9 +301,12 @@ class WorkOrderService(Application):
     def record_callback(self, ticket_no: str, *, result: str, comment: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
-        due = self.deadlines.reopen_due(order.urgency, at) if self.deadlines else None
+        with _calendar_known():
+            due = self.deadlines.reopen_due(order.urgency, at) if self.deadlines else None
+            ladder = self._ladder(order, due)
+        dispatch_due = self.deadlines.dispatch_due(order.urgency, at) if self.deadlines else None
         order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due,
-                              ladder=self._ladder(order, due))
+                              ladder=ladder, dispatch_due_at=dispatch_due)
         self._commit(order)
 
     def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:

@@ -95,6 +95,7 @@ class WorkOrder(Aggregate):
         self.ladder: dict[str, str] = {}
         self.ladder_done: list[str] = []
         self.plan: dict[str, Any] | None = None
+        self.paused: dict[str, Any] | None = None
         self.notices: list[dict[str, Any]] = []
         self.call_attempts: list[dict[str, Any]] = []
         self.handoffs: list[dict[str, Any]] = []
@@ -331,7 +332,10 @@ class WorkOrder(Aggregate):
             order.returns.append(
                 {"dept": self.dept, "reason": self.reason, "at": self.timestamp.isoformat()}
             )
-            # Time spent 已退回 counts against no unit: the clock stops here.
+            # Time spent 已退回 counts against no unit: the clock pauses here, and resumes
+            # (shifted by the pause) if the same unit gets the order back.
+            order.paused = {"dept": self.dept, "returned_at": self.timestamp.isoformat(),
+                            "due_at": order.due_at.isoformat() if order.due_at else None}
             order.due_at = None
             order.sign_due_at = None
             order.ladder = {}
@@ -485,15 +489,22 @@ class WorkOrder(Aggregate):
         at: datetime,
         due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        dispatch_due_at: datetime | None = None,
     ) -> None:
         require_choice("result", result, CALLBACK_RESULTS, "回访结果")
         comment = (comment or "").strip()
-        if result == "不满意":
+        if result == "不满意" and self.department is None:
+            # A direct answer (no unit ever had it) reopens at the centre, to be dispatched.
+            state, sub = self._next("reopen_to_centre")
+            self._emit(self.Reopened, actor, at, comment=comment, due_at=None, ladder=None,
+                       dispatch_due_at=dispatch_due_at, supervision=None, state=state,
+                       substate=sub)
+        elif result == "不满意":
             state, sub = self._next("reopen")
-            lead = self.department or ""
             number = f"{self.ticket_no}-DB{len(self.supervision_orders) + 1:02d}"
             self._emit(self.Reopened, actor, at, comment=comment, due_at=due_at, ladder=ladder,
-                       supervision={"no": number, "dept": lead, "kind": "重办督办",
+                       dispatch_due_at=None,
+                       supervision={"no": number, "dept": self.department, "kind": "重办督办",
                                     "reason": "回访不满意" + (f"：{comment}" if comment else "")},
                        state=state, substate=sub)
         else:
@@ -519,7 +530,8 @@ class WorkOrder(Aggregate):
         comment: str
         due_at: datetime | None
         ladder: dict[str, str] | None
-        supervision: dict[str, Any]
+        dispatch_due_at: datetime | None
+        supervision: dict[str, Any] | None
         state: str
         substate: str | None
 
@@ -527,8 +539,11 @@ class WorkOrder(Aggregate):
             order.callback = {"result": "不满意", "comment": self.comment,
                               "at": self.timestamp.isoformat()}
             order.reopen_count += 1
-            order.supervision_orders.append({**self.supervision,
-                                             "issued_at": self.timestamp.isoformat()})
+            if self.supervision:
+                order.supervision_orders.append({**self.supervision,
+                                                 "issued_at": self.timestamp.isoformat()})
+            if self.dispatch_due_at:
+                order.dispatch_due_at = self.dispatch_due_at
             order.resolved_at = None
             order._start_clock(self.timestamp, self.due_at, self.ladder)
             order._move(self.state, self.substate)

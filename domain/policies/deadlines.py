@@ -102,6 +102,19 @@ class DeadlinePolicy:
             raise ValueError(f"an extension must be at least 1 working day, got {days}")
         return self._after_working_days(due_at, days)
 
+    def resume_due(
+        self, due_at: datetime, urgency: str, paused_at: datetime, resumed_at: datetime
+    ) -> datetime:
+        """The due instant of a clock paused while an order was 已退回, resumed for the same
+        unit: working-day clocks move by the working days that began during the pause
+        (a pause within one day, or over a holiday, costs the unit nothing and gains it
+        nothing); wall-clock (紧急) clocks move by the elapsed time."""
+        if self._is_urgent(urgency):
+            return self.local(due_at) + (resumed_at - paused_at)
+        days = self.calendar.working_days_between(self.local(paused_at).date(),
+                                                  self.local(resumed_at).date())
+        return self._after_working_days(due_at, days) if days > 0 else self.local(due_at)
+
     # -- escalation -----------------------------------------------------------
 
     def ladder(self, due_at: datetime, urgency: str) -> Ladder:

@@ -1,0 +1,1 @@
+"""Business-readable BDD specifications (features/*.feature) bound to the real engine."""

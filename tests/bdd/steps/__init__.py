@@ -1,0 +1,5 @@
+"""Step definitions, one module per theme. A new theme: add its module to STEP_MODULES."""
+
+from tests.bdd.steps import audit, callback, closing, common, extension, handling, intake
+
+STEP_MODULES = (common, intake, handling, extension, callback, closing, audit)
