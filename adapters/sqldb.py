@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 from domain.errors import InvalidInput
 
 DEFAULT_SQLITE = Path("var") / "rexian.db"
+SCHEMA_LOCK_KEY = 0x72657869616E  # 'rexian': advisory lock held while creating tables
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,25 @@ class SqlDatabase:
                 raise
             else:
                 conn.commit()
+
+    @contextmanager
+    def schema_lock(self) -> Iterator[None]:
+        """Serialise schema set-up between processes starting at the same time.
+
+        On PostgreSQL, concurrent `CREATE TABLE IF NOT EXISTS` and the event store's
+        `CREATE OR REPLACE FUNCTION` fail with "duplicate key" / "tuple concurrently
+        updated"; a session advisory lock makes starting engines take turns.
+        """
+        if not self.postgres:
+            yield
+            return
+        with self.transaction() as cur:
+            cur.execute("SELECT pg_advisory_lock(?)", (SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            with self.transaction() as cur:
+                cur.execute("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK_KEY,))
 
     def close(self) -> None:
         with self._lock:
