@@ -348,7 +348,9 @@ class WorkOrderService(Application):
                     ticket_no=ticket_no, step=step, clock_no=order.clock_no,
                     lead=order.department, citizen_id=order.citizen_id, due_at=order.due_at,
                     departments=self.departments,
-                    supervision_count=len(order.supervision_orders))
+                    supervision_count=len(order.supervision_orders),
+                    extensions_approved=sum(1 for x in order.extensions
+                                            if x.get("decision") == "批准"))
                 order.take_ladder_step(step=step, actor=actor, at=at, **content)
             try:
                 self._commit(order)
@@ -373,8 +375,11 @@ class WorkOrderService(Application):
         self._commit(order)
 
     # ----- queries ----------------------------------------------------------------------
-    def view(self, order: WorkOrder) -> dict[str, Any]:
-        """The JSON shape of `show`: personal data masked, instants in Beijing time."""
+    def view(self, order: WorkOrder, at: datetime | None = None) -> dict[str, Any]:
+        """The JSON shape of `show`: personal data masked, instants in Beijing time.
+
+        `at` is the moment the time-dependent fields (sla_state) are judged at (default now).
+        """
         personal = self.vault.open(order.citizen_id, order.personal) if order.personal else None
         return {
             "ticket_no": order.ticket_no,
@@ -410,7 +415,7 @@ class WorkOrderService(Application):
             "dispatch_due_at": iso(order.dispatch_due_at),
             "sign_due_at": iso(order.sign_due_at),
             "due_at": iso(order.due_at),
-            "sla_state": self._sla_state(order),
+            "sla_state": self._sla_state(order, at),
             "escalation_level": order.escalation_level,
             "plan": order.plan,
             "notices": list(order.notices),
@@ -419,10 +424,10 @@ class WorkOrderService(Application):
             "version": order.version,
         }
 
-    def _sla_state(self, order: WorkOrder) -> str | None:
+    def _sla_state(self, order: WorkOrder, at: datetime | None = None) -> str | None:
         if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:
             return None
-        return self.deadlines.sla_state(self.now(), order.due_at, order.urgency)
+        return self.deadlines.sla_state(at or self.now(), order.due_at, order.urgency)
 
     def show(self, ticket_no: str) -> dict[str, Any]:
         return self.view(self.load(ticket_no))
@@ -447,7 +452,8 @@ class WorkOrderService(Application):
                     f"work order {ticket_no} did not exist yet at {iso(as_of)}",
                 )
             raise UnknownTicket(ticket_no)
-        state = self.view(self.load(ticket_no, version=entries[-1].version))
+        # As it was at `as_of`: the SLA state is judged then, not now.
+        state = self.view(self.load(ticket_no, version=entries[-1].version), at=as_of)
         return {
             "ticket_no": ticket_no,
             "as_of": iso(as_of) if as_of else None,

@@ -84,6 +84,16 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> V
             wanted = str(order_id(ticket_no))
             names[wanted] = ticket_no
 
+    # Every (order, version) in the events table, read BEFORE the notification log so a
+    # concurrent write cannot look hidden: a row the log does not list (e.g. SQLite rowid
+    # <= 0) is still loaded by `show`, so it must not escape the checks below.
+    all_rows: list[tuple[str, int]] = []
+    events_table = getattr(app.recorder, "events_table_name", None)
+    if events_table:
+        with db.transaction(immediate=False) as cur:
+            all_rows = [(_oid_text(row[0]), row[1]) for row in cur.execute(
+                f"SELECT originator_id, originator_version FROM {events_table}").fetchall()]
+
     # Every stored event, grouped by order, read raw from the notification log.
     streams: dict[str, list[Notification]] = {}
     stored_at: dict[int, Notification] = {}
@@ -141,9 +151,14 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> V
         table = getattr(app.snapshots.recorder, "events_table_name", None)
         if table:
             with db.transaction(immediate=False) as cur:
-                snapshot_oids = {str(UUID(str(row[0]))) for row in
+                snapshot_oids = {_oid_text(row[0]) for row in
                                  cur.execute(f"SELECT DISTINCT originator_id FROM {table}"
                                              ).fetchall()}
+    listed = {(str(n.originator_id), n.originator_version) for n in stored_at.values()}
+    for oid, version in all_rows:
+        if (oid, version) not in listed and (wanted is None or oid == wanted):
+            problem(oid, version, "inserted", f"事件（版本 {version}）不在通知日志中 / event "
+                    f"version {version} is stored outside the notification log (inserted)")
     for oid in sorted(snapshot_oids):
         if wanted is not None and oid != wanted:
             continue
@@ -190,7 +205,8 @@ def _check_snapshots(app: Application, oid: str, events: list[Any],
     """Replay `events` (sorted by version) and compare each stored snapshot on the way."""
     assert app.snapshots is not None
     try:
-        snapshots = sorted(app.snapshots.get(UUID(oid)), key=lambda s: s.originator_version)
+        snapshots: list[Any] = sorted(app.snapshots.get(UUID(oid)),
+                                      key=lambda s: s.originator_version)
     except Exception as exc:  # noqa: BLE001 - any decode failure is tampering
         problem(oid, None, "snapshot", f"快照无法解码 / snapshot cannot be decoded: {exc}")
         return
@@ -211,8 +227,17 @@ def _check_snapshots(app: Application, oid: str, events: list[Any],
         expected = type(snapshot).take(aggregate)
         if expected.topic != snapshot.topic or expected.state != snapshot.state:
             problem(oid, version, "snapshot",
-                    f"快照（版本 {version}）与事件重放结果不符 / snapshot at version {version} "
-                    "differs from the replay of its events")
+                    f"快照（版本 {version}）与事件重放结果不符（被篡改，或由旧版程序生成）/ "
+                    f"snapshot at version {version} differs from the replay of its events "
+                    "(tampered, or taken by an older version of the aggregate)")
+
+
+def _oid_text(raw: Any) -> str:
+    """An originator id as the notification log spells it (SQLite stores bare hex)."""
+    try:
+        return str(UUID(str(raw)))
+    except ValueError:
+        return str(raw)
 
 
 def _uuid(text: str) -> UUID:
