@@ -15,6 +15,7 @@ from domain.departments import DepartmentRegistry
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, system_clock
 from projections.audit_ledger import AuditLedger, VerifyReport, verify
+from projections.callback_queue import CallbackQueue
 from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
@@ -71,24 +72,27 @@ def build_engine(
     if config.kind == "sqlite" and config.sqlite_path is not None:
         config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
     db = SqlDatabase(config)
-    vault = SqlVault(db)
     registry = DepartmentRegistry.load(departments_file)
     policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
-    service = WorkOrderService(
-        config.eventsourcing_env(),
-        numbers=SqlTicketNumbers(db),
-        vault=vault,
-        departments=registry,
-        clock=clock,
-        deadlines=policy,
-    )
-    engine = Engine(config, db, service, vault, registry)
-    engine.runners = {
-        "audit_ledger": ProjectionRunner(service, db, AuditLedger()),
-        "tickets": ProjectionRunner(service, db, TicketList()),
-        "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
-    }
+    # Every constructor below creates its tables if missing: one process at a time.
+    with db.schema_lock():
+        vault = SqlVault(db)
+        service = WorkOrderService(
+            config.eventsourcing_env(),
+            numbers=SqlTicketNumbers(db),
+            vault=vault,
+            departments=registry,
+            clock=clock,
+            deadlines=policy,
+        )
+        engine = Engine(config, db, service, vault, registry)
+        engine.runners = {
+            "audit_ledger": ProjectionRunner(service, db, AuditLedger()),
+            "tickets": ProjectionRunner(service, db, TicketList()),
+            "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
+            "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
+        }
     if sync_projections:
         # Seal each stored event in the audit ledger at once, before anyone can edit it.
         ledger = engine.runners["audit_ledger"]

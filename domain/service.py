@@ -301,10 +301,12 @@ class WorkOrderService(Application):
     def record_callback(self, ticket_no: str, *, result: str, comment: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
-        with _calendar_known():
-            due = self.deadlines.reopen_due(order.urgency, at) if self.deadlines else None
-            ladder = self._ladder(order, due)
-        dispatch_due = self.deadlines.dispatch_due(order.urgency, at) if self.deadlines else None
+        due = ladder = dispatch_due = None
+        if self.deadlines and result == "不满意":  # only a reopening starts a clock
+            with _calendar_known():
+                due = self.deadlines.reopen_due(order.urgency, at)
+                ladder = self._ladder(order, due)
+                dispatch_due = self.deadlines.dispatch_due(order.urgency, at)
         order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due,
                               ladder=ladder, dispatch_due_at=dispatch_due)
         self._commit(order)

@@ -37,12 +37,18 @@ def compose_step(
     due_at: datetime,
     departments: DepartmentDirectory,
     supervision_count: int,
+    extensions_approved: int = 0,
 ) -> dict[str, Any]:
-    """The content of one ladder step: target, notice, supervision order, outbound calls."""
+    """The content of one ladder step: target, notice, supervision order, outbound calls.
+
+    Call ids must be unique per call (the callback queue keys its jobs on them): an
+    approved extension re-arms the ladder on the same clock, so its count is part of
+    the id once there is one.
+    """
     unit = departments.get(lead)
     supervisor = departments.get(unit.supervisor) if unit.supervisor else unit
     due = _local(due_at)
-    call_key = f"{step}-c{clock_no}"
+    call_key = f"{step}-c{clock_no}" + (f"-e{extensions_approved}" if extensions_approved else "")
     if step == "warning":
         return {
             "target_dept": lead,
