@@ -202,6 +202,7 @@ class WorkOrderService(Application):
         clock = self._handling_clock(order, at)
         if order.paused and order.paused["dept"] == dept:
             clock.update(self._resumed_clock(order, at))
+        clock.setdefault("resumed", False)
         order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
                          at=at, **clock)
         self._commit(order)
@@ -228,7 +229,7 @@ class WorkOrderService(Application):
             due = self.deadlines.resume_due(
                 datetime.fromisoformat(order.paused["due_at"]), order.urgency,
                 datetime.fromisoformat(order.paused["returned_at"]), at)
-            return {"due_at": due, "ladder": self._ladder(order, due)}
+            return {"due_at": due, "ladder": self._ladder(order, due), "resumed": True}
 
     def _ladder(self, order: WorkOrder, due: datetime | None) -> dict[str, str] | None:
         """Ladder instants are recorded with the clock, so replay never needs the policy."""
@@ -258,7 +259,7 @@ class WorkOrderService(Application):
         clock = self._handling_clock(order, at)
         clock.update(self._resumed_clock(order, at))
         order.reject_return(reason=reason, actor=actor, at=at, due_at=clock["due_at"],
-                            ladder=clock["ladder"])
+                            ladder=clock["ladder"], resumed="resumed" in clock)
         self._commit(order)
 
     def transfer(
@@ -352,7 +353,9 @@ class WorkOrderService(Application):
                     departments=self.departments,
                     supervision_count=len(order.supervision_orders),
                     extensions_approved=sum(1 for x in order.extensions
-                                            if x.get("decision") == "批准"))
+                                            if x.get("decision") == "批准"),
+                    report_by=(datetime.fromisoformat(order.ladder["level1"])
+                               if "level1" in order.ladder else None))
                 order.take_ladder_step(step=step, actor=actor, at=at, **content)
             try:
                 self._commit(order)

@@ -276,14 +276,35 @@ class WorkOrder(Aggregate):
         due_at: datetime | None = None,
         sign_due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        resumed: bool = False,
     ) -> None:
         state, sub = self._next("redispatch")
         self._emit(self.Redispatched, actor, at, dept=dept, assist=_assists(dept, assist),
                    reason=require_text("reason", reason, "改派理由"), due_at=due_at,
-                   sign_due_at=sign_due_at, ladder=ladder, state=state, substate=sub)
+                   sign_due_at=sign_due_at, ladder=ladder, resumed=resumed, state=state,
+                   substate=sub)
 
     class Redispatched(Dispatched):
         reason: str
+        resumed: bool  # the same unit got its paused clock back
+
+        def apply(self, order: WorkOrder) -> None:
+            if not self.resumed:
+                super().apply(order)
+                return
+            order.department = self.dept
+            order.assist_departments = list(self.assist)
+            order.dispatched_at = self.timestamp
+            order._resume_clock(self.due_at, self.ladder)
+            order.sign_due_at = self.sign_due_at
+            order._move(self.state, self.substate)
+
+    def _resume_clock(self, due_at: datetime | None, ladder: dict[str, str] | None) -> None:
+        """The paused clock continues: steps already taken, the level, the plan and the
+        超期 flag stay, so returning an order never wipes its escalation."""
+        self.due_at = due_at
+        self.ladder = dict(ladder or {})
+        self.paused = None
 
     def _start_clock(
         self, started_at: datetime, due_at: datetime | None, ladder: dict[str, str] | None
@@ -344,23 +365,28 @@ class WorkOrder(Aggregate):
     def reject_return(
         self, *, reason: str, actor: Actor, at: datetime, due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        resumed: bool = False,
     ) -> None:
         state, sub = self._next("reject_return")
         self._emit(self.ReturnRejected, actor, at,
                    reason=require_text("reason", reason, "驳回理由"), due_at=due_at,
-                   ladder=ladder, state=state, substate=sub)
+                   ladder=ladder, resumed=resumed, state=state, substate=sub)
 
     class ReturnRejected(Event):
         reason: str
         due_at: datetime | None
         ladder: dict[str, str] | None
+        resumed: bool
         state: str
         substate: str | None
 
         def apply(self, order: WorkOrder) -> None:
             if order.returns:
                 order.returns[-1]["rejected"] = self.reason
-            order._start_clock(self.timestamp, self.due_at, self.ladder)
+            if self.resumed:
+                order._resume_clock(self.due_at, self.ladder)
+            else:
+                order._start_clock(self.timestamp, self.due_at, self.ladder)
             order._move(self.state, self.substate)
 
     # ----- cross-region transfer --------------------------------------------------------

@@ -44,7 +44,9 @@ class DeadlineIndex:
         if row is None:
             return
         ladder, done, has_plan = json.loads(row[0]), json.loads(row[1]), bool(row[2])
-        if hasattr(event, "ladder"):
+        if getattr(event, "resumed", False):
+            ladder = dict(event.ladder or {})  # the paused clock continues: keep what was done
+        elif hasattr(event, "ladder"):
             ladder, done = dict(event.ladder or {}), []
             if kind != "ExtensionApproved":
                 has_plan = False
@@ -53,7 +55,7 @@ class DeadlineIndex:
         elif kind == "Escalated":
             done.append(event.step)
         elif kind == "Returned":
-            ladder, done = {}, []
+            ladder = {}  # paused: `done` is kept for a resume by the same unit
         if getattr(event, "state", None) is not None and event.state not in OPEN_STATES:
             ladder, done = {}, []
         pending = pending_ladder(ladder, done, has_plan)

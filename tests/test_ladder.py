@@ -337,7 +337,25 @@ def test_the_same_unit_gets_its_clock_back_without_the_time_spent_returned(
     assert view["escalation_level"] == 0 and view["sla_state"] == "正常"
     assert tick_at(engine, clock, "2025-10-13T23:59:59") == NOTHING
     assert tick_at(engine, clock, "2025-10-14T00:00:00") == only(warning=1)
-    assert steps_taken(engine, ticket) == [(2, "warning")]
+    # The paused clock continues (same clock number), it is not a new one.
+    assert steps_taken(engine, ticket) == [(1, "warning")]
+
+
+def test_returning_an_overdue_order_does_not_wipe_its_escalation(
+    engine: Engine, clock: SimClock
+) -> None:
+    ticket = new_order(engine, clock)  # due 10-10 23:59:59
+    assert tick_at(engine, clock, "2025-10-11T00:00:00") == only(warning=1, level1=1, level2=1)
+    clock.set("2025-10-11T09:00:00")
+    engine.service.return_order(ticket, dept=UNIT, reason="需核实地址", actor=unit())
+    clock.set("2025-10-11T10:00:00")
+    engine.service.reject_return(ticket, reason="属本单位职责", actor=CENTRE)
+    view = engine.service.show(ticket)
+    assert view["escalation_level"] == 2 and "超期" in view["flags"]
+    assert view["sla_state"] == "超期"
+    # No repeated warning, call or second 督办单 for the same lateness.
+    assert tick_at(engine, clock, "2025-10-11T12:00:00") == NOTHING
+    assert len(view["supervision_orders"]) == 1
 
 
 def test_reopen_starts_a_fresh_five_working_day_clock_and_clears_the_ladder(

@@ -22,6 +22,16 @@ def _local(instant: datetime) -> str:
     return instant.astimezone(SHANGHAI).strftime("%Y年%m月%d日%H:%M")
 
 
+def _report_by(report_by: datetime | None, due_at: datetime) -> str:
+    """When the unit must report its plan: the level-1 instant (今日18:00 for normal orders,
+    two hours after the warning for 紧急 ones)."""
+    if report_by is None:
+        return "今日18:00"
+    local = report_by.astimezone(SHANGHAI)
+    return f"今日{local:%H:%M}" if local.date() <= due_at.astimezone(SHANGHAI).date() \
+        else _local(report_by)
+
+
 def _call(ticket_no: str, n: int, step: str, **fields: Any) -> dict[str, Any]:
     return {"call_id": f"{ticket_no}-{step}-{n}", "target_dept": None, "citizen_id": None,
             "phone": "", **fields}
@@ -38,6 +48,7 @@ def compose_step(
     departments: DepartmentDirectory,
     supervision_count: int,
     extensions_approved: int = 0,
+    report_by: datetime | None = None,
 ) -> dict[str, Any]:
     """The content of one ladder step: target, notice, supervision order, outbound calls.
 
@@ -58,7 +69,7 @@ def compose_step(
                 _call(ticket_no, 1, call_key, target_role="department", target_dept=lead,
                       phone=unit.duty_phone, purpose="临期提醒",
                       script=f"您好，这里是12345热线。工单{ticket_no}将于{due}到期，"
-                             "请于今日18:00前反馈处理计划。"),
+                             f"请于{_report_by(report_by, due_at)}前反馈处理计划。"),
                 _call(ticket_no, 2, call_key, target_role="citizen", citizen_id=citizen_id,
                       purpose="预计办结告知",
                       script=f"您好，这里是12345热线。您反映的问题（工单{ticket_no}）正在办理中，"

@@ -60,6 +60,7 @@ class World:
     aliases: dict[str, str] = field(default_factory=dict)
     outcome: Outcome | None = None
     history: dict[str, Any] | None = None
+    ticked: dict[str, int] | None = None  # counts per ladder step of the last 到期检查
 
     # ----- orders ---------------------------------------------------------------------
     @property

@@ -1,5 +1,14 @@
 """Step definitions, one module per theme. A new theme: add its module to STEP_MODULES."""
 
-from tests.bdd.steps import audit, callback, closing, common, extension, handling, intake
+from tests.bdd.steps import (
+    audit,
+    callback,
+    closing,
+    common,
+    deadlines,
+    extension,
+    handling,
+    intake,
+)
 
-STEP_MODULES = (common, intake, handling, extension, callback, closing, audit)
+STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines)
