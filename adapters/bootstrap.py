@@ -14,7 +14,7 @@ from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, system_clock
-from projections.audit_ledger import AuditLedger, VerifyReport, verify
+from projections.audit_ledger import VerifyReport, verify
 from projections.callback_queue import CallbackQueue
 from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
@@ -65,7 +65,7 @@ def build_engine(
     departments_file: str | None = None,
     deadlines: Deadlines | None | str = "default",
     policy_file: str | None = None,
-    sync_projections: bool = True,
+    sync_projections: bool = False,
 ) -> Engine:
     """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
     config = parse_db_url(db_url)
@@ -88,13 +88,13 @@ def build_engine(
         )
         engine = Engine(config, db, service, vault, registry)
         engine.runners = {
-            "audit_ledger": ProjectionRunner(service, db, AuditLedger()),
             "tickets": ProjectionRunner(service, db, TicketList()),
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
         }
     if sync_projections:
-        # Seal each stored event in the audit ledger at once, before anyone can edit it.
-        ledger = engine.runners["audit_ledger"]
-        service.on_saved = ledger.catch_up
+        # Keep the ticket list in step with each save (straight from what the save
+        # recorded, no log read). Off by default: readers catch up on demand, and the
+        # audit ledger needs no help (it is sealed inside the event transaction).
+        service.on_recorded = engine.runners["tickets"].apply_recordings
     return engine

@@ -40,11 +40,16 @@ class StoreConfig:
         return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
 
     def eventsourcing_env(self) -> dict[str, str]:
+        # Cached aggregates are fast-forwarded from the store on every get, so another
+        # process's writes are seen; a command replays only events it has not seen.
+        cache = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                    "APPLICATION_RECORDER_TOPIC": "adapters.sealed_store:SealedSQLiteRecorder",
                     "SQLITE_DBNAME": str(self.sqlite_path),
-                    "SQLITE_LOCK_TIMEOUT": "30"}
-        return {
+                    "SQLITE_LOCK_TIMEOUT": "30", **cache}
+        return {**cache,
+                "APPLICATION_RECORDER_TOPIC": "adapters.sealed_store:SealedPostgresRecorder",
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,

@@ -2,14 +2,13 @@
 
 The per-stream hash chain (domain.audit) catches edits, insertions, deletions and
 reordering inside a stream, except on its last event, which no successor vouches
-for. The ledger records (position, order, version, hash) of every event as soon as
-it is stored, so deleting or editing an order's latest event is caught too. Its
+for. The ledger records (position, order, version, hash) of every event in the very
+transaction that stores it (adapters/sealed_store.py), so deleting or editing an order's latest event is caught too. Its
 rolling chain hash is the value to publish or countersign as an external anchor.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,35 +17,11 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor, SqlDatabase
-from domain.audit import GENESIS, ChainReport, check_stream, event_hash
+from adapters.sealed_store import GENESIS, LEDGER, stored_hash
+from adapters.sealed_store import chain as chain_step
+from adapters.sqldb import SqlDatabase
+from domain.audit import ChainReport, check_stream
 from projections.tickets import TICKETS
-
-LEDGER = "rexian_audit_ledger"
-
-
-class AuditLedger:
-    name = "audit_ledger"
-
-    def create_tables(self, cur: Cursor) -> None:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS {LEDGER} (position INTEGER PRIMARY KEY, "
-            "originator_id TEXT NOT NULL, version INTEGER NOT NULL, event_hash TEXT NOT NULL, "
-            "chain_hash TEXT NOT NULL)")
-
-    def drop_tables(self, cur: Cursor) -> None:
-        cur.execute(f"DROP TABLE IF EXISTS {LEDGER}")
-
-    def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
-        row = cur.execute(f"SELECT chain_hash FROM {LEDGER} ORDER BY position DESC LIMIT 1"
-                          ).fetchone()
-        previous = row[0] if row else GENESIS
-        digest = event_hash(event)
-        chain = hashlib.sha256(f"{previous}{digest}".encode()).hexdigest()
-        cur.execute(f"INSERT INTO {LEDGER} (position, originator_id, version, event_hash, "
-                    "chain_hash) VALUES (?, ?, ?, ?, ?)",
-                    (notification.id, str(event.originator_id), event.originator_version,
-                     digest, chain))
 
 
 @dataclass
@@ -54,7 +29,7 @@ class VerifyReport:
     checked_orders: int = 0
     checked_events: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
-    unsealed_events: int = 0
+    unsealed_events: int = 0  # stored without a ledger row: written behind the engine's back
     ledger_head: str = GENESIS
 
     @property
@@ -126,13 +101,13 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> V
         notes.sort(key=lambda n: n.originator_version)
         events = []
         for n in notes:
+            hashes[n.id] = stored_hash(n)
             try:
                 event = app.mapper.to_domain_event(n)
             except Exception as exc:  # noqa: BLE001 - any decode failure is tampering
                 problem(oid, n.originator_version, "corrupt",
                         f"事件无法解码 / event cannot be decoded: {exc}")
                 continue
-            hashes[n.id] = event_hash(event)
             events.append(event)
             if oid not in names and n.originator_version == 1 and hasattr(event, "ticket_no"):
                 names[oid] = event.ticket_no  # the ticket list may lag behind the store
@@ -168,7 +143,7 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> V
     ledger_positions = set()
     for position, oid, version, digest, chain_hash in ledger_rows:
         ledger_positions.add(position)
-        recomputed = hashlib.sha256(f"{previous}{digest}".encode()).hexdigest()
+        recomputed = chain_step(previous, digest)
         if recomputed != chain_hash:
             problem(oid, version, "ledger", f"账本链断裂于位置 {position} / ledger chain broken "
                     f"at position {position}")
@@ -191,7 +166,11 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None) -> V
                     f"事件（版本 {n.originator_version}）不在账本中 / event version "
                     f"{n.originator_version} was never recorded in the ledger (inserted)")
         elif position > ledger_max:
+            # Sealing is atomic with the insert: an unsealed event bypassed the engine.
             report.unsealed_events += 1
+            problem(str(n.originator_id), n.originator_version, "unsealed",
+                    f"事件（版本 {n.originator_version}）未经引擎写入，账本中无记录 / event "
+                    f"version {n.originator_version} has no ledger seal (written around the engine)")
     if wanted is not None and not streams.get(wanted) and not any(
             row[1] == wanted for row in ledger_rows):
         from domain.errors import UnknownTicket

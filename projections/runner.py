@@ -9,10 +9,11 @@ in order: a reader never skips a gap that later fills in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, Recording
 
 from adapters.sqldb import Cursor, SqlDatabase
 
@@ -36,6 +37,9 @@ class ProjectionRunner:
         self.db = db
         self.projection = projection
         self.batch_size = batch_size
+        # Where this runner last left the tracking row (None: unknown, read it). Only a
+        # hint that saves a read per catch_up: it is checked under the row lock below.
+        self._position: int | None = None
         with db.transaction() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TRACKING} (projection TEXT PRIMARY KEY, "
                         "position INTEGER NOT NULL)")
@@ -50,28 +54,76 @@ class ProjectionRunner:
         return int(row[0])
 
     def catch_up(self) -> int:
-        """Apply every new notification; returns how many were applied."""
+        """Apply every notification stored before this call; returns how many were applied.
+
+        After a save this is one log read and one write transaction (was: two position
+        reads, two log reads, one write). The position this runner remembers is
+        verified before it counts: under the tracking-row lock when there is something
+        to apply, by a read when there is not; a stale one (another runner advanced it,
+        a rebuild reset it) only costs a retry. A batch shorter than `batch_size` held
+        everything stored before the read, so the loop stops there.
+        """
         applied = 0
         while True:
-            start = self.position()
+            remembered = self._position
+            start = self.position() if remembered is None else remembered
             batch = self.app.recorder.select_notifications(
                 start=start, limit=self.batch_size, inclusive_of_start=False)
             if not batch:
+                if remembered is not None:
+                    # Nothing above the remembered position: confirm it is still the
+                    # stored one (a rebuild elsewhere may have reset it).
+                    current = self.position()
+                    if current != remembered:
+                        self._position = current
+                        continue
                 return applied
             with self.db.transaction() as cur:
                 # Lock the tracking row; a concurrent runner that got here first wins.
                 lock = " FOR UPDATE" if self.db.postgres else ""
-                current = cur.execute(
+                current = int(cur.execute(
                     f"SELECT position FROM {TRACKING} WHERE projection = ?{lock}",
-                    (self.projection.name,)).fetchone()[0]
+                    (self.projection.name,)).fetchone()[0])
                 if current != start:
+                    self._position = current
                     continue
                 for notification in batch:
                     self.projection.apply(cur, notification,
                                           self.app.mapper.to_domain_event(notification))
                 cur.execute(f"UPDATE {TRACKING} SET position = ? WHERE projection = ?",
                             (batch[-1].id, self.projection.name))
+            self._position = batch[-1].id
             applied += len(batch)
+            if len(batch) < self.batch_size:
+                # A short batch held everything stored before the read: done.
+                return applied
+
+    def apply_recordings(self, recordings: Sequence[Recording[Any]]) -> int:
+        """Apply what a save just recorded, straight from the recordings (no log read, no
+        decoding). Only when they follow on from this runner's position without a gap;
+        otherwise (another writer got in between) fall back to `catch_up`."""
+        if not recordings:
+            return 0
+        first = recordings[0].notification.id
+        ids = [r.notification.id for r in recordings]
+        if self._position is None or first != self._position + 1 or \
+                ids != list(range(first, first + len(ids))):
+            return self.catch_up()
+        with self.db.transaction() as cur:
+            lock = " FOR UPDATE" if self.db.postgres else ""
+            current = int(cur.execute(
+                f"SELECT position FROM {TRACKING} WHERE projection = ?{lock}",
+                (self.projection.name,)).fetchone()[0])
+            if current == self._position:
+                for recording in recordings:
+                    self.projection.apply(cur, recording.notification, recording.domain_event)
+                cur.execute(f"UPDATE {TRACKING} SET position = ? WHERE projection = ?",
+                            (ids[-1], self.projection.name))
+        if current != self._position:
+            self._position = current
+            return self.catch_up()
+        self._position = ids[-1]
+        return len(recordings)
 
     def rebuild(self) -> int:
         with self.db.transaction() as cur:
@@ -79,4 +131,5 @@ class ProjectionRunner:
             self.projection.create_tables(cur)
             cur.execute(f"UPDATE {TRACKING} SET position = 0 WHERE projection = ?",
                         (self.projection.name,))
+        self._position = 0
         return self.catch_up()

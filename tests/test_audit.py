@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from adapters.bootstrap import Engine, build_engine
 from domain.audit import GENESIS, event_hash
-from domain.service import SHANGHAI
+from domain.service import SHANGHAI, WorkOrderService
 from domain.values import Actor
 from domain.workorder import order_id
 from tests.conftest import SimClock
@@ -313,22 +313,27 @@ def test_an_event_hidden_outside_the_notification_log_is_caught(store: Store) ->
     assert_caught(store, store.a, 6, "inserted")
 
 
-def test_an_event_written_behind_the_ledgers_back_is_reported_unsealed(store: Store) -> None:
-    """A well-formed event (valid prev_hash) stored without sealing it in the ledger.
-
-    The chain cannot object (it is a valid continuation); verify can only report it as
-    unsealed. It is the caller's job to treat unsealed events after a clean run as
-    suspicious; the published ledger head is the external anchor (see the report).
-    """
-    engine = store.engine(sync_projections=False)
+def test_an_event_written_behind_the_ledgers_back_is_caught(store: Store) -> None:
+    """A well-formed event (valid prev_hash) stored by a plain event-store recorder,
+    i.e. around the engine: the engine seals every event in the inserting transaction,
+    so a stored event without a ledger row can only have been written behind its back."""
+    engine = store.engine()
     try:
-        engine.service.resolve(store.b, dept="区水务局", reply="已恢复供水", actor=WATER)
+        env = engine.config.eventsourcing_env()
+        del env["APPLICATION_RECORDER_TOPIC"]  # the stock recorder: no ledger row
+        rogue = WorkOrderService(env, numbers=engine.service.numbers, vault=engine.vault,
+                                 departments=engine.departments, clock=engine.service.clock)
+        try:
+            rogue.resolve(store.b, dept="区水务局", reply="已恢复供水", actor=WATER)
+        finally:
+            rogue.close()
     finally:
         engine.close()
     code, report = cli_verify(store)
+    assert code == 1
     assert report["unsealed_events"] == 1
+    assert any(p["kind"] == "unsealed" and p["ticket_no"] == store.b for p in report["problems"])
     assert engine_verify(store)["unsealed_events"] == 1
-    assert code == (1 if report["problems"] else 0)
 
 
 # ----- (f) reordering ----------------------------------------------------------------------
