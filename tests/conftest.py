@@ -12,7 +12,6 @@ import pytest
 
 from adapters.bootstrap import Engine, build_engine
 from domain.service import SHANGHAI
-
 from tests.support.kafka import TansuBroker
 from tests.support.postgres import ThrowawayPostgres
 

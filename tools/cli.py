@@ -1,6 +1,7 @@
 """`rexian`: the command-line front end of the engine.
 
 Global options come before the command: `rexian [--db URL] [--now ISO8601] COMMAND ...`.
+With `--grpc HOST:PORT` the commands go to a running engine (`rexian serve`) over gRPC.
 Exit codes: 0 success, 1 tampering found by `verify`, 2 bad input or illegal command.
 """
 
@@ -13,12 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, cast
 
 import typer
 
 from adapters.bootstrap import Engine, build_engine
 from domain.errors import DomainError, InvalidInput
+from domain.policies.policy_file import PolicyError
 from domain.service import SHANGHAI, system_clock
 from domain.values import Actor
 
@@ -39,9 +41,16 @@ class Context:
     now: datetime | None
     actor: str | None
     departments: str | None
+    grpc: str | None = None  # HOST:PORT of a running engine (remote mode)
     _engine: Engine | None = field(default=None, repr=False)
 
     def engine(self) -> Engine:
+        if self._engine is None and self.grpc:
+            # Remote mode: a facade with the Engine surface the commands use, over gRPC
+            # (centre token from $REXIAN_CENTRE_TOKEN or the development default).
+            from adapters.grpc.client import RemoteEngine
+
+            self._engine = cast(Engine, RemoteEngine(self.grpc))
         if self._engine is None:
             frozen = self.now
             clock: Callable[[], datetime] = (lambda: frozen) if frozen else system_clock
@@ -95,8 +104,9 @@ def run(ctx: typer.Context, as_json: bool, action: Callable[[Engine], Any],
         result = action(context.engine())
     except DomainError as error:
         fail(error, as_json)
-    finally:
-        pass
+    except PolicyError as error:
+        fail(InvalidInput("policy", f"策略文件错误：{error}", f"policy file error: {error}"),
+             as_json)
     emit(result, as_json, text(result))
     return result
 
@@ -129,8 +139,16 @@ def main_options(
                                              "(default $REXIAN_ACTOR)")] = None,
     departments: Annotated[str | None, typer.Option("--departments",
                                                    help="Department registry TOML")] = None,
+    grpc: Annotated[str | None, typer.Option("--grpc", metavar="HOST:PORT",
+                                            help="Talk to a running engine over gRPC "
+                                            "instead of opening the store")] = None,
 ) -> None:
     frozen = None
+    if grpc is not None and (now is not None or db is not None):
+        fail(InvalidInput("grpc", "--grpc 不能与 --db 或 --now 同时使用（由服务端决定）",
+                          "--grpc cannot be combined with --db or --now (the server's store and "
+                          "clock apply)"),
+             False)
     if now is not None:
         if os.environ.get("REXIAN_SIMULATION") != "1":
             fail(InvalidInput("now", "--now 仅在模拟模式（REXIAN_SIMULATION=1）下可用",
@@ -139,7 +157,7 @@ def main_options(
             frozen = parse_instant(now, "now")
         except DomainError as error:
             fail(error, False)
-    context = Context(db=db, now=frozen, actor=actor, departments=departments)
+    context = Context(db=db, now=frozen, actor=actor, departments=departments, grpc=grpc)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -410,6 +428,52 @@ def serve(ctx: typer.Context,
             time.sleep(interval)
     except KeyboardInterrupt:
         typer.echo("stopped cleanly")
+
+
+# ----- drills (whole loops on a throwaway store) ----------------------------------------
+drill_app = typer.Typer(no_args_is_help=True, help="Drills: whole loops in one process on a "
+                        "throwaway store (演练).")
+app.add_typer(drill_app, name="drill")
+
+
+@drill_app.command(name="callback")
+def drill_callback(
+    ctx: typer.Context,
+    answer: Annotated[list[str], typer.Option(
+        "--answer", help="WAV the simulated citizen answers with (repeat for later turns)")],
+    outcome: Annotated[str, typer.Option(
+        help="Dial outcome: answered/no_answer/busy/空号/停机")] = "answered",
+    category: Annotated[str, typer.Option(help="Category of the drill order")] = "投诉",
+    as_json: JsonOpt = False,
+) -> None:
+    """回访演练: register, dispatch, sign, resolve; the robot calls a simulated citizen over
+    WebRTC on loopback; the answer is transcribed, classified and recorded."""
+    from pathlib import Path
+
+    from tools.drill import run_callback_drill
+
+    def text(r: dict[str, Any]) -> str:
+        return (f"工单 {r['ticket_no']} 回访：{r['dial_outcome']}，识别“{r['transcript']}”→"
+                f"{r['intent']}，结果 {r['result'] or '未记录'}；"
+                f"{order_line(r['show'])}")
+
+    from adapters.asr.whisper import ModelNotFoundError
+    from adapters.telephony.signalling import OUTCOMES
+
+    if outcome not in OUTCOMES:
+        fail(InvalidInput("outcome", f"外呼结果“{outcome}”无效，可选：{'、'.join(OUTCOMES)}",
+                          f"invalid outcome {outcome!r}; expected one of {', '.join(OUTCOMES)}"),
+             as_json)
+    try:
+        result = run_callback_drill([Path(a) for a in answer], now=ctx_of(ctx).now,
+                                    outcome=outcome, category=category)
+    except ModelNotFoundError as error:
+        fail(InvalidInput("model", f"语音识别模型缺失：{error}", str(error)), as_json)
+    except FileNotFoundError as error:
+        fail(InvalidInput("answer", f"找不到应答音频：{error}", str(error)), as_json)
+    except DomainError as error:
+        fail(error, as_json)
+    emit(result, as_json, text(result))
 
 
 def main() -> None:

@@ -1,0 +1,252 @@
+"""A remote engine: the same surface the CLI uses (`engine.service.dispatch(...)`,
+`engine.list(...)`, `engine.verify(...)`, `engine.departments.all()`), over gRPC.
+
+`rexian --grpc HOST:PORT COMMAND ...` builds a RemoteEngine instead of opening the store.
+Domain errors come back as the same DomainError subclasses with the same messages, so
+the CLI prints and exits exactly as it does locally; transport failures become
+RemoteError (a DomainError: exit code 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+
+from adapters.grpc import convert
+from adapters.grpc.auth import centre_token_from_env
+from adapters.grpc.errors import RemoteError, domain_error
+from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
+from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
+from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
+from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
+from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
+from adapters.grpc.services import history_entry_dict, summary_dict
+from domain.ports import Department
+from domain.values import Actor
+
+T = TypeVar("T")
+
+
+def _actor(actor: Actor) -> common_pb.Actor:
+    return common_pb.Actor(role=actor.role, id=actor.id)
+
+
+def _view(message: common_pb.Ticket) -> dict[str, Any]:
+    return convert.read(message)
+
+
+class _Calls:
+    def __init__(self, channel: grpc.Channel, token: str, timeout: float) -> None:
+        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.timeout = timeout
+        self.tickets = ticket_grpc.TicketServiceStub(channel)
+        self.audit = audit_grpc.AuditServiceStub(channel)
+
+    def __call__(self, method: Callable[..., T], request: Any) -> T:
+        try:
+            return method(request, metadata=self.metadata, timeout=self.timeout)
+        except grpc.RpcError as error:
+            raise domain_error(error) from None
+
+
+class RemoteService:
+    """WorkOrderService's commands and queries, performed by a server."""
+
+    def __init__(self, calls: _Calls) -> None:
+        self._call = calls
+        self._t = calls.tickets
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise RemoteError("UNIMPLEMENTED", f"{name} is not available over gRPC")
+
+    def intake(self, *, channel: str, category: str, urgency: str, region: str, content: str,
+               caller_name: str, caller_phone: str, actor: Actor) -> str:
+        response = self._call(self._t.Intake, ticket_pb.IntakeRequest(
+            channel=channel, category=category, urgency=urgency, region=region,
+            content=content, caller_name=caller_name, caller_phone=caller_phone,
+            actor=_actor(actor)))
+        return str(response.ticket.ticket_no)
+
+    def answer(self, ticket_no: str, *, reply: str, actor: Actor) -> None:
+        self._call(self._t.Answer, ticket_pb.AnswerRequest(ticket_no=ticket_no, reply=reply,
+                                                           actor=_actor(actor)))
+
+    def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str],
+                 actor: Actor) -> None:
+        self._call(self._t.Dispatch, ticket_pb.DispatchRequest(
+            ticket_no=ticket_no, dept=dept, assist=list(assist), actor=_actor(actor)))
+
+    def redispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], reason: str,
+                   actor: Actor) -> None:
+        self._call(self._t.Redispatch, ticket_pb.RedispatchRequest(
+            ticket_no=ticket_no, dept=dept, assist=list(assist), reason=reason,
+            actor=_actor(actor)))
+
+    def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
+        self._call(self._t.Sign, ticket_pb.SignRequest(ticket_no=ticket_no, dept=dept,
+                                                       actor=_actor(actor)))
+
+    def return_order(self, ticket_no: str, *, dept: str, reason: str, actor: Actor) -> None:
+        self._call(self._t.Return, ticket_pb.ReturnRequest(
+            ticket_no=ticket_no, dept=dept, reason=reason, actor=_actor(actor)))
+
+    def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        self._call(self._t.RejectReturn, ticket_pb.RejectReturnRequest(
+            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
+
+    def transfer(self, ticket_no: str, *, hotline: str, reference: str, reason: str,
+                 actor: Actor) -> None:
+        self._call(self._t.Transfer, ticket_pb.TransferRequest(
+            ticket_no=ticket_no, hotline=hotline, reference=reference, reason=reason,
+            actor=_actor(actor)))
+
+    def request_extension(self, ticket_no: str, *, dept: str, days: int, reason: str,
+                          actor: Actor) -> None:
+        self._call(self._t.RequestExtension, ticket_pb.RequestExtensionRequest(
+            ticket_no=ticket_no, dept=dept, days=days, reason=reason, actor=_actor(actor)))
+
+    def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
+        self._call(self._t.ApproveExtension, ticket_pb.ApproveExtensionRequest(
+            ticket_no=ticket_no, note=note, actor=_actor(actor)))
+
+    def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        self._call(self._t.DenyExtension, ticket_pb.DenyExtensionRequest(
+            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
+
+    def resolve(self, ticket_no: str, *, dept: str, reply: str, actor: Actor) -> None:
+        self._call(self._t.Resolve, ticket_pb.ResolveRequest(
+            ticket_no=ticket_no, dept=dept, reply=reply, actor=_actor(actor)))
+
+    def record_callback(self, ticket_no: str, *, result: str, comment: str,
+                        actor: Actor) -> None:
+        self._call(self._t.RecordCallback, ticket_pb.RecordCallbackRequest(
+            ticket_no=ticket_no, result=result, comment=comment, actor=_actor(actor)))
+
+    def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
+        self._call(self._t.Withdraw, ticket_pb.WithdrawRequest(
+            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
+
+    def merge(self, ticket_no: str, *, into: str, reason: str, actor: Actor) -> None:
+        self._call(self._t.Merge, ticket_pb.MergeRequest(
+            ticket_no=ticket_no, into=into, reason=reason, actor=_actor(actor)))
+
+    def report_plan(self, ticket_no: str, *, dept: str, eta: datetime, note: str,
+                    actor: Actor) -> None:
+        self._call(self._t.ReportPlan, ticket_pb.ReportPlanRequest(
+            ticket_no=ticket_no, dept=dept, eta=convert.to_timestamp(eta), note=note,
+            actor=_actor(actor)))
+
+    def show(self, ticket_no: str) -> dict[str, Any]:
+        response = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(ticket_no=ticket_no))
+        return _view(response.ticket)
+
+    def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
+        request = audit_pb.ReplayRequest(ticket_no=ticket_no)
+        if as_of is not None:
+            request.as_of.CopyFrom(convert.to_timestamp(as_of))
+        try:
+            entries = [history_entry_dict(r.entry) for r in self._call.audit.Replay(
+                request, metadata=self._call.metadata, timeout=self._call.timeout)]
+        except grpc.RpcError as error:
+            raise domain_error(error) from None
+        last = entries[-1]["version"] if entries else None
+        state = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(
+            ticket_no=ticket_no, version=last)).ticket
+        return {"ticket_no": ticket_no,
+                "as_of": as_of.astimezone(convert.SHANGHAI).isoformat() if as_of else None,
+                "state": _view(state), "events": entries}
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    address: str
+
+    @property
+    def display(self) -> str:
+        return f"grpc://{self.address}"
+
+
+class RemoteDepartments:
+    def __init__(self, calls: _Calls) -> None:
+        self._call = calls
+
+    def all(self) -> list[Department]:
+        response = self._call(self._call.tickets.ListDepartments,
+                              ticket_pb.ListDepartmentsRequest())
+        return [Department(name=d.name, region=d.region,
+                           supervisor=d.supervisor if d.HasField("supervisor") else None,
+                           duty_phone=d.duty_phone) for d in response.departments]
+
+    def get(self, name: str) -> Department:
+        from domain.errors import UnknownDepartment
+
+        for dept in self.all():
+            if dept.name == name:
+                return dept
+        raise UnknownDepartment(name)
+
+
+class RemoteVerifyReport:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.data["ok"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+class RemoteEngine:
+    """The Engine surface the CLI needs, backed by a Rexian gRPC server."""
+
+    def __init__(self, address: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+        self.address = address
+        self.channel = grpc.insecure_channel(address)
+        self._calls = _Calls(self.channel, token or centre_token_from_env(), timeout)
+        self.service = RemoteService(self._calls)
+        self.departments = RemoteDepartments(self._calls)
+        self.config = RemoteConfig(address)
+
+    def __getattr__(self, name: str) -> Any:
+        # Engine parts that live only in the server (db, runners, vault...): a clean
+        # domain error (CLI exit 2) instead of a traceback.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise RemoteError("UNIMPLEMENTED", f"engine.{name} is not available over gRPC")
+
+    def catch_up(self) -> None:
+        """Projections run in the server."""
+
+    def list(self, *, state: str | None = None, dept: str | None = None,
+             category: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        response = self._calls(self._calls.tickets.ListTickets, ticket_pb.ListTicketsRequest(
+            state=state or "", dept=dept or "", category=category or "", limit=limit))
+        return [summary_dict(t) for t in response.tickets]
+
+    def tick(self) -> dict[str, int]:
+        """One deadline tick in the server (adapters.ticker.tick there)."""
+        response = self._calls(self._calls.tickets.Tick, ticket_pb.TickRequest())
+        return dict(response.steps)
+
+    def verify(self, ticket_no: str | None = None) -> RemoteVerifyReport:
+        request = audit_pb.VerifyRequest()
+        if ticket_no is not None:
+            request.ticket_no = ticket_no
+        r = self._calls(self._calls.audit.Verify, request)
+        return RemoteVerifyReport({
+            "ok": r.ok, "checked_orders": r.checked_orders, "checked_events": r.checked_events,
+            "problems": [{"ticket_no": p.ticket_no,
+                          "version": p.version if p.HasField("version") else None,
+                          "kind": p.kind, "message": p.message} for p in r.problems],
+            "unsealed_events": r.unsealed_events, "ledger_head": r.ledger_head})
+
+    def close(self) -> None:
+        self.channel.close()

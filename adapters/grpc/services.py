@@ -1,0 +1,489 @@
+"""The gRPC servicers: thin translations between messages and the engine's service."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from grpc import ServicerContext as Ctx
+
+from adapters.grpc import convert
+from adapters.grpc.auth import Authenticator, resolve_actor
+from adapters.grpc.errors import Abort, streaming, unary
+from adapters.grpc.feed import FeedHub, FeedRow
+from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
+from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
+from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
+from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
+from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
+from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
+from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as tel_grpc
+from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
+from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
+from adapters.telephony_reports import ReportResult, TelephonyReport, apply_report_detailed
+from domain.errors import InvalidInput
+from domain.values import Actor
+
+# The service's commands (they write); queries pass through unserialised.
+COMMANDS = frozenset({
+    "intake", "answer", "dispatch", "redispatch", "sign", "return_order", "reject_return",
+    "transfer", "request_extension", "approve_extension", "deny_extension", "resolve",
+    "record_callback", "withdraw", "merge", "report_plan", "escalate_due", "record_call",
+    "request_handoff",
+})
+
+
+class SerialisedCommands:
+    """The engine's service with its commands run one at a time in this process.
+
+    SQLite has one writer at a time anyway; when several gRPC threads commit at once, the
+    losers sleep in SQLite's busy handler with growing back-offs (1, 2, 5, 10... 100 ms),
+    which turns a 5 ms commit into a 100+ ms one under load. A process-wide lock queues
+    them instead. PostgreSQL commits concurrently (group commit): no lock there.
+    """
+
+    def __init__(self, service: Any, lock: Any) -> None:
+        self._service = service
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._service, name)
+        if name not in COMMANDS or not callable(attribute):
+            return attribute
+
+        def serialised(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return attribute(*args, **kwargs)
+
+        return serialised
+
+
+def ticket_message(view: dict[str, Any]) -> common_pb.Ticket:
+    message = common_pb.Ticket()
+    convert.fill(message, view)
+    return message
+
+
+def summary_message(row: dict[str, Any]) -> common_pb.TicketSummary:
+    message = common_pb.TicketSummary()
+    convert.fill(message, row)
+    return message
+
+
+def _required_ticket(ticket_no: str) -> str:
+    if not ticket_no.strip():
+        raise InvalidInput("ticket_no", "工单号不能为空", "ticket_no must not be empty")
+    return ticket_no.strip()
+
+
+def _eta(request: Message) -> Any:
+    if not request.HasField("eta"):
+        raise InvalidInput("eta", "预计办结时间不能为空", "eta must be set")
+    return convert.from_timestamp(request.eta)  # type: ignore[attr-defined]
+
+
+class TicketService(ticket_grpc.TicketServiceServicer):
+    """The centre's commands and queries (centre token)."""
+
+    def __init__(self, engine: Any, auth: Authenticator, service: Any = None) -> None:
+        self.engine = engine
+        self.service = service or engine.service
+        self.auth = auth
+
+    def _act(self, request: Any, context: Ctx, role: str, ident: str) -> Actor:
+        self.auth.centre(context)
+        return resolve_actor(request.actor if request.HasField("actor") else None, context,
+                             role, ident)
+
+    def _view(self, ticket_no: str) -> common_pb.Ticket:
+        return ticket_message(self.service.show(ticket_no))
+
+    @unary()
+    def Intake(self, request: ticket_pb.IntakeRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "agent", "agent")
+        ticket_no = self.service.intake(
+            channel=request.channel, category=request.category,
+            urgency=request.urgency or "一般", region=request.region, content=request.content,
+            caller_name=request.caller_name, caller_phone=request.caller_phone, actor=actor)
+        return ticket_pb.IntakeResponse(ticket=self._view(ticket_no))
+
+    @unary()
+    def Answer(self, request: ticket_pb.AnswerRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "agent", "agent")
+        no = _required_ticket(request.ticket_no)
+        self.service.answer(no, reply=request.reply, actor=actor)
+        return ticket_pb.AnswerResponse(ticket=self._view(no))
+
+    @unary()
+    def Dispatch(self, request: ticket_pb.DispatchRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.dispatch(no, dept=request.dept, assist=list(request.assist), actor=actor)
+        return ticket_pb.DispatchResponse(ticket=self._view(no))
+
+    @unary()
+    def Redispatch(self, request: ticket_pb.RedispatchRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.redispatch(no, dept=request.dept, assist=list(request.assist),
+                                reason=request.reason, actor=actor)
+        return ticket_pb.RedispatchResponse(ticket=self._view(no))
+
+    @unary()
+    def Sign(self, request: ticket_pb.SignRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "department", request.dept or "department")
+        no = _required_ticket(request.ticket_no)
+        self.service.sign(no, dept=request.dept, actor=actor)
+        return ticket_pb.SignResponse(ticket=self._view(no))
+
+    @unary()
+    def Return(self, request: ticket_pb.ReturnRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "department", request.dept or "department")
+        no = _required_ticket(request.ticket_no)
+        self.service.return_order(no, dept=request.dept, reason=request.reason, actor=actor)
+        return ticket_pb.ReturnResponse(ticket=self._view(no))
+
+    @unary()
+    def RejectReturn(self, request: ticket_pb.RejectReturnRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.reject_return(no, reason=request.reason, actor=actor)
+        return ticket_pb.RejectReturnResponse(ticket=self._view(no))
+
+    @unary()
+    def Transfer(self, request: ticket_pb.TransferRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.transfer(no, hotline=request.hotline, reference=request.reference,
+                              reason=request.reason, actor=actor)
+        return ticket_pb.TransferResponse(ticket=self._view(no))
+
+    @unary()
+    def RequestExtension(self, request: ticket_pb.RequestExtensionRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "department", request.dept or "department")
+        no = _required_ticket(request.ticket_no)
+        self.service.request_extension(no, dept=request.dept, days=request.days,
+                                       reason=request.reason, actor=actor)
+        return ticket_pb.RequestExtensionResponse(ticket=self._view(no))
+
+    @unary()
+    def ApproveExtension(self, request: ticket_pb.ApproveExtensionRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.approve_extension(no, note=request.note, actor=actor)
+        return ticket_pb.ApproveExtensionResponse(ticket=self._view(no))
+
+    @unary()
+    def DenyExtension(self, request: ticket_pb.DenyExtensionRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.deny_extension(no, reason=request.reason, actor=actor)
+        return ticket_pb.DenyExtensionResponse(ticket=self._view(no))
+
+    @unary()
+    def Resolve(self, request: ticket_pb.ResolveRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "department", request.dept or "department")
+        no = _required_ticket(request.ticket_no)
+        self.service.resolve(no, dept=request.dept, reply=request.reply, actor=actor)
+        return ticket_pb.ResolveResponse(ticket=self._view(no))
+
+    @unary()
+    def RecordCallback(self, request: ticket_pb.RecordCallbackRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "agent", "agent")
+        no = _required_ticket(request.ticket_no)
+        self.service.record_callback(no, result=request.result, comment=request.comment,
+                                     actor=actor)
+        return ticket_pb.RecordCallbackResponse(ticket=self._view(no))
+
+    @unary()
+    def Withdraw(self, request: ticket_pb.WithdrawRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.withdraw(no, reason=request.reason, actor=actor)
+        return ticket_pb.WithdrawResponse(ticket=self._view(no))
+
+    @unary()
+    def Merge(self, request: ticket_pb.MergeRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "dispatcher", "centre")
+        no = _required_ticket(request.ticket_no)
+        self.service.merge(no, into=request.into, reason=request.reason, actor=actor)
+        return ticket_pb.MergeResponse(ticket=self._view(no))
+
+    @unary()
+    def ReportPlan(self, request: ticket_pb.ReportPlanRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "department", request.dept or "department")
+        no = _required_ticket(request.ticket_no)
+        self.service.report_plan(no, dept=request.dept, eta=_eta(request), note=request.note,
+                                 actor=actor)
+        return ticket_pb.ReportPlanResponse(ticket=self._view(no))
+
+    @unary()
+    def GetTicket(self, request: ticket_pb.GetTicketRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        no = _required_ticket(request.ticket_no)
+        if request.HasField("version"):
+            if request.version < 1:
+                raise InvalidInput("version", "版本号应从 1 开始", "version starts at 1")
+            order = self.service.load(no, version=request.version)
+            view = self.service.view(order)
+        else:
+            view = self.service.show(no)
+        return ticket_pb.GetTicketResponse(ticket=ticket_message(view))
+
+    @unary()
+    def ListTickets(self, request: ticket_pb.ListTicketsRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        rows = self.engine.list(state=request.state or None, dept=request.dept or None,
+                                category=request.category or None, limit=request.limit or 1000)
+        return ticket_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
+
+    @unary()
+    def ListDepartments(self, request: ticket_pb.ListDepartmentsRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        return ticket_pb.ListDepartmentsResponse(departments=[
+            ticket_pb.Department(name=d.name, region=d.region, supervisor=d.supervisor,
+                                 duty_phone=d.duty_phone)
+            for d in self.engine.departments.all()])
+
+
+    @unary()
+    def Tick(self, request: ticket_pb.TickRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        from adapters.ticker import tick
+
+        return ticket_pb.TickResponse(steps=tick(self.engine))
+
+
+def feed_event(row: FeedRow) -> dept_pb.FeedEvent:
+    return dept_pb.FeedEvent(
+        position=row.position, ticket_no=row.ticket_no, type=row.type,
+        occurred_at=convert.to_timestamp(row.occurred_at), version=row.version,
+        actor=common_pb.Actor(role=row.actor_role, id=row.actor_id), relation=row.relation,
+        payload_json=row.payload)
+
+
+class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
+    """A department's feed and commands (department token; only its own orders)."""
+
+    def __init__(self, engine: Any, auth: Authenticator, hub: FeedHub,
+                 wait_timeout: float = 0.5, service: Any = None) -> None:
+        self.engine = engine
+        self.service = service or engine.service
+        self.auth = auth
+        self.hub = hub
+        self.wait_timeout = wait_timeout
+
+    @streaming(department_api=True)
+    def Subscribe(self, request: dept_pb.SubscribeRequest, context: Ctx
+                  ) -> Iterator[dept_pb.SubscribeResponse]:
+        dept = self.auth.department(context, request.department or None)
+        position = (request.after_position if request.HasField("after_position")
+                    else self.hub.acked(dept))
+        context.add_callback(self.hub.poke)  # a cancelled client frees its thread at once
+        gone = lambda: not context.is_active()  # noqa: E731
+        while not self.hub.closing and not gone():
+            seen = self.hub.generation
+            rows = self.hub.read(dept, position)
+            for row in rows:
+                yield dept_pb.SubscribeResponse(event=feed_event(row))
+                position = row.position
+            if not rows:
+                self.hub.wait(seen, self.wait_timeout, gone)
+
+    @unary(department_api=True)
+    def Ack(self, request: dept_pb.AckRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context, request.department or None)
+        return dept_pb.AckResponse(acked_position=self.hub.ack(dept, request.position))
+
+    def _lead_order(self, ticket_no: str, dept: str) -> None:
+        order = self.service.load(_required_ticket(ticket_no))
+        if order.department != dept:
+            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
+                        f"department {dept} is not the lead unit of work order {ticket_no}")
+
+    def _actor(self, dept: str, operator: str) -> Actor:
+        return Actor("department", f"{dept}/{operator.strip()}" if operator.strip() else dept)
+
+    @unary(department_api=True)
+    def GetTicket(self, request: dept_pb.GetTicketRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        order = self.service.load(_required_ticket(request.ticket_no))
+        if dept != order.department and dept not in order.assist_departments:
+            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
+                        f"work order {request.ticket_no} is not one of {dept}'s orders")
+        return dept_pb.GetTicketResponse(ticket=ticket_message(self.service.view(order)))
+
+    @unary(department_api=True)
+    def ListTickets(self, request: dept_pb.ListTicketsRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        rows = self.engine.list(state=request.state or None, dept=dept)
+        return dept_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
+
+    @unary(department_api=True)
+    def Sign(self, request: dept_pb.SignRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        self.service.sign(request.ticket_no, dept=dept,
+                          actor=self._actor(dept, request.operator))
+        return dept_pb.SignResponse(ticket=ticket_message(self.service.show(request.ticket_no)))
+
+    @unary(department_api=True)
+    def Return(self, request: dept_pb.ReturnRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        self.service.return_order(request.ticket_no, dept=dept, reason=request.reason,
+                                  actor=self._actor(dept, request.operator))
+        return dept_pb.ReturnResponse(ticket=ticket_message(self.service.show(request.ticket_no)))
+
+    @unary(department_api=True)
+    def ReportPlan(self, request: dept_pb.ReportPlanRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        self.service.report_plan(request.ticket_no, dept=dept, eta=_eta(request),
+                                 note=request.note, actor=self._actor(dept, request.operator))
+        return dept_pb.ReportPlanResponse(
+            ticket=ticket_message(self.service.show(request.ticket_no)))
+
+    @unary(department_api=True)
+    def RequestExtension(self, request: dept_pb.RequestExtensionRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        self.service.request_extension(request.ticket_no, dept=dept, days=request.days,
+                                       reason=request.reason,
+                                       actor=self._actor(dept, request.operator))
+        return dept_pb.RequestExtensionResponse(
+            ticket=ticket_message(self.service.show(request.ticket_no)))
+
+    @unary(department_api=True)
+    def Resolve(self, request: dept_pb.ResolveRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        self.service.resolve(request.ticket_no, dept=dept, reply=request.reply,
+                             actor=self._actor(dept, request.operator))
+        return dept_pb.ResolveResponse(
+            ticket=ticket_message(self.service.show(request.ticket_no)))
+
+
+class AuditService(audit_grpc.AuditServiceServicer):
+    """History replay and integrity verification (centre token)."""
+
+    def __init__(self, engine: Any, auth: Authenticator) -> None:
+        self.engine = engine
+        self.auth = auth
+
+    @streaming()
+    def Replay(self, request: audit_pb.ReplayRequest, context: Ctx
+               ) -> Iterator[audit_pb.ReplayResponse]:
+        self.auth.centre(context)
+        no = _required_ticket(request.ticket_no)
+        as_of = convert.from_timestamp(request.as_of) if request.HasField("as_of") else None
+        history = self.engine.service.history(no, as_of)
+        for entry in history["events"]:
+            yield audit_pb.ReplayResponse(entry=audit_pb.HistoryEntry(
+                version=entry["version"], type=entry["type"],
+                at=convert.to_timestamp(entry["at"]),
+                actor=common_pb.Actor(role=entry["actor"]["role"], id=entry["actor"]["id"]),
+                details=convert.struct_of(entry["details"])))
+
+    @unary()
+    def Verify(self, request: audit_pb.VerifyRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        ticket = request.ticket_no if request.HasField("ticket_no") else None
+        report = self.engine.verify(ticket).as_dict()
+        return audit_pb.VerifyResponse(
+            ok=report["ok"], checked_orders=report["checked_orders"],
+            checked_events=report["checked_events"],
+            problems=[audit_pb.Problem(ticket_no=str(p["ticket_no"]), version=p.get("version"),
+                                       kind=p["kind"], message=p["message"])
+                      for p in report["problems"]],
+            unsealed_events=report["unsealed_events"], ledger_head=report["ledger_head"])
+
+
+_DIAL_OUTCOMES = {
+    tel_pb.DIAL_OUTCOME_ANSWERED: "answered",
+    tel_pb.DIAL_OUTCOME_NO_ANSWER: "no_answer",
+    tel_pb.DIAL_OUTCOME_BUSY: "busy",
+    tel_pb.DIAL_OUTCOME_POWERED_OFF: "powered_off",
+    tel_pb.DIAL_OUTCOME_NUMBER_INVALID: "空号",
+    tel_pb.DIAL_OUTCOME_NUMBER_SUSPENDED: "停机",
+    tel_pb.DIAL_OUTCOME_EXHAUSTED: "exhausted",
+}
+
+
+def report_of(message: tel_pb.TelephonyReport) -> TelephonyReport:
+    """The transport-neutral report (the Kafka consumer builds the same from Avro)."""
+    at = (convert.from_timestamp(message.occurred_at) if message.HasField("occurred_at")
+          else None)
+    base = TelephonyReport(report_id=message.report_id, ticket_no=message.ticket_no,
+                           kind="transcript", call_id=message.call_id,
+                           adapter=message.adapter or "telephony", at=at)
+    body = message.WhichOneof("body")
+    if body == "dial":
+        if message.dial.outcome not in _DIAL_OUTCOMES:
+            raise InvalidInput("dial.outcome", "外呼结果不能为空", "dial.outcome must be set")
+        return replace(base, kind="dial_outcome", outcome=_DIAL_OUTCOMES[message.dial.outcome],
+                       attempts_exhausted=message.dial.attempts_exhausted,
+                       attempt=message.dial.attempt, purpose=message.dial.purpose)
+    if body == "intent":
+        return replace(base, kind="intent", intent=message.intent.intent,
+                       transcript=message.intent.text)
+    if body == "transcript":
+        return replace(base, transcript=message.transcript.text)
+    raise InvalidInput("body", "报告内容不能为空（dial、transcript 或 intent）",
+                       "report body must be one of dial, transcript, intent")
+
+
+def result_message(result: ReportResult) -> tel_pb.ReportResult:
+    return tel_pb.ReportResult(report_id=result.report_id, duplicate=result.duplicate,
+                               action=result.action, detail=result.detail)
+
+
+class TelephonyService(tel_grpc.TelephonyServiceServicer):
+    """Reports from telephony/ASR adapters, applied idempotently (centre token)."""
+
+    def __init__(self, engine: Any, auth: Authenticator) -> None:
+        self.engine = engine
+        self.auth = auth
+
+    @unary()
+    def Report(self, request: tel_pb.ReportRequest, context: Ctx) -> Any:
+        self.auth.centre(context)
+        result = apply_report_detailed(self.engine, report_of(request.report))
+        return tel_pb.ReportResponse(result=result_message(result))
+
+    @unary()
+    def ReportStream(self, request_iterator: Iterator[tel_pb.ReportStreamRequest],
+                     context: Ctx) -> Any:
+        self.auth.centre(context)
+        summary = tel_pb.ReportStreamResponse()
+        for item in request_iterator:
+            result = apply_report_detailed(self.engine, report_of(item.report))
+            summary.received += 1
+            if result.duplicate:
+                summary.duplicates += 1
+            else:
+                summary.applied += 1
+            summary.results.append(result_message(result))
+        return summary
+
+
+def history_entry_dict(entry: audit_pb.HistoryEntry) -> dict[str, Any]:
+    """A Replay entry back in the shape of `history`'s JSON events."""
+    return {"version": entry.version, "type": entry.type,
+            "at": convert.from_timestamp(entry.at).astimezone(convert.SHANGHAI).isoformat(),
+            "actor": {"role": entry.actor.role, "id": entry.actor.id},
+            "details": convert.dict_of(entry.details)}
+
+
+def summary_dict(message: common_pb.TicketSummary) -> dict[str, Any]:
+    return convert.read(message, tz=UTC)
+
+
+def payload(event: dept_pb.FeedEvent) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(event.payload_json)
+    return result

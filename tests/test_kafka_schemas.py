@@ -1,0 +1,184 @@
+"""Avro schemas of the Kafka records: round trips, envelope design, schema evolution.
+
+Evolution rule (Avro resolution, writer schema + reader schema): a field added with a
+default is compatible both ways. An old reader reading a new record skips the new
+field; a new reader reading an old record gets the default.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastavro import parse_schema
+from fastavro.read import SchemaResolutionError
+
+from adapters.bootstrap import Engine
+from adapters.kafka.avro import (
+    SCHEMA_DIR,
+    decode,
+    encode,
+    envelope,
+    event_id,
+    event_id_text,
+    raw_schema,
+    telephony_schema,
+    workorder_schema,
+)
+from adapters.kafka.relay import InlineEncoding, ProcessEncoding, RecordEncoder, store_url
+from adapters.kafka.telephony_consumer import deserialize, encode_report, report_from
+from adapters.telephony_reports import TelephonyReport
+from domain.values import Actor
+from domain.workorder import WorkOrder
+
+
+def evolved_envelope() -> dict[str, Any]:
+    """The envelope v2 of this test: one new field, with a default."""
+    schema = copy.deepcopy(raw_schema("workorder_event.avsc"))
+    schema["fields"].append({"name": "trace_id", "type": "string", "default": "none",
+                             "doc": "added in v2 (test)"})
+    return schema
+
+
+def sample_envelope(**changes: Any) -> dict[str, Any]:
+    oid = uuid.uuid4()
+    record = {
+        "event_id": str(event_id(oid, 2)),
+        "event_type": "Dispatched",
+        "ticket_no": "202510090001",
+        "originator_id": str(oid),
+        "version": 2,
+        "position": 17,
+        "occurred_at": datetime(2025, 10, 9, 1, 2, 3, 456000, tzinfo=UTC),
+        "actor_role": "dispatcher",
+        "actor_id": "D01",
+        "payload_json": json.dumps({"dept": "区水务局", "assist": []}, ensure_ascii=False),
+        "schema_version": 1,
+    }
+    record.update(changes)
+    return record
+
+
+def test_schema_files_parse_and_round_trip() -> None:
+    assert sorted(p.name for p in SCHEMA_DIR.glob("*.avsc")) == [
+        "telephony_event.avsc", "workorder_event.avsc"]
+    record = sample_envelope()
+    back = decode(workorder_schema(), encode(workorder_schema(), record))
+    assert back["occurred_at"] == record["occurred_at"]
+    assert str(back["event_id"]) == record["event_id"]
+    assert json.loads(back["payload_json"]) == {"dept": "区水务局", "assist": []}
+
+
+def test_event_ids_are_deterministic_uuid5() -> None:
+    oid = uuid.uuid4()
+    assert event_id(oid, 3) == event_id(str(oid), 3) != event_id(oid, 4)
+    assert event_id(oid, 3).version == 5
+    for version in range(1, 200):
+        assert event_id_text(str(oid), version) == str(event_id(oid, version))
+
+
+def test_old_reader_reads_new_records_and_new_reader_reads_old_records() -> None:
+    old_schema = parse_schema(raw_schema("workorder_event.avsc"))
+    new_schema = parse_schema(evolved_envelope())
+
+    # New writer, old reader: the unknown field is skipped, everything else is intact.
+    new_bytes = encode(new_schema, {**sample_envelope(), "trace_id": "t-42", "schema_version": 2})
+    as_old = decode(new_schema, new_bytes, reader_schema=old_schema)
+    assert "trace_id" not in as_old
+    assert as_old["ticket_no"] == "202510090001" and as_old["schema_version"] == 2
+
+    # Old writer, new reader: the new field takes its default.
+    old_bytes = encode(old_schema, sample_envelope())
+    as_new = decode(old_schema, old_bytes, reader_schema=new_schema)
+    assert as_new["trace_id"] == "none"
+    assert as_new["payload_json"] == sample_envelope()["payload_json"]
+
+    # Without resolution the bytes are not interchangeable (the writer schema matters).
+    assert decode(new_schema, new_bytes)["trace_id"] == "t-42"
+
+
+def test_a_field_added_without_default_is_not_readable_from_old_records() -> None:
+    schema = evolved_envelope()
+    del schema["fields"][-1]["default"]
+    old_schema = parse_schema(raw_schema("workorder_event.avsc"))
+    with pytest.raises(SchemaResolutionError, match="No default value for field trace_id"):
+        decode(old_schema, encode(old_schema, sample_envelope()),
+               reader_schema=parse_schema(schema))
+
+
+def test_a_new_event_type_needs_no_schema_change(engine: Engine) -> None:
+    """Any event class goes through the same envelope: type name + JSON payload."""
+
+    class CitizenThanked(WorkOrder.Event):  # an event type the schema has never heard of
+        message: str
+
+    order = WorkOrder.register(
+        ticket_no="202510090077", channel="电话", category="表扬", urgency="一般",
+        region="甬江区", content="感谢", citizen_id="c-1", personal="secret-token",
+        actor=Actor("agent", "A1"), at=datetime(2025, 10, 9, tzinfo=UTC))
+    order.trigger_event(CitizenThanked, timestamp=datetime(2025, 10, 9, 1, tzinfo=UTC),
+                        actor_role="citizen", actor_id="c-1", prev_hash=order.chain_head,
+                        message="谢谢")
+    events = order.collect_events()
+    body = envelope(events[1], position=2, ticket_no=order.ticket_no)
+    back = decode(workorder_schema(), encode(workorder_schema(), body))
+    assert back["event_type"] == "CitizenThanked"
+    assert json.loads(back["payload_json"])["message"] == "谢谢"
+    registered = json.loads(envelope(events[0], 1, order.ticket_no)["payload_json"])
+    assert "personal" not in registered and "citizen_id" not in registered
+    assert "secret-token" not in json.dumps(registered)
+
+
+def test_relay_encoder_finds_ticket_numbers_for_orders_created_before_it_started(
+    engine: Engine,
+) -> None:
+    ticket = engine.service.intake(
+        channel="电话", category="求助", urgency="一般", region="甬江区", content="路灯不亮",
+        caller_name="赵六", caller_phone="13600002222", actor=Actor("agent", "A1"))
+    engine.service.dispatch(ticket, dept="区水务局", assist=[], actor=Actor("dispatcher", "D"))
+    notifications = engine.service.recorder.select_notifications(start=0, limit=10,
+                                                                 inclusive_of_start=False)
+    encoder = RecordEncoder(engine.service)
+    key, value, headers = encoder.record_for(notifications[-1])  # Dispatched only
+    assert key == ticket.encode()
+    assert decode(workorder_schema(), value)["ticket_no"] == ticket
+    assert dict(headers)["event-type"] == b"Dispatched"
+
+
+def test_helper_process_encodes_exactly_what_the_relay_thread_would(engine: Engine) -> None:
+    for n in range(3):
+        ticket = engine.service.intake(
+            channel="电话", category="求助", urgency="一般", region="甬江区",
+            content=f"第{n}号", caller_name="赵六", caller_phone="13600002222",
+            actor=Actor("agent", "A1"))
+        engine.service.dispatch(ticket, dept="区水务局", assist=[],
+                                actor=Actor("dispatcher", "D"))
+    inline = InlineEncoding(engine.service, batch_size=4)
+    helper = ProcessEncoding(store_url(engine.config), batch_size=4)
+    try:
+        for start in (0, 4, 2):  # in order, then a restart from an earlier position
+            a, b = inline.fetch(start, 3), helper.fetch(start, 3)
+            assert a is not None and b is not None
+            assert (a.last, a.records) == (b.last, b.records)
+        assert inline.fetch(6, 3) is None and helper.fetch(6, 3) is None
+    finally:
+        helper.close()
+    assert helper.helper_pid and not Path(f"/proc/{helper.helper_pid}").exists()  # reaped
+
+
+def test_telephony_record_round_trip_and_garbage() -> None:
+    report = TelephonyReport(report_id="r-9", ticket_no="202510090001", kind="dial_outcome",
+                             outcome="no_answer", attempts_exhausted=True, call_id="c-7",
+                             purpose="回访", attempt=3, adapter="sip",
+                             at=datetime(2025, 10, 9, 2, tzinfo=UTC))
+    value = deserialize(encode_report(report))
+    assert isinstance(value, dict)
+    assert report_from(value) == report
+    assert not isinstance(deserialize(b"\xff\xfe not avro"), dict)
+    with pytest.raises(ValueError):
+        encode(telephony_schema(), {**value, "kind": "fax"})  # kinds are a closed enum
