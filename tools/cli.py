@@ -413,20 +413,64 @@ def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @app.command()
-def serve(ctx: typer.Context,
-          interval: Annotated[float, typer.Option(help="Seconds between ticks")] = 1.0) -> None:
-    """Run the engine: keep projections up to date until Ctrl-C."""
+def serve(
+    ctx: typer.Context,
+    grpc_address: Annotated[str, typer.Option("--grpc", help="gRPC listen address")] =
+    "127.0.0.1:50051",
+    kafka: Annotated[str | None, typer.Option("--kafka", help="Kafka bootstrap HOST:PORT: "
+                                             "start the event relay and telephony consumer")] = None,
+    interval: Annotated[float, typer.Option(help="Seconds between deadline ticks")] = 1.0,
+) -> None:
+    """Run the engine: gRPC server, deadline ticker and (with --kafka) the Kafka relay."""
+    import signal
+
+    from adapters.grpc.server import serve_grpc
     from adapters.ticker import tick
 
-    engine = ctx_of(ctx).engine()
+    context = ctx_of(ctx)
+    if context.grpc:
+        fail(InvalidInput("grpc", "serve 在本地运行引擎，不能与全局 --grpc 同用",
+                          "serve runs the engine locally; do not combine it with the "
+                          "global --grpc option"), False)
+    try:
+        engine = context.engine()
+        server, port = serve_grpc(engine, grpc_address)
+    except (DomainError, OSError) as error:
+        typer.echo(f"错误 / error: {error}", err=True)
+        raise typer.Exit(2) from None
+    handle = None
+    if kafka:
+        from adapters.kafka.runtime import start_kafka
+
+        try:
+            handle = start_kafka(engine, kafka)
+        except Exception as error:  # noqa: BLE001 - any broker failure: report and exit
+            server.stop()
+            typer.echo(f"错误 / error: Kafka {kafka}: {error}", err=True)
+            raise typer.Exit(2) from None
+
+    def stop_on_sigterm(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
+    host = grpc_address.rsplit(":", 1)[0]
     typer.echo(f"Rexian engine — data: {engine.config.display}")
-    typer.echo("Ctrl-C to stop.")
+    typer.echo(f"gRPC: {host}:{port}")
+    typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
+    typer.echo("Ctrl-C to stop.", err=False)
     try:
         while True:
-            engine.catch_up()
-            tick(engine)
+            counts = tick(engine)
+            if any(counts.values()):
+                typer.echo(f"tick: {counts}")
             time.sleep(interval)
     except KeyboardInterrupt:
+        pass
+    finally:
+        # Stop intake first (gRPC), then drain Kafka: everything stored gets published.
+        server.stop()
+        if handle is not None:
+            handle.stop()
         typer.echo("stopped cleanly")
 
 
