@@ -52,10 +52,8 @@ from adapters.kafka import (
     WORKORDER_TOPIC,
 )
 from adapters.kafka.avro import (
-    ENVELOPE_VERSION,
     encode,
-    event_id_text,
-    payload_json,
+    envelope,
     schema_header,
     workorder_schema,
 )
@@ -154,25 +152,11 @@ class RecordEncoder:
 
     def record_for(self, notification: Notification) -> Record:
         event = self.app.mapper.to_domain_event(notification)
-        state = event.__dict__
-        oid_text, ticket_no, key = self._aggregate(event)
-        version = state["originator_version"]
-        event_id = event_id_text(oid_text, version)
-        event_type = type(event).__name__
-        position = notification.id
-        value = encode(self._schema, {  # the shape of adapters.kafka.avro.envelope()
-            "event_id": event_id,
-            "event_type": event_type,
-            "ticket_no": ("string", ticket_no) if ticket_no is not None else None,
-            "originator_id": oid_text,
-            "version": version,
-            "position": position,
-            "occurred_at": state["timestamp"],
-            "actor_role": state.get("actor_role") or "",
-            "actor_id": state.get("actor_id") or "",
-            "payload_json": payload_json(event),
-            "schema_version": ENVELOPE_VERSION,
-        })
+        _oid_text, ticket_no, key = self._aggregate(event)
+        record = envelope(event, notification.id, ticket_no)
+        value = encode(self._schema, record)
+        event_id, event_type, position = (record["event_id"], record["event_type"],
+                                          notification.id)
         headers = [
             (HEADER_EVENT_ID, event_id.encode()),
             (HEADER_EVENT_TYPE, event_type.encode()),
