@@ -1,0 +1,329 @@
+"""The callback robot: one outbound call over WebRTC, from dial to hang-up.
+
+A callback (回访) call goes:
+
+1. dial through the media gateway (``signalling``); a failed dial returns its outcome
+   (no_answer, busy, 空号, 停机) at once;
+2. play the question (``prompts.callback_question``: greeting, the request's category,
+   "问题已办结，请问您对处理结果满意吗？请回答满意、基本满意或不满意");
+3. listen: webrtcvad end-of-speech detection (``media.listen``); nobody speaking within
+   ``no_speech_s`` is an unrecognised answer;
+4. transcribe and classify on the ASR worker pool (``asr.AsrPool`` → the ASR helper's
+   ``classify_answer``). The classifier's intent is used as is: it never returns 满意 or
+   基本满意 for a 不满意 answer, and the robot never upgrades an answer;
+5. 未识别 → re-ask once ("抱歉，没有听清…"); still 未识别 → apologise and hang up with no
+   result (the dialler retries later);
+6. a progress query ("查询" + order number, parsed by ``parse_progress_query``) gets the
+   number read back digit by digit, the order's state and its expected completion date,
+   and then the callback question again (one query per call);
+7. 满意/基本满意/不满意 → thanks; 转人工 → "正在为您转接人工服务"; then hang up.
+
+The robot only talks; it records nothing. ``CallResult`` says what happened, and the
+dialler (``dialler``) turns it into reports for ``adapters.telephony_reports`` after the
+call, so robot, gRPC and Kafka results share one idempotent path into the domain.
+
+Reminder calls (OutboundCallRequested) play the reminder and, when the purpose asks the
+unit to act, ask for an acknowledgement ("收到请回复收到") and note whether it came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import aiohttp
+import numpy as np
+
+from adapters.asr.intent import UNRECOGNIZED, parse_progress_query
+from adapters.asr.whisper import Transcription
+from adapters.telephony.asr import AsrPool
+from adapters.telephony.ice import is_loopback_url, loopback_only
+from adapters.telephony.media import CallEnded, EndpointSettings, listen
+from adapters.telephony.prompts import PromptLibrary, Utterance
+from adapters.telephony.signalling import SignallingError
+from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
+
+log = logging.getLogger(__name__)
+
+RESULT_INTENTS = ("满意", "基本满意", "不满意")
+HANDOFF_INTENT = "转人工"
+NO_SPEECH_PROB = 0.6
+_ACK = re.compile(r"收到|好的|知道|明白|可以|行")
+
+
+@dataclass(frozen=True)
+class ProgressInfo:
+    state: str
+    expected: date | None
+
+
+ProgressLookup = Callable[[str], ProgressInfo | None]
+
+
+@dataclass(frozen=True)
+class RobotSettings:
+    ring_timeout_s: float = 45.0
+    answer: EndpointSettings = EndpointSettings()
+    ack: EndpointSettings = EndpointSettings(no_speech_s=4.0, max_speech_s=4.0)
+    max_reasks: int = 1
+    max_queries: int = 1
+
+
+@dataclass
+class CallTask:
+    call_id: str
+    number: str
+    ticket_no: str
+    kind: str = "callback"  # callback | reminder
+    purpose: str = "回访"
+    category: str | None = None
+    due: date | None = None  # reminders: the date read out
+    ask_ack: bool = True
+
+
+@dataclass
+class Turn:
+    prompt: list[str]
+    heard_s: float | None  # None: nobody spoke
+    transcript: str = ""
+    intent: str = UNRECOGNIZED
+    reason: str = ""
+    query: str | None = None
+    asr_s: float = 0.0
+
+
+@dataclass
+class CallResult:
+    call_id: str
+    number: str
+    ticket_no: str
+    kind: str
+    purpose: str
+    outcome: str  # answered | no_answer | busy | 空号 | 停机 | error
+    intent: str | None = None  # the deciding answer (callbacks)
+    transcript: str = ""
+    turns: list[Turn] = field(default_factory=list)
+    queries: list[dict[str, str | None]] = field(default_factory=list)
+    acknowledged: bool | None = None
+    answer_end: float | None = None  # time.monotonic() when the deciding answer ended
+    hung_up_by: str | None = None
+    error: str | None = None
+    played: list[str] = field(default_factory=list)
+
+    @property
+    def result(self) -> str | None:
+        """The callback result to record, if any (满意/基本满意/不满意)."""
+        return self.intent if self.intent in RESULT_INTENTS else None
+
+    @property
+    def handoff(self) -> bool:
+        return self.intent == HANDOFF_INTENT
+
+
+QUERY_CARRIER = "查询工单"
+MAX_NEAR = 12
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def spoken_digits(number: str) -> str:
+    """'123' -> '一二三' (how whisper writes a number read digit by digit)."""
+    return "".join(_CN_DIGITS[int(d)] for d in number if d.isdigit())
+
+
+def near_numbers(number: str) -> list[str]:
+    """Digit strings one edit away (a digit dropped, inserted or changed), nearest first."""
+    seen: dict[str, None] = {}
+    for i in range(len(number) + 1):  # a digit the recogniser lost
+        for d in "0123456789":
+            seen.setdefault(number[:i] + d + number[i:])
+    for i in range(len(number)):  # a digit it heard twice, or one it got wrong
+        seen.setdefault(number[:i] + number[i + 1:])
+        for d in "0123456789":
+            seen.setdefault(number[:i] + d + number[i + 1:])
+    seen.pop(number, None)
+    return [n for n in seen if len(n) >= 4]
+
+
+def clean(text: str) -> str:
+    """A transcript fit for the record: no U+FFFD (whisper's byte-level tokens can split a
+    character), no surrounding space."""
+    return text.replace("\ufffd", "").strip()
+
+
+class CallbackRobot:
+    """Places calls through one media gateway; many calls may run concurrently."""
+
+    def __init__(self, gateway_url: str, asr: AsrPool, *, prompts: PromptLibrary | None = None,
+                 progress: ProgressLookup | None = None,
+                 settings: RobotSettings = RobotSettings()) -> None:
+        self.gateway_url = gateway_url
+        self.asr = asr
+        self.prompts = prompts or PromptLibrary.load()
+        self.progress = progress
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+        if is_loopback_url(gateway_url):
+            loopback_only()  # never gather or offer anything but 127.0.0.1 for a local gateway
+
+    async def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def call(self, task: CallTask, *, progress: ProgressLookup | None = None
+                   ) -> CallResult:
+        """Place one call and hold the conversation; never raises for call failures
+        (outcome "error" with ``error`` set when the gateway or the media failed)."""
+        result = CallResult(task.call_id, task.number, task.ticket_no, task.kind, task.purpose,
+                            outcome="error")
+        try:
+            outcome, leg = await dial(await self._http(), self.gateway_url, call_id=task.call_id,
+                                      number=task.number,
+                                      ring_timeout_s=self.settings.ring_timeout_s)
+        except (SignallingError, CallSetupError, TimeoutError) as error:
+            result.error = str(error)
+            log.warning("call %s to %s failed: %s", task.call_id, task.number, error)
+            return result
+        result.outcome = outcome
+        if leg is None:
+            return result
+        try:
+            if task.kind == "reminder":
+                await self._reminder(leg, task, result)
+            else:
+                await self._callback(leg, task, result, progress or self.progress)
+            result.hung_up_by = result.hung_up_by or "robot"
+        except CallEnded:
+            result.hung_up_by = "citizen"
+        finally:
+            await leg.hangup(notify=result.hung_up_by != "citizen")
+        return result
+
+    # ----- conversations ----------------------------------------------------------------
+    async def _say(self, leg: CallLeg, utterance: Utterance, result: CallResult) -> None:
+        result.played += utterance.clips
+        await leg.say(utterance.pcm)
+        if leg.remote_hung_up:
+            raise CallEnded
+
+    async def _callback(self, leg: CallLeg, task: CallTask, result: CallResult,
+                        progress: ProgressLookup | None) -> None:
+        prompts = self.prompts
+        utterance = prompts.callback_question(task.category)
+        reasks = queries = 0
+        while True:
+            await self._say(leg, utterance, result)
+            leg.inbox.drain()
+            audio, ended = await listen(leg.inbox, self.settings.answer)
+            turn = Turn(utterance.clips, None if audio is None else audio.size / 16000)
+            result.turns.append(turn)
+            if audio is not None:
+                started = time.perf_counter()
+                intent, transcription = await self.asr.classify(audio)
+                turn.transcript, turn.intent, turn.reason = (
+                    clean(transcription.text), intent.intent, intent.reason)
+                if intent.intent == UNRECOGNIZED and queries < self.settings.max_queries:
+                    number = await self._progress_query(audio, transcription, turn,
+                                                        progress)
+                    if number is not None:
+                        queries += 1
+                        turn.query = number
+                        utterance = prompts.join(self._progress(number, result, progress),
+                                                 prompts.ask_again())
+                        turn.asr_s = time.perf_counter() - started
+                        continue
+                turn.asr_s = time.perf_counter() - started
+            else:
+                turn.reason = "no speech"
+            if turn.intent in RESULT_INTENTS or turn.intent == HANDOFF_INTENT:
+                result.intent, result.transcript, result.answer_end = (
+                    turn.intent, turn.transcript, ended)
+                if turn.intent == HANDOFF_INTENT:  # the agent gets the whole conversation
+                    result.transcript = " / ".join(t.transcript for t in result.turns
+                                                   if t.transcript)
+                await self._say(leg, prompts.thanks() if turn.intent != HANDOFF_INTENT
+                                else prompts.handoff(), result)
+                return
+            if reasks < self.settings.max_reasks:
+                reasks += 1
+                utterance = prompts.reask()
+                continue
+            result.intent = UNRECOGNIZED
+            result.transcript = " / ".join(t.transcript for t in result.turns if t.transcript)
+            result.answer_end = ended
+            await self._say(leg, prompts.unrecognized_bye(), result)
+            return
+
+    async def _progress_query(self, audio: np.ndarray, transcription: Transcription,
+                              turn: Turn, progress: ProgressLookup | None) -> str | None:
+        no_speech = transcription.no_speech_prob
+        number = parse_progress_query(transcription.text)
+        if number is None and (no_speech is None or no_speech < NO_SPEECH_PROB):
+            # Transcribe again with the query prompt: the answer prompt bends digits into
+            # look-alikes of the expected answers.
+            query = await self.asr.transcribe(audio, "query")
+            number = parse_progress_query(query.text)
+            if number is not None:
+                turn.transcript = clean(query.text)
+        if number is not None and progress is not None and progress(number) is None:
+            number = await self._closest_ticket(audio, number, progress, turn)
+        return number
+
+    async def _closest_ticket(self, audio: np.ndarray, heard: str, progress: ProgressLookup,
+                              turn: Turn) -> str:
+        """The heard number is no order. Orders one digit away from it (a digit lost,
+        added or misheard) are scored against the audio with the heard number; the most
+        likely one wins. The number is read back either way, so the citizen can tell."""
+        near = [n for n in near_numbers(heard) if progress(n) is not None][:MAX_NEAR]
+        if not near:
+            return heard
+        spoken = {n: QUERY_CARRIER + spoken_digits(n) for n in [heard, *near]}
+        scored = await self.asr.score(audio, list(spoken.values()))
+        best = max(spoken, key=lambda n: scored.scores.get(spoken[n], -math.inf))
+        turn.reason += f"; heard {heard}, audio favours {best} among {len(spoken)} numbers"
+        return best
+
+    def _progress(self, number: str, result: CallResult,
+                  progress: ProgressLookup | None) -> Utterance:
+        info = progress(number) if progress else None
+        result.queries.append({"ticket_no": number, "state": info.state if info else None,
+                               "expected": info.expected.isoformat()
+                               if info and info.expected else None})
+        return self.prompts.progress(number, info.state if info else None,
+                                     info.expected if info else None)
+
+    async def _reminder(self, leg: CallLeg, task: CallTask, result: CallResult) -> None:
+        utterance = self.prompts.reminder(task.purpose, task.ticket_no, task.due, task.ask_ack)
+        await self._say(leg, utterance, result)
+        if "ack_request" in utterance.clips:
+            leg.inbox.drain()
+            audio, ended = await listen(leg.inbox, self.settings.ack)
+            turn = Turn(utterance.clips, None if audio is None else audio.size / 16000)
+            result.turns.append(turn)
+            result.acknowledged = False
+            if audio is not None:
+                started = time.perf_counter()
+                transcription = await self.asr.transcribe(audio, "ack")
+                turn.asr_s = time.perf_counter() - started
+                turn.transcript = result.transcript = clean(transcription.text)
+                quiet = (transcription.no_speech_prob or 0.0) >= NO_SPEECH_PROB
+                result.acknowledged = bool(_ACK.search(transcription.text)) and not quiet
+                result.answer_end = ended
+        await self._say(leg, self.prompts.bye(), result)
+
+
+async def gather_calls(robot: CallbackRobot, tasks: list[CallTask]) -> list[CallResult]:
+    """Place several calls concurrently (helper for drills and benchmarks)."""
+    return list(await asyncio.gather(*(robot.call(t) for t in tasks)))

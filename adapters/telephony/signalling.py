@@ -1,0 +1,130 @@
+"""Offer/answer signalling between the robot and a media gateway, over HTTP (JSON).
+
+The robot is a WebRTC peer; the media gateway is the other peer and bridges to the phone
+network (in production a SIP/WebRTC gateway behind a thin adapter that speaks this protocol;
+in tests and drills the simulated citizens of ``tools.sim_citizen``).
+
+    POST {gateway}/calls            {"call_id", "number", "caller", "sdp", "type": "offer"}
+      200 {"call_id", "outcome": "answered", "sdp", "type": "answer"}     the callee picked up
+      200 {"call_id", "outcome": "no_answer" | "busy" | "空号" | "停机"}    no media session
+      400 {"error"}                                                         malformed request
+    POST {gateway}/calls/{call_id}/hangup        either side may end the call; 200 {"ok"}
+    GET  {gateway}/health                        200 {"ok": true}
+
+The POST returns once the callee answered or the call failed (ringing is the wait), so the
+robot bounds it with its ring timeout. ICE is gathered completely before the offer is sent
+(no trickle), and the configuration has no STUN server (see ``ice``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+from aiohttp import web
+
+OUTCOMES = ("answered", "no_answer", "busy", "空号", "停机")
+FAILED_OUTCOMES = OUTCOMES[1:]
+
+
+class SignallingError(RuntimeError):
+    """The gateway could not be reached or answered nonsense."""
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    call_id: str
+    number: str
+    sdp: str
+    type: str = "offer"
+    caller: str = "12345"
+
+
+@dataclass(frozen=True)
+class DialResponse:
+    call_id: str
+    outcome: str
+    sdp: str | None = None
+    type: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"call_id": self.call_id, "outcome": self.outcome}
+        if self.sdp is not None:
+            data.update(sdp=self.sdp, type=self.type or "answer")
+        return data
+
+
+async def post_offer(session: aiohttp.ClientSession, gateway_url: str, request: DialRequest,
+                     timeout_s: float) -> DialResponse:
+    """Send the offer; the gateway answers when the callee picks up or the call fails."""
+    url = gateway_url.rstrip("/") + "/calls"
+    body = {"call_id": request.call_id, "number": request.number, "caller": request.caller,
+            "sdp": request.sdp, "type": request.type}
+    try:
+        async with session.post(url, json=body,
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as response:
+            data = await response.json(content_type=None)
+            if response.status != 200:
+                raise SignallingError(f"gateway refused the call ({response.status}): "
+                                      f"{data.get('error') if isinstance(data, dict) else data}")
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SignallingError(f"gateway {gateway_url} unreachable: {error!r}") from error
+    outcome = str(data.get("outcome", ""))
+    if outcome not in OUTCOMES:
+        raise SignallingError(f"gateway returned unknown outcome {outcome!r}")
+    if outcome == "answered" and not data.get("sdp"):
+        raise SignallingError("gateway answered without an SDP answer")
+    return DialResponse(str(data.get("call_id", request.call_id)), outcome, data.get("sdp"),
+                        data.get("type"))
+
+
+async def post_hangup(session: aiohttp.ClientSession, gateway_url: str, call_id: str) -> None:
+    url = f"{gateway_url.rstrip('/')}/calls/{quote(call_id, safe='')}/hangup"
+    try:
+        async with session.post(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+            await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        pass  # the media session is closed by the robot anyway
+
+
+CallHandler = Callable[[DialRequest], Awaitable[DialResponse]]
+HangupHandler = Callable[[str], Awaitable[None]]
+
+
+def gateway_app(on_call: CallHandler, on_hangup: HangupHandler) -> web.Application:
+    """The gateway side of the protocol: an aiohttp app calling the two handlers."""
+
+    async def calls(request: web.Request) -> web.Response:
+        try:
+            data = await request.json()
+            dial = DialRequest(call_id=str(data["call_id"]), number=str(data["number"]),
+                               sdp=str(data["sdp"]), type=str(data.get("type", "offer")),
+                               caller=str(data.get("caller", "")))
+        except (ValueError, KeyError, TypeError) as error:
+            return web.json_response({"error": f"malformed call request: {error}"}, status=400)
+        if dial.type != "offer" or not dial.number:
+            return web.json_response({"error": "expected an SDP offer and a number"}, status=400)
+        response = await on_call(dial)
+        return web.json_response(response.as_json(), dumps=_dumps)
+
+    async def hangup(request: web.Request) -> web.Response:
+        await on_hangup(request.match_info["call_id"])
+        return web.json_response({"ok": True})
+
+    async def health(_request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/calls", calls)
+    app.router.add_post("/calls/{call_id}/hangup", hangup)
+    app.router.add_get("/health", health)
+    return app
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
