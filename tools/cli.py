@@ -420,8 +420,12 @@ def serve(
     kafka: Annotated[str | None, typer.Option("--kafka", help="Kafka bootstrap HOST:PORT: "
                                              "start the event relay and telephony consumer")] = None,
     interval: Annotated[float, typer.Option(help="Seconds between deadline ticks")] = 1.0,
+    gateway: Annotated[str | None, typer.Option(
+        "--gateway", help="Media gateway signalling URL (http://HOST:PORT): the callback "
+        "robot dials due callbacks and reminders through it")] = None,
 ) -> None:
-    """Run the engine: gRPC server, deadline ticker and (with --kafka) the Kafka relay."""
+    """Run the engine: gRPC server, deadline ticker, (with --kafka) the Kafka relay and
+    (with --gateway) the callback robot's dialler."""
     import signal
 
     from adapters.grpc.server import serve_grpc
@@ -449,6 +453,12 @@ def serve(
             typer.echo(f"错误 / error: Kafka {kafka}: {error}", err=True)
             raise typer.Exit(2) from None
 
+    dialler = None
+    if gateway:
+        from adapters.telephony.dialler import Dialler, dial_due
+
+        dialler = Dialler(gateway)
+
     def stop_on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -457,18 +467,23 @@ def serve(
     typer.echo(f"Rexian engine — data: {engine.config.display}")
     typer.echo(f"gRPC: {host}:{port}")
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
+    typer.echo(f"Callback robot: dialling via {gateway}" if gateway else "Callback robot: off")
     typer.echo("Ctrl-C to stop.", err=False)
     try:
         while True:
             counts = tick(engine)
             if any(counts.values()):
                 typer.echo(f"tick: {counts}")
+            if dialler is not None:
+                dial_due(engine, dialler)
             time.sleep(interval)
     except KeyboardInterrupt:
         pass
     finally:
         # Stop intake first (gRPC), then drain Kafka: everything stored gets published.
         server.stop()
+        if dialler is not None:
+            dialler.close()  # calls in progress finish and record their results
         if handle is not None:
             handle.stop()
         typer.echo("stopped cleanly")
