@@ -506,7 +506,8 @@ class WhisperRecognizer:
             if scorer is not None:
                 no_speech, scores, counts, gaps, calls = scorer.score(candidates)
             t2 = time.perf_counter()
-        text = "".join(seg.text for seg in segments).strip()
+        # A multi-byte character split across tokens decodes to U+FFFD: drop the debris.
+        text = "".join(seg.text for seg in segments).replace("\ufffd", "").strip()
         return Transcription(
             text=text,
             audio_seconds=pcm.size / SAMPLE_RATE,
