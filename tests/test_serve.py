@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kafka import KafkaConsumer
@@ -73,11 +74,15 @@ def test_serve_with_kafka_relays_every_event(tmp_path: Path,
         assert stop(proc) == 0
     consumer = KafkaConsumer("rexian.workorder.events", bootstrap_servers=kafka_broker.bootstrap,
                              group_id=f"serve-{tmp_path.name}", auto_offset_reset="earliest",
-                             consumer_timeout_ms=8000, session_timeout_ms=6000,
-                             heartbeat_interval_ms=1000)
+                             session_timeout_ms=6000, heartbeat_interval_ms=1000)
+    types: set[str] = set()
+    deadline = time.monotonic() + 45
     try:
-        types = {dict(m.headers)["event-type"].decode() for m in consumer
-                 if m.key.decode() == ticket}
+        # Poll until both events arrive (group join alone takes seconds on Tansu).
+        while not {"Registered", "Answered"} <= types and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=1000).values():
+                types |= {dict(m.headers)["event-type"].decode() for m in records
+                          if m.key.decode() == ticket}
     finally:
         consumer.close()
     # Both events left over Kafka, the last one while `serve` was shutting down.

@@ -76,7 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m adapters.kafka.encoder")
     parser.add_argument("--db", required=True)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the relay decides when we stop
+    # The relay decides when we stop (it closes our stdin): a Ctrl-C or a SIGTERM sent to
+    # the whole process group must not kill us while the relay still drains its backlog.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # Keep the protocol channel for ourselves; print() and logging go to stderr.
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
