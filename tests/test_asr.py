@@ -337,3 +337,11 @@ def test_manifest_lists_every_wav() -> None:
         assert fx["intent"] in ANSWER_INTENTS
         with wave.open(str(AUDIO_DIR / fx["file"])) as wf:
             assert (wf.getframerate(), wf.getnchannels(), wf.getsampwidth()) == (16000, 1, 2)
+
+
+def test_a_near_tie_between_satisfied_and_basically_satisfied_takes_the_weaker_reading() -> None:
+    # Seen over the Opus line: "基本满意" heard as "几更满意", P(满意) 0.52 vs P(基本满意) 0.48.
+    tie = {"满意": -6.0, "基本满意": -6.1, "不满意": -20.0, "转人工": -25.0}
+    assert classify_scored(_scored("几更满意", tie)).intent == intent_mod.BASICALLY_SATISFIED
+    clear = {"满意": -5.0, "基本满意": -12.0, "不满意": -20.0, "转人工": -25.0}
+    assert classify_scored(_scored("满意", clear)).intent == SATISFIED

@@ -153,6 +153,10 @@ def classify_transcript(transcript: str) -> IntentResult:
     return IntentResult(UNRECOGNIZED, reason, transcript, kw)
 
 
+# P(基本满意) from which a 满意 reading gives way to 基本满意 (clean 满意 fixtures: < 0.01).
+WEAKER_READING_MIN = 0.25
+
+
 def classify_scored(
     transcription: Transcription, candidates: Mapping[str, str] = ANSWER_CANDIDATES
 ) -> IntentResult:
@@ -218,6 +222,11 @@ def classify_scored(
     intent = candidates[pos_cand]
     if kw == BASICALLY_SATISFIED:
         intent = BASICALLY_SATISFIED  # "基本…" in the transcript: the weaker reading
+    elif intent == SATISFIED and post.get(BASICALLY_SATISFIED, 0.0) >= WEAKER_READING_MIN:
+        # 满意 and 基本满意 nearly tied (codec-damaged "基本"): satisfaction figures must
+        # not be inflated, so the weaker reading wins.
+        return result(BASICALLY_SATISFIED, f"满意/基本满意 close (P(基本满意)="
+                      f"{post.get(BASICALLY_SATISFIED, 0.0):.2f}): the weaker reading")
     return result(intent, f"audio matches “{pos_cand}” (P(positive)={p_pos:.2f})")
 
 
