@@ -32,13 +32,14 @@ def run(argv: list[str]) -> dict[str, Any]:
     from pywhispercpp.model import Model
 
     from adapters.asr.intent import classify_answer, is_dangerous_error
-    from adapters.asr.whisper import WhisperRecognizer, read_wav
+    from adapters.asr.whisper import DEFAULT_AUDIO_CTX, WhisperRecognizer, read_wav
 
     parser = argparse.ArgumentParser(prog="python -m tools.bench asr")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--model", default=None, help="ggml model (default: as the recognizer)")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES)
-    parser.add_argument("--audio-ctx", type=int, default=512, help="encoder frames (20 ms)")
+    parser.add_argument("--audio-ctx", type=int, default=DEFAULT_AUDIO_CTX,
+                        help="encoder frames (20 ms)")
     args = parser.parse_args(argv)
 
     manifest = json.loads((args.fixtures / "manifest.json").read_text(encoding="utf-8"))
