@@ -345,3 +345,25 @@ def test_a_near_tie_between_satisfied_and_basically_satisfied_takes_the_weaker_r
     assert classify_scored(_scored("几更满意", tie)).intent == intent_mod.BASICALLY_SATISFIED
     clear = {"满意": -5.0, "基本满意": -12.0, "不满意": -20.0, "转人工": -25.0}
     assert classify_scored(_scored("满意", clear)).intent == SATISFIED
+
+
+def test_cli_asr_classify_prints_one_object_per_file_and_fails_on_bad_audio(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio at all")
+    fixtures = Path(__file__).parent / "fixtures" / "audio"
+    run = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "asr", "classify",
+         str(fixtures / "dissatisfied_1.wav"), str(fixtures / "satisfied_1.wav"), str(bad),
+         "--json"],
+        capture_output=True, text=True, timeout=300,
+        cwd=Path(__file__).resolve().parent.parent)
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert run.returncode == 2  # the unreadable file
+    assert [r.get("intent") for r in rows] == ["不满意", "满意", None]
+    assert set(rows[0]) >= {"file", "transcript", "intent", "audio_s", "asr_s"}
+    assert "RIFF" in rows[2]["error"] or "WAV" in rows[2]["error"]

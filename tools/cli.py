@@ -489,6 +489,52 @@ def serve(
         typer.echo("stopped cleanly")
 
 
+# ----- speech recognition -------------------------------------------------------------
+asr_app = typer.Typer(no_args_is_help=True, help="Speech recognition (whisper.cpp) as the "
+                      "callback robot hears it.")
+app.add_typer(asr_app, name="asr")
+
+
+@asr_app.command(name="classify")
+def asr_classify(
+    files: Annotated[list[str], typer.Argument(help="16 kHz mono WAV files (others converted)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Transcribe each answer and classify it: 满意/基本满意/不满意/转人工/未识别.
+
+    One object per file; a file that cannot be read gets an `error` instead, and the exit
+    code is then 2 (the other files are still classified).
+    """
+    from adapters.asr.intent import classify_answer
+    from adapters.asr.whisper import AudioError, ModelNotFoundError, WhisperRecognizer
+
+    try:
+        recognizer = WhisperRecognizer()
+    except ModelNotFoundError as error:
+        fail(InvalidInput("model", f"语音识别模型缺失：{error}", str(error)), as_json)
+    results: list[dict[str, Any]] = []
+    for name in files:
+        try:
+            intent, heard = classify_answer(recognizer, name)
+        except (AudioError, FileNotFoundError, IsADirectoryError) as error:
+            results.append({"file": name, "error": f"音频无法读取 / unreadable audio: {error}"})
+            continue
+        results.append({"file": name, "transcript": heard.text, "intent": intent.intent,
+                        "audio_s": round(heard.audio_seconds, 3),
+                        "asr_s": round(heard.asr_seconds + heard.scoring_seconds, 3),
+                        "reason": intent.reason})
+    for item in results:
+        if as_json:
+            typer.echo(json.dumps(item, ensure_ascii=False))
+        elif "error" in item:
+            typer.echo(f"{item['file']}\t错误 / error: {item['error']}", err=True)
+        else:
+            typer.echo(f"{item['file']}\t{item['intent']}\t“{item['transcript']}”\t"
+                       f"{item['audio_s']} s audio, {item['asr_s']} s")
+    if any("error" in item for item in results):
+        raise typer.Exit(2)
+
+
 # ----- drills (whole loops on a throwaway store) ----------------------------------------
 drill_app = typer.Typer(no_args_is_help=True, help="Drills: whole loops in one process on a "
                         "throwaway store (演练).")
