@@ -13,7 +13,7 @@ from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
 from domain.policies.deadlines import DeadlinePolicy, load_policy
-from domain.service import Deadlines, WorkOrderService, system_clock
+from domain.service import Deadlines, WorkOrderService, iso, system_clock
 from projections.audit_ledger import VerifyReport, verify
 from projections.callback_queue import CallbackQueue
 from projections.deadline_index import DeadlineIndex
@@ -46,7 +46,11 @@ class Engine:
     def list(self, **filters: Any) -> list[dict[str, Any]]:
         self.runners["tickets"].catch_up()
         with self.db.transaction(immediate=False) as cur:
-            return list_tickets(cur, **filters)
+            rows = list_tickets(cur, **filters)
+        for row in rows:  # instants in Beijing time, as `show` prints them
+            for key in ("created_at", "updated_at"):
+                row[key] = iso(datetime.fromisoformat(row[key]))
+        return rows
 
     def verify(self, ticket_no: str | None = None) -> VerifyReport:
         # Read-only: no projection catch-up first (it would crash on the very undecodable

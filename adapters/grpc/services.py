@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC
 from typing import Any
 
 import grpc
@@ -481,7 +480,7 @@ def history_entry_dict(entry: audit_pb.HistoryEntry) -> dict[str, Any]:
 
 
 def summary_dict(message: common_pb.TicketSummary) -> dict[str, Any]:
-    return convert.read(message, tz=UTC)
+    return convert.read(message)  # Beijing time, like `list` and `show`
 
 
 def payload(event: dept_pb.FeedEvent) -> dict[str, Any]:
