@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,10 +52,11 @@ class Engine:
                 row[key] = iso(datetime.fromisoformat(row[key]))
         return rows
 
-    def verify(self, ticket_no: str | None = None) -> VerifyReport:
+    def verify(self, ticket_no: str | None = None,
+               anchors: Sequence[tuple[int, str]] = ()) -> VerifyReport:
         # Read-only: no projection catch-up first (it would crash on the very undecodable
         # event verify must report, and feed tampered events into the read models).
-        return verify(self.service, self.db, ticket_no)
+        return verify(self.service, self.db, ticket_no, anchors)
 
     def close(self) -> None:
         self.service.close()

@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.persistence import StoredEvent
 from typer.testing import CliRunner
 
 from adapters.bootstrap import Engine, build_engine
-from domain.audit import GENESIS, event_hash
+from adapters.sealed_store import stored_hash
+from domain.audit import GENESIS
 from domain.service import SHANGHAI, WorkOrderService
 from domain.values import Actor
 from domain.workorder import order_id
@@ -418,24 +420,24 @@ def test_deleting_a_ledger_row_is_caught(store: Store) -> None:
     assert any(p["kind"] == "ledger" for p in report["problems"])
 
 
-def test_a_consistent_rewrite_of_event_and_ledger_changes_the_published_head(
+def test_a_consistent_rewrite_of_event_and_ledger_is_caught_by_a_published_anchor(
         store: Store) -> None:
     """Edit the last event of A and recompute its ledger row and every later chain link.
 
     Nothing inside the store can object to a fully consistent rewrite (the ledger is not
-    keyed); what catches it is the ledger head published before the rewrite.
+    keyed); what catches it is the (position, head) published before the rewrite.
     """
     _code, before = cli_verify(store)
-    published_head = before["ledger_head"]
+    anchor = f"{before['ledger_position']}:{before['ledger_head']}"
     edit_event(store, store.a, 5, lambda e: e.update(result="基本满意"))
     position = ledger_position(store, store.a, 5)
-    engine = store.engine()
-    try:
-        forged = next(e for e in engine.service.events.get(order_id(store.a))
-                      if e.originator_version == 5)
-        digest = event_hash(forged)
-    finally:
-        engine.close()
+    with store.connect() as con:
+        oid, version, topic, state = con.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {store.events_table} "
+            "WHERE originator_id = ? AND originator_version = 5",
+            (order_id(store.a).hex,)).fetchone()
+    digest = stored_hash(StoredEvent(originator_id=oid, originator_version=version,
+                                     topic=topic, state=state))
     rows = ledger_rows(store)
     previous = GENESIS
     with store.connect() as con:
@@ -446,8 +448,19 @@ def test_a_consistent_rewrite_of_event_and_ledger_changes_the_published_head(
             con.execute(f"UPDATE {LEDGER} SET event_hash = ?, chain_hash = ? WHERE position = ?",
                         (event_digest, chain, pos))
             previous = chain
-    _code, after = cli_verify(store)
-    assert after["ledger_head"] != published_head
+    code, after = cli_verify(store)
+    assert code == 0 and after["ledger_head"] != before["ledger_head"]  # undetectable inside
+    done = rexian("--db", str(store.path), "verify", "--anchor", anchor, "--json")
+    assert done.returncode == 1
+    assert [p["kind"] for p in json.loads(done.stdout)["problems"]] == ["anchor"]
+    assert rexian("--db", str(store.path), "verify", "--anchor", "12:nothex").returncode == 2
+
+
+def test_an_untouched_store_passes_its_published_anchor(store: Store) -> None:
+    _code, report = cli_verify(store)
+    done = rexian("--db", str(store.path), "verify", "--anchor",
+                  f"{report['ledger_position']}:{report['ledger_head']}")
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # ----- snapshots -----------------------------------------------------------------------------

@@ -384,17 +384,28 @@ def list_(ctx: typer.Context,
 
 @app.command()
 def verify(ctx: typer.Context, ticket: Annotated[str | None, typer.Argument()] = None,
+           anchor: Annotated[list[str] | None, typer.Option(
+               help="POSITION:HASH of a published ledger head to check (repeatable)")] = None,
            as_json: JsonOpt = False) -> None:
     """Check the hash chains and the audit ledger; exit 1 when tampering is found."""
+    anchors = []
+    for text_anchor in anchor or []:
+        position, _, digest = text_anchor.partition(":")
+        if not position.isdigit() or len(digest) != 64:
+            fail(InvalidInput("anchor", f"锚点格式应为 位置:哈希（64位十六进制）：{text_anchor}",
+                              f"anchor must be POSITION:HASH (64 hex digits): {text_anchor}"),
+                 as_json)
+        anchors.append((int(position), digest.lower()))
 
     def text(report: dict[str, Any]) -> str:
         if report["ok"]:
             return (f"完整性校验通过 / OK: {report['checked_orders']} orders, "
-                    f"{report['checked_events']} events; ledger head {report['ledger_head']}")
+                    f"{report['checked_events']} events; ledger head "
+                    f"{report.get('ledger_position', '?')}:{report['ledger_head']}")
         return "\n".join(f"篡改 / TAMPERED {p['ticket_no']} v{p['version']} [{p['kind']}] "
                          f"{p['message']}" for p in report["problems"])
 
-    result = run(ctx, as_json, lambda e: e.verify(ticket).as_dict(), text)
+    result = run(ctx, as_json, lambda e: e.verify(ticket, anchors).as_dict(), text)
     if not result["ok"]:
         raise typer.Exit(1)
 

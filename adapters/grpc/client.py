@@ -9,7 +9,7 @@ RemoteError (a DomainError: exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.grpc.services import history_entry_dict, summary_dict
+from domain.errors import InvalidInput
 from domain.ports import Department
 from domain.values import Actor
 
@@ -236,7 +237,12 @@ class RemoteEngine:
         response = self._calls(self._calls.tickets.Tick, ticket_pb.TickRequest())
         return dict(response.steps)
 
-    def verify(self, ticket_no: str | None = None) -> RemoteVerifyReport:
+    def verify(self, ticket_no: str | None = None,
+               anchors: Sequence[tuple[int, str]] = ()) -> RemoteVerifyReport:
+        if anchors:
+            raise InvalidInput("anchor", "锚点校验需在本地打开事件库执行（--db）",
+                               "anchors are checked against the store itself: run verify "
+                               "with --db, not over gRPC")
         request = audit_pb.VerifyRequest()
         if ticket_no is not None:
             request.ticket_no = ticket_no
