@@ -70,7 +70,6 @@ def build_engine(
     departments_file: str | None = None,
     deadlines: Deadlines | None | str = "default",
     policy_file: str | None = None,
-    sync_projections: bool = False,
 ) -> Engine:
     """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
     config = parse_db_url(db_url)
@@ -97,9 +96,4 @@ def build_engine(
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
         }
-    if sync_projections:
-        # Keep the ticket list in step with each save (straight from what the save
-        # recorded, no log read). Off by default: readers catch up on demand, and the
-        # audit ledger needs no help (it is sealed inside the event transaction).
-        service.on_recorded = engine.runners["tickets"].apply_recordings
     return engine

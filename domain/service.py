@@ -7,7 +7,7 @@ records anything. Views returned are plain dicts (JSON-ready).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError
 
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
 from domain.lifecycle import OPEN_STATES
@@ -116,8 +116,6 @@ class WorkOrderService(Application):
         self.deadlines = deadlines
         # Called after each successful save (e.g. to bring the audit ledger up to date).
         self.on_saved = on_saved
-        # Given what each save recorded (the audit ledger seals it before the command returns).
-        self.on_recorded: Callable[[Sequence[Recording[Any]]], object] | None = None
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> datetime:
@@ -131,9 +129,7 @@ class WorkOrderService(Application):
         return order
 
     def _commit(self, *orders: WorkOrder) -> None:
-        recordings = self.save(*orders)
-        if self.on_recorded:
-            self.on_recorded(recordings)
+        self.save(*orders)
         if self.on_saved:
             self.on_saved()
 

@@ -17,7 +17,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from adapters.sealed_store import GENESIS, LEDGER, stored_hash
+from adapters.sealed_store import GENESIS, LEDGER, oid_text, stored_hash
 from adapters.sealed_store import chain as chain_step
 from adapters.sqldb import SqlDatabase
 from domain.audit import ChainReport, check_stream
@@ -73,7 +73,7 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None,
     events_table = getattr(app.recorder, "events_table_name", None)
     if events_table:
         with db.transaction(immediate=False) as cur:
-            all_rows = [(_oid_text(row[0]), row[1]) for row in cur.execute(
+            all_rows = [(oid_text(row[0]), row[1]) for row in cur.execute(
                 f"SELECT originator_id, originator_version FROM {events_table}").fetchall()]
 
     # Every stored event, grouped by order, read raw from the notification log.
@@ -141,7 +141,7 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None,
         table = getattr(app.snapshots.recorder, "events_table_name", None)
         if table:
             with db.transaction(immediate=False) as cur:
-                snapshot_oids = {_oid_text(row[0]) for row in
+                snapshot_oids = {oid_text(row[0]) for row in
                                  cur.execute(f"SELECT DISTINCT originator_id FROM {table}"
                                              ).fetchall()}
     listed = {(str(n.originator_id), n.originator_version) for n in stored_at.values()}
@@ -224,15 +224,3 @@ def _check_snapshots(app: Application, oid: str, events: list[Any],
                     f"快照（版本 {version}）与事件重放结果不符（被篡改，或由旧版程序生成）/ "
                     f"snapshot at version {version} differs from the replay of its events "
                     "(tampered, or taken by an older version of the aggregate)")
-
-
-def _oid_text(raw: Any) -> str:
-    """An originator id as the notification log spells it (SQLite stores bare hex)."""
-    try:
-        return str(UUID(str(raw)))
-    except ValueError:
-        return str(raw)
-
-
-def _uuid(text: str) -> UUID:
-    return UUID(text)

@@ -9,11 +9,10 @@ in order: a reader never skips a gap that later fills in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import Notification, Recording
+from eventsourcing.persistence import Notification
 
 from adapters.sqldb import Cursor, SqlDatabase
 
@@ -97,33 +96,6 @@ class ProjectionRunner:
             if len(batch) < self.batch_size:
                 # A short batch held everything stored before the read: done.
                 return applied
-
-    def apply_recordings(self, recordings: Sequence[Recording[Any]]) -> int:
-        """Apply what a save just recorded, straight from the recordings (no log read, no
-        decoding). Only when they follow on from this runner's position without a gap;
-        otherwise (another writer got in between) fall back to `catch_up`."""
-        if not recordings:
-            return 0
-        first = recordings[0].notification.id
-        ids = [r.notification.id for r in recordings]
-        if self._position is None or first != self._position + 1 or \
-                ids != list(range(first, first + len(ids))):
-            return self.catch_up()
-        with self.db.transaction() as cur:
-            lock = " FOR UPDATE" if self.db.postgres else ""
-            current = int(cur.execute(
-                f"SELECT position FROM {TRACKING} WHERE projection = ?{lock}",
-                (self.projection.name,)).fetchone()[0])
-            if current == self._position:
-                for recording in recordings:
-                    self.projection.apply(cur, recording.notification, recording.domain_event)
-                cur.execute(f"UPDATE {TRACKING} SET position = ? WHERE projection = ?",
-                            (ids[-1], self.projection.name))
-        if current != self._position:
-            self._position = current
-            return self.catch_up()
-        self._position = ids[-1]
-        return len(recordings)
 
     def rebuild(self) -> int:
         with self.db.transaction() as cur:

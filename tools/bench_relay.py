@@ -145,8 +145,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     broker = None if args.kafka else TansuBroker().start()
     bootstrap = args.kafka or (broker.bootstrap if broker else "")
     workdir = tempfile.TemporaryDirectory(prefix="rexian-bench-relay-")
-    engine = build_engine(str(Path(workdir.name) / "rexian.db"), deadlines=None,
-                          sync_projections=False)
+    engine = build_engine(str(Path(workdir.name) / "rexian.db"), deadlines=None)
     try:
         began = time.perf_counter()
         stored = populate(engine, args.events)

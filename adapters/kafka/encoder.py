@@ -31,7 +31,7 @@ def serve(requests: IO[bytes], replies: IO[bytes], db_url: str) -> int:
     from adapters.bootstrap import build_engine
     from adapters.kafka.relay import KeyPartitioner, RecordEncoder, read_and_encode
 
-    engine = build_engine(db_url, deadlines=None, sync_projections=False)
+    engine = build_engine(db_url, deadlines=None)
     encoder = RecordEncoder(engine.service)
     partitioner = KeyPartitioner()
     # The batch after the one just sent, encoded while the relay sends that one.

@@ -550,7 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from adapters.bootstrap import build_engine  # heavy: only for the standalone process
 
-    engine = build_engine(args.db, deadlines=None, sync_projections=False)
+    engine = build_engine(args.db, deadlines=None)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: Any) -> None:
