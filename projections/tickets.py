@@ -8,8 +8,14 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from adapters.sqldb import Cursor
+from domain import lifecycle as lc
+from domain.errors import InvalidInput, UnknownDepartment, shown
+from domain.ports import DepartmentDirectory
+from domain.values import CATEGORIES, require_choice, require_identifier
 
 TICKETS = "rexian_tickets"
+# The values of the `state` column: top-level states (sub-states live in `substate`).
+LIST_STATES = (*lc.OPEN_STATES, lc.RESOLVED, *lc.TERMINAL_STATES)
 
 
 class TicketList:
@@ -51,8 +57,32 @@ class TicketList:
                     (at, event.originator_version, oid))
 
 
+def check_list_filters(*, state: str | None = None, dept: str | None = None,
+                       category: str | None = None,
+                       departments: DepartmentDirectory | None = None) -> None:
+    """A filter that can never match is a mistake, not an empty result: refuse it naming
+    the allowed values. Units are checked against the registry when one is given."""
+    if state:
+        require_choice("state", state, LIST_STATES, "工单状态")
+    if category:
+        require_choice("category", category, CATEGORIES, "诉求类别")
+    if dept:
+        require_identifier("dept", dept, "单位")
+        if departments is not None:
+            try:
+                departments.get(dept)
+            except UnknownDepartment:
+                names = [d.name for d in departments.all()]
+                raise InvalidInput(
+                    "dept", f"未知单位“{shown(dept)}”，可选：{'、'.join(names)}",
+                    f"unknown department '{shown(dept)}'; expected one of "
+                    f"{', '.join(names)}") from None
+
+
 def list_tickets(cur: Cursor, *, state: str | None = None, dept: str | None = None,
-                 category: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+                 category: str | None = None, limit: int = 1000,
+                 departments: DepartmentDirectory | None = None) -> list[dict[str, Any]]:
+    check_list_filters(state=state, dept=dept, category=category, departments=departments)
     sql = (f"SELECT ticket_no, state, substate, category, urgency, region, department, assist, "
            f"created_at, updated_at FROM {TICKETS} WHERE 1=1")
     params: list[Any] = []
