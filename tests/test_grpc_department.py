@@ -79,7 +79,8 @@ def test_department_errors(running: Running) -> None:
     assert excinfo.value.details().startswith("reason: ")  # type: ignore[attr-defined]
     with pytest.raises(grpc.RpcError) as excinfo:
         f.Sign(pb.SignRequest(ticket_no="209901019999"), metadata=water)
-    assert excinfo.value.code() == grpc.StatusCode.NOT_FOUND  # type: ignore[attr-defined]
+    # An unknown order answers like another unit's order: no existence oracle.
+    assert excinfo.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
     with pytest.raises(grpc.RpcError) as excinfo:
         f.ReportPlan(pb.ReportPlanRequest(ticket_no=no, note="x"), metadata=water)
     assert excinfo.value.details().startswith("eta: ")  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import DEFAULT_CENTRE_TOKEN, Authenticator, centre_token_from_env
+from adapters.grpc.department import DepartmentApi
 from adapters.grpc.feed import FeedHub
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -29,9 +30,9 @@ from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_p
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as tel_grpc
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
+from adapters.grpc.request_checks import RequestGuard
 from adapters.grpc.services import (
     AuditService,
-    DepartmentFeedService,
     SerialisedCommands,
     TelephonyService,
     TicketService,
@@ -39,6 +40,31 @@ from adapters.grpc.services import (
 
 log = logging.getLogger("rexian.grpc")
 DEFAULT_ADDRESS = "127.0.0.1:50051"
+# gRPC sets SO_REUSEPORT by default: a second engine on the same port would start and the
+# kernel would split the clients between the two stores. One engine per port.
+SERVER_OPTIONS = (("grpc.so_reuseport", 0),)
+
+
+class PortInUse(OSError):
+    """The listen address cannot be bound (in use by another engine or program)."""
+
+    def __init__(self, address: str, detail: str = "") -> None:
+        super().__init__(
+            f"gRPC 地址 {address} 无法监听（端口已被占用？是否已有一个 rexian serve 在运行）"
+            f" / cannot listen on {address} (port in use? another rexian serve may be "
+            f"running){': ' + detail if detail else ''}")
+        self.address = address
+
+
+def _bind(server: grpc.Server, address: str) -> int:
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpc reports a failed bind as RuntimeError
+        raise PortInUse(address, str(error)) from None
+    requested = address.rsplit(":", 1)[-1]
+    if not port or (requested.isdigit() and int(requested) not in (0, port)):
+        raise PortInUse(address, f"bound port {port}")
+    return port
 
 SERVICE_NAMES = (
     ticket_pb.DESCRIPTOR.services_by_name["TicketService"].full_name,
@@ -87,22 +113,21 @@ def serve_grpc(
     auth = Authenticator(engine.departments, token)
     hub = FeedHub(engine, poll_interval=poll_interval)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
-                                                    thread_name_prefix="rexian-grpc"))
+                                                    thread_name_prefix="rexian-grpc"),
+                         interceptors=(RequestGuard(),), options=SERVER_OPTIONS)
     lock = threading.Lock() if getattr(engine.config, "kind", "") == "sqlite" else nullcontext()
     service = SerialisedCommands(engine.service, lock)
     ticket_grpc.add_TicketServiceServicer_to_server(
         TicketService(engine, auth, service=service), server)
     dept_grpc.add_DepartmentFeedServiceServicer_to_server(
-        DepartmentFeedService(engine, auth, hub, service=service), server)
+        DepartmentApi(engine, auth, hub, service=service), server)
     audit_grpc.add_AuditServiceServicer_to_server(AuditService(engine, auth), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(address)
-    if not port:
-        raise OSError(f"cannot bind gRPC server to {address}")
+    port = _bind(server, address)
     hub.start()
     server.start()
     for name in ("", *SERVICE_NAMES):
