@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -12,20 +12,24 @@ from adapters.sqldb import SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
+from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
 from projections.audit_ledger import VerifyReport, verify
 from projections.callback_queue import CallbackQueue
+from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
 
 
 def load_deadlines(policy_file: str | None = None) -> Deadlines:
-    """The deadline policy: `policy_file`, $REXIAN_POLICY, or config/policy.toml (validated)."""
+    """The deadline policy: `policy_file`, $REXIAN_POLICY, or config/policy.toml (validated),
+    on a calendar of its own (each engine installs its store's imported arrangements)."""
     path = policy_file or os.environ.get("REXIAN_POLICY")
-    policy: Deadlines = load_policy(path) if path else DeadlinePolicy.default()
-    return policy
+    policy = load_policy(path) if path else DeadlinePolicy.default()
+    own: Deadlines = replace(policy, calendar=WorkingCalendar.standard())
+    return own
 
 
 @dataclass
@@ -91,9 +95,11 @@ def build_engine(
             deadlines=policy,
         )
         engine = Engine(config, db, service, vault, registry)
+        service.refresh_calendar()  # arrangements imported into this store
         engine.runners = {
             "tickets": ProjectionRunner(service, db, TicketList()),
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
+            "clock_basis": ProjectionRunner(service, db, ClockBasisIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
         }
     return engine

@@ -1,24 +1,49 @@
-"""The deadline ticker: performs every ladder step that has come due, exactly once."""
+"""The deadline ticker: revises clocks whose calendar changed, then performs every ladder
+step that has come due, exactly once."""
 
 from __future__ import annotations
 
 from adapters.bootstrap import Engine
 from domain.workorder import LADDER_STEPS
+from projections.clock_basis import stale_clocks
 from projections.deadline_index import due_tickets
 
 STEP_NAMES = {"warning": "临期提醒", "level1": "一级催办", "level2": "超期督办", "level3": "通报"}
+REVISED = "revised"
+COUNT_NAMES = {**STEP_NAMES, REVISED: "时限修订"}
 
 
 def tick(engine: Engine) -> dict[str, int]:
-    """One tick: bring the index up to date, take the due steps, return counts per step."""
+    """One tick: take the store's calendar imports, revise stale clocks, bring the index up
+    to date, take the due steps; return counts per step (and revisions)."""
+    counts = dict.fromkeys(LADDER_STEPS, 0)
+    counts[REVISED] = revise_clocks(engine)
     index = engine.runners["deadline_index"]
     index.catch_up()
     now = engine.service.now()
     with engine.db.transaction(immediate=False) as cur:
         candidates = due_tickets(cur, now.timestamp())
-    counts = dict.fromkeys(LADDER_STEPS, 0)
     for ticket_no in candidates:
         for step in engine.service.escalate_due(ticket_no):
             counts[step] += 1
     index.catch_up()
     return counts
+
+
+def revise_clocks(engine: Engine) -> int:
+    """Recompute every running clock computed on another version of a year than the
+    calendar now has (one DeadlineRevised each); a second call finds none."""
+    service = engine.service
+    if service.deadlines is None:
+        return 0
+    # Other processes may have imported a notice; the wall clock may have reached a new year.
+    service.refresh_calendar()
+    runner = engine.runners["clock_basis"]
+    runner.catch_up()
+    versions = {a.year: a.version for a in service.deadlines.calendar.arrangements()}
+    with engine.db.transaction(immediate=False) as cur:
+        candidates = stale_clocks(cur, versions)
+    revised = sum(1 for ticket_no in candidates if service.revise_deadline(ticket_no))
+    if revised:
+        runner.catch_up()
+    return revised

@@ -83,6 +83,7 @@ COMMANDS: dict[str, Command] = {
         Command("escalate", "催督办", internal=True),
         Command("record_call", "记录外呼结果", internal=True),
         Command("request_handoff", "转人工", internal=True),
+        Command("revise_deadline", "修订时限", internal=True),
     )
 }
 
@@ -110,6 +111,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "record_call", "source": [DISPATCHED, RETURNED, HANDLING, RESOLVED],
      "dest": None},
     {"trigger": "request_handoff", "source": [RESOLVED], "dest": None},
+    # A running clock is recomputed when its calendar changes (provisional → official).
+    {"trigger": "revise_deadline", "source": [DISPATCHED, HANDLING], "dest": None},
 ]
 
 MACHINE_KWARGS: dict[str, Any] = {

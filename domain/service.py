@@ -15,12 +15,28 @@ from typing import Any, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from domain.arrangement import HolidayArrangement, arrangement_id
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
 from domain.lifecycle import OPEN_STATES
 from domain.phone import mask_name, mask_phone, normalize_phone
-from domain.policies.calendar import CalendarRangeError
+from domain.policies.calendar import (
+    CalendarRangeError,
+    WorkingCalendar,
+    YearArrangement,
+    horizon_year,
+)
+from domain.policies.clock import (
+    ComputedClock,
+    Step,
+    compute_clock,
+    deadline_basis,
+    handling_step,
+    reopen_step,
+    stale_years,
+)
 from domain.policies.escalation import compose_step
 from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
 from domain.values import Actor, require_text
@@ -31,6 +47,11 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 class Deadlines(Protocol):
     """The subset of the deadline policy the lifecycle needs (domain.policies implements it)."""
+
+    @property
+    def calendar(self) -> WorkingCalendar: ...
+
+    def local(self, instant: datetime) -> datetime: ...
 
     def dispatch_due(self, urgency: str, intake_at: datetime) -> datetime: ...
 
@@ -53,19 +74,12 @@ class Deadlines(Protocol):
 
 @contextmanager
 def _calendar_known() -> Iterator[None]:
-    """A date outside the official holiday calendar is refused input naming the year
+    """A date outside the calendar's years is refused input naming the year
     (CalendarRangeError is a ValueError; front ends only turn DomainErrors into exit 2)."""
     try:
         yield
     except CalendarRangeError as error:
-        raise InvalidInput(
-            "calendar",
-            f"工作日历没有 {error.year} 年的国务院节假日安排"
-            f"（已知 {error.first_year}–{error.last_year} 年），无法计算工作日时限",
-            f"no official holiday arrangement known for year {error.year} "
-            f"(calendar covers {error.first_year}-{error.last_year}); "
-            "update the chinesecalendar package",
-        ) from error
+        raise InvalidInput("calendar", error.zh, error.en) from error
 
 
 def system_clock() -> datetime:
@@ -92,7 +106,7 @@ _BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_
 
 
 class WorkOrderService(Application):
-    """Commands and queries on work orders."""
+    """Commands and queries on work orders (and the holiday arrangements they count on)."""
 
     name = "Rexian"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {WorkOrder: 50}
@@ -107,6 +121,7 @@ class WorkOrderService(Application):
         clock: Clock = system_clock,
         deadlines: Deadlines | None = None,
         on_saved: Callable[[], object] | None = None,
+        horizon: Callable[[], int] = horizon_year,
     ) -> None:
         super().__init__(env)
         self.numbers = numbers
@@ -114,6 +129,9 @@ class WorkOrderService(Application):
         self.departments = departments
         self.clock = clock
         self.deadlines = deadlines
+        # The last year a provisional calendar is offered for (the year after the wall
+        # clock's; tests pin it so their scenarios do not age).
+        self.horizon = horizon
         # Called after each successful save (e.g. to bring the audit ledger up to date).
         self.on_saved = on_saved
 
@@ -128,7 +146,7 @@ class WorkOrderService(Application):
             raise UnknownTicket(ticket_no) from None
         return order
 
-    def _commit(self, *orders: WorkOrder) -> None:
+    def _commit(self, *orders: Aggregate) -> None:
         self.save(*orders)
         if self.on_saved:
             self.on_saved()
@@ -160,7 +178,11 @@ class WorkOrderService(Application):
             channel=channel, category=category, urgency=urgency, region=region, content=content
         )
         at = self.now()
-        dispatch_due = self.deadlines.dispatch_due(urgency, at) if self.deadlines else None
+        dispatch_due = None
+        if self.deadlines:
+            with _calendar_known():  # an order from a year no calendar covers is refused now
+                self.deadlines.calendar.check_year(self.deadlines.local(at).year)
+            dispatch_due = self.deadlines.dispatch_due(urgency, at)
         citizen_id, token = self.vault.seal(PersonalData(name=name, phone=phone))
         day = at.astimezone(SHANGHAI).date()
         for _attempt in range(100):
@@ -190,7 +212,8 @@ class WorkOrderService(Application):
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
         order.dispatch(dept=self._dept(dept), assist=assists, actor=actor, at=at,
-                       **self._handling_clock(order, at))
+                       sign_due_at=self._sign_due(order, at),
+                       **_recorded(self._clock(order, [handling_step(at)])))
         self._commit(order)
 
     def redispatch(
@@ -199,49 +222,37 @@ class WorkOrderService(Application):
         order = self.load(ticket_no)
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
-        clock = self._handling_clock(order, at)
-        if order.paused and order.paused["dept"] == dept:
-            clock.update(self._resumed_clock(order, at))
-        clock.setdefault("resumed", False)
+        recipe, resumed = self._recipe_after_return(order, at, same_unit=order.paused is not None
+                                                    and order.paused["dept"] == dept)
         order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
-                         at=at, **clock)
+                         at=at, sign_due_at=self._sign_due(order, at), resumed=resumed,
+                         **_recorded(self._clock(order, recipe)))
         self._commit(order)
 
-    def _handling_clock(self, order: WorkOrder, at: datetime) -> dict[str, Any]:
-        if not self.deadlines:
-            return {"due_at": None, "sign_due_at": None, "ladder": None}
-        with _calendar_known():
-            due = self.deadlines.handling_due(order.category, order.urgency, at)
-            return {
-                "due_at": due,
-                "sign_due_at": self.deadlines.sign_due(order.urgency, at),
-                "ladder": self._ladder(order, due),
-            }
+    @staticmethod
+    def _recipe_after_return(order: WorkOrder, at: datetime,
+                             same_unit: bool) -> tuple[list[Step], bool]:
+        """The same unit gets its paused clock back, shifted by the time spent 已退回
+        (returning an order must not buy the unit a fresh time limit); another unit gets
+        a fresh clock."""
+        resumed = order.resumed_recipe(at) if same_unit else []
+        return (resumed, True) if resumed else ([handling_step(at)], False)
 
-    def _resumed_clock(self, order: WorkOrder, at: datetime) -> dict[str, Any]:
-        """The same unit gets its paused clock back, shifted by the time spent 已退回:
-        returning an order must not buy the unit a fresh time limit."""
-        if not order.paused or not order.paused.get("due_at"):
-            return {}
-        if not self.deadlines:
-            return {}
-        with _calendar_known():
-            due = self.deadlines.resume_due(
-                datetime.fromisoformat(order.paused["due_at"]), order.urgency,
-                datetime.fromisoformat(order.paused["returned_at"]), at)
-            return {"due_at": due, "ladder": self._ladder(order, due), "resumed": True}
-
-    def _ladder(self, order: WorkOrder, due: datetime | None) -> dict[str, str] | None:
-        """Ladder instants are recorded with the clock, so replay never needs the policy."""
-        if not self.deadlines or due is None:
+    def _clock(self, order: WorkOrder, recipe: list[Step],
+               not_before: datetime | None = None) -> ComputedClock | None:
+        """The clock of ``recipe`` on the current calendar; its instants are recorded in
+        the event, so replay never needs the policy."""
+        if not self.deadlines or not recipe:
             return None
-        steps = self.deadlines.ladder(due, order.urgency)
-        return {
-            "warning": steps.warning_at.astimezone(UTC).isoformat(),
-            "level1": steps.level1_at.astimezone(UTC).isoformat(),
-            "level2": steps.level2_at.astimezone(UTC).isoformat(),
-            "level3": steps.level3_at.astimezone(UTC).isoformat(),
-        }
+        with _calendar_known():
+            return compute_clock(self.deadlines, order.category, order.urgency, recipe,
+                                 not_before)
+
+    def _sign_due(self, order: WorkOrder, at: datetime) -> datetime | None:
+        if not self.deadlines:
+            return None
+        with _calendar_known():
+            return self.deadlines.sign_due(order.urgency, at)
 
     def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
         order = self.load(ticket_no)
@@ -256,10 +267,9 @@ class WorkOrderService(Application):
     def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
-        clock = self._handling_clock(order, at)
-        clock.update(self._resumed_clock(order, at))
-        order.reject_return(reason=reason, actor=actor, at=at, due_at=clock["due_at"],
-                            ladder=clock["ladder"], resumed="resumed" in clock)
+        recipe, resumed = self._recipe_after_return(order, at, same_unit=True)
+        order.reject_return(reason=reason, actor=actor, at=at, resumed=resumed,
+                            **_recorded(self._clock(order, recipe)))
         self._commit(order)
 
     def transfer(
@@ -280,13 +290,10 @@ class WorkOrderService(Application):
 
     def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
         order = self.load(ticket_no)
-        due = order.due_at
-        with _calendar_known():
-            if self.deadlines and due and order.pending_extension:
-                due = self.deadlines.extend_due(due, int(order.pending_extension["days"]))
-            ladder = self._ladder(order, due)
-        order.approve_extension(note=note, actor=actor, at=self.now(), due_at=due,
-                                ladder=ladder)
+        clock = self._clock(order, order.extended_recipe())
+        fields = _recorded(clock) if clock else {"due_at": order.due_at, "ladder": order.ladder,
+                                                 "calendar": order.calendar}
+        order.approve_extension(note=note, actor=actor, at=self.now(), **fields)
         self._commit(order)
 
     def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
@@ -302,14 +309,11 @@ class WorkOrderService(Application):
     def record_callback(self, ticket_no: str, *, result: str, comment: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
-        due = ladder = dispatch_due = None
+        clock: dict[str, Any] = {}
         if self.deadlines and result == "不满意":  # only a reopening starts a clock
-            with _calendar_known():
-                due = self.deadlines.reopen_due(order.urgency, at)
-                ladder = self._ladder(order, due)
-                dispatch_due = self.deadlines.dispatch_due(order.urgency, at)
-        order.record_callback(result=result, comment=comment, actor=actor, at=at, due_at=due,
-                              ladder=ladder, dispatch_due_at=dispatch_due)
+            clock = _recorded(self._clock(order, [reopen_step(at)]))
+            clock["dispatch_due_at"] = self.deadlines.dispatch_due(order.urgency, at)
+        order.record_callback(result=result, comment=comment, actor=actor, at=at, **clock)
         self._commit(order)
 
     def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
@@ -363,6 +367,108 @@ class WorkOrderService(Application):
                 continue
             return steps
         return []
+
+    def revise_deadline(self, ticket_no: str) -> bool:
+        """Recompute a running clock whose calendar changed since it was computed (a
+        provisional year now has an official arrangement); True when a revision was
+        recorded. Idempotent: a clock on the current calendar records nothing."""
+        actor = Actor("system", "calendar-revision")
+        for _attempt in range(5):
+            order = self.load(ticket_no)
+            if (not self.deadlines or order.due_at is None or not order.clock_recipe
+                    or order.state not in OPEN_STATES):
+                return False
+            stale = stale_years(order.calendar, self.deadlines.calendar)
+            if not stale:
+                return False
+            at = self.now()
+            clock = self._clock(order, order.clock_recipe, not_before=at)
+            assert clock is not None
+            sign_due = (self._sign_due(order, order.dispatched_at)
+                        if order.sign_due_at and order.dispatched_at else None)
+            order.revise_deadline(due_at=clock.due_at, ladder=clock.ladder, sign_due_at=sign_due,
+                                  calendar=clock.calendar, actor=actor, at=at,
+                                  reason=self._revision_reason(order.calendar, clock.calendar,
+                                                               stale))
+            try:
+                self._commit(order)
+            except IntegrityError:
+                continue
+            return True
+        return False
+
+    def _revision_reason(self, old: dict[str, str], new: dict[str, str],
+                         stale: list[str]) -> str:
+        assert self.deadlines
+        labels = {"official": "正式", "provisional": "暂定"}
+        parts = []
+        for year in stale:
+            source = self.deadlines.calendar.arrangement(int(year)).source
+            before = labels[deadline_basis({year: old[year]}) or "official"]
+            after = labels[deadline_basis({year: new[year]}) or "official"]
+            parts.append(f"{year}年工作日历由{before}安排更新为{after}安排（{source}）")
+        return "；".join(parts) + "，按原规则重新计算时限"
+
+    # ----- holiday arrangements ---------------------------------------------------------
+    def import_arrangement(self, content: dict[str, Any], *, replace: bool,
+                           actor: Actor) -> dict[str, Any]:
+        """Record a holiday arrangement parsed from the State Council notice.
+
+        A year that already has a different arrangement needs ``replace``; importing the
+        same days again records nothing. Returns what was done and the version.
+        """
+        if not self.deadlines:
+            raise InvalidInput("calendar", "引擎未配置时限策略", "the engine has no deadline policy")
+        year = int(content["year"])
+        calendar = self.deadlines.calendar
+        if year < calendar.first_year or year > calendar.last_year:
+            error = CalendarRangeError(year, calendar.first_year, calendar.last_year)
+            raise InvalidInput("year", error.zh, error.en)
+        at = self.now()
+        try:
+            existing: HolidayArrangement | None = self.repository.get(arrangement_id(year))
+        except AggregateNotFoundError:
+            existing = None
+        if existing is not None and existing.same_days(content):
+            return {"year": year, "action": "unchanged", "version": existing.version}
+        if existing is not None and not replace:
+            raise InvalidInput(
+                "replace",
+                f"{year} 年已有导入的安排（v{existing.version}，{existing.title}），"
+                "内容不同；如确需替换请加 --replace",
+                f"year {year} already has an imported arrangement (v{existing.version}) with "
+                "different days; pass --replace to replace it")
+        if existing is None:
+            record = HolidayArrangement.record(content=content, actor=actor, at=at)
+        else:
+            record = existing
+            record.replace(content=content, actor=actor, at=at)
+        self._commit(record)
+        self.refresh_calendar()
+        return {"year": year, "action": "replaced" if existing else "imported",
+                "version": record.version}
+
+    def imported_arrangements(self) -> dict[int, YearArrangement]:
+        """Every imported arrangement, by year (one lookup per year the calendar spans)."""
+        if not self.deadlines:
+            return {}
+        calendar = self.deadlines.calendar
+        found: dict[int, YearArrangement] = {}
+        for year in range(calendar.first_year, calendar.last_year + 2):
+            try:
+                record: HolidayArrangement = self.repository.get(arrangement_id(year))
+            except AggregateNotFoundError:
+                continue
+            found[year] = record.to_year()
+        return found
+
+    def refresh_calendar(self) -> bool:
+        """Bring the calendar up to date with the store's imports (another process may
+        have imported) and the horizon (the wall clock may have reached a new year); True
+        when any year changed."""
+        if not self.deadlines:
+            return False
+        return self.deadlines.calendar.install(self.imported_arrangements(), self.horizon())
 
     def record_call(
         self, ticket_no: str, *, call_id: str, purpose: str, outcome: str, attempt: int,
@@ -420,6 +526,7 @@ class WorkOrderService(Application):
             "dispatch_due_at": iso(order.dispatch_due_at),
             "sign_due_at": iso(order.sign_due_at),
             "due_at": iso(order.due_at),
+            "deadline_basis": deadline_basis(order.calendar) if order.due_at else None,
             "sla_state": self._sla_state(order, at),
             "escalation_level": order.escalation_level,
             "plan": order.plan,
@@ -474,6 +581,13 @@ class WorkOrderService(Application):
                 for e in entries
             ],
         }
+
+
+def _recorded(clock: ComputedClock | None) -> dict[str, Any]:
+    """A clock as the fields of the event that starts it."""
+    if clock is None:
+        return {"due_at": None, "ladder": None, "calendar": None}
+    return {"due_at": clock.due_at, "ladder": clock.ladder, "calendar": clock.calendar}
 
 
 def _jsonable(value: Any) -> Any:

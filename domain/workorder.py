@@ -18,6 +18,13 @@ from eventsourcing.domain import Aggregate
 from domain import lifecycle as lc
 from domain.audit import GENESIS, event_hash
 from domain.errors import InvalidInput, NotResponsible
+from domain.policies.clock import (
+    Step,
+    extend_step,
+    handling_step,
+    reopen_step,
+    resume_step,
+)
 from domain.values import (
     CALL_OUTCOMES,
     CALLBACK_RESULTS,
@@ -43,6 +50,17 @@ def order_id(ticket_no: str) -> UUID:
 
 class WorkOrder(Aggregate):
     """State is plain data (str, int, list, dict, datetime) so snapshots serialise."""
+
+    # v2: clocks keep their recipe and the calendar versions they were computed on;
+    # closed orders keep no clock.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state.setdefault("clock_recipe", [])
+        state.setdefault("calendar", {})
+        if state.get("state") not in lc.OPEN_STATES:
+            state.update(due_at=None, sign_due_at=None, dispatch_due_at=None, ladder={})
 
     class Event(Aggregate.Event):
         actor_role: str
@@ -91,6 +109,10 @@ class WorkOrder(Aggregate):
         self.due_at: datetime | None = None
         self.clock_started_at: datetime | None = None
         self.clock_no = 0
+        # How the running clock was made (see domain/policies/clock.py) and the calendar
+        # version of each year it was computed on: what a revision recomputes.
+        self.clock_recipe: list[Step] = []
+        self.calendar: dict[str, str] = {}
         self.escalation_level = 0
         self.ladder: dict[str, str] = {}
         self.ladder_done: list[str] = []
@@ -148,6 +170,11 @@ class WorkOrder(Aggregate):
     def _move(self, state: str, substate: str | None) -> None:
         self.state = state
         self.substate = substate
+        if state not in lc.OPEN_STATES:
+            # A closed order has no clock anything could act on (KPIs read the events).
+            self.due_at = self.sign_due_at = self.dispatch_due_at = None
+            self.ladder = {}
+            self.clock_recipe, self.calendar = [], {}
 
     # ----- intake --------------------------------------------------------------------
     @classmethod
@@ -250,11 +277,12 @@ class WorkOrder(Aggregate):
         due_at: datetime | None = None,
         sign_due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        calendar: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("dispatch")
         self._emit(self.Dispatched, actor, at, dept=dept, assist=_assists(dept, assist),
-                   due_at=due_at, sign_due_at=sign_due_at, ladder=ladder, state=state,
-                   substate=sub)
+                   due_at=due_at, sign_due_at=sign_due_at, ladder=ladder, calendar=calendar,
+                   state=state, substate=sub)
 
     class Dispatched(Event):
         dept: str
@@ -262,6 +290,7 @@ class WorkOrder(Aggregate):
         due_at: datetime | None
         sign_due_at: datetime | None
         ladder: dict[str, str] | None
+        calendar: dict[str, str] | None  # year -> arrangement version the clock used
         state: str
         substate: str | None
 
@@ -269,7 +298,8 @@ class WorkOrder(Aggregate):
             order.department = self.dept
             order.assist_departments = list(self.assist)
             order.dispatched_at = self.timestamp
-            order._start_clock(self.timestamp, self.due_at, self.ladder)
+            order._start_clock(self.timestamp, self.due_at, self.ladder,
+                               [handling_step(self.timestamp)], _calendar(self))
             order.sign_due_at = self.sign_due_at
             order._move(self.state, self.substate)
 
@@ -284,13 +314,14 @@ class WorkOrder(Aggregate):
         due_at: datetime | None = None,
         sign_due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        calendar: dict[str, str] | None = None,
         resumed: bool = False,
     ) -> None:
         state, sub = self._next("redispatch")
         self._emit(self.Redispatched, actor, at, dept=dept, assist=_assists(dept, assist),
                    reason=require_text("reason", reason, "改派理由"), due_at=due_at,
-                   sign_due_at=sign_due_at, ladder=ladder, resumed=resumed, state=state,
-                   substate=sub)
+                   sign_due_at=sign_due_at, ladder=ladder, calendar=calendar, resumed=resumed,
+                   state=state, substate=sub)
 
     class Redispatched(Dispatched):
         reason: str
@@ -303,24 +334,38 @@ class WorkOrder(Aggregate):
             order.department = self.dept
             order.assist_departments = list(self.assist)
             order.dispatched_at = self.timestamp
-            order._resume_clock(self.due_at, self.ladder)
+            order._resume_clock(self.timestamp, self.due_at, self.ladder, _calendar(self))
             order.sign_due_at = self.sign_due_at
             order._move(self.state, self.substate)
 
-    def _resume_clock(self, due_at: datetime | None, ladder: dict[str, str] | None) -> None:
+    def _resume_clock(self, at: datetime, due_at: datetime | None,
+                      ladder: dict[str, str] | None, calendar: dict[str, str]) -> None:
         """The paused clock continues: steps already taken, the level, the plan and the
         超期 flag stay, so returning an order never wipes its escalation."""
+        paused = self.paused or {}
         self.due_at = due_at
         self.ladder = dict(ladder or {})
+        recipe = list(paused.get("recipe") or [])
+        self.clock_recipe = recipe + [resume_step(paused["returned_at"], at)] if recipe else []
+        self.calendar = calendar
         self.paused = None
 
+    def resumed_recipe(self, at: datetime) -> list[Step]:
+        """The recipe of the paused clock resumed at ``at`` (empty when it has none)."""
+        if not self.paused or not self.paused.get("recipe"):
+            return []
+        return [*self.paused["recipe"], resume_step(self.paused["returned_at"], at)]
+
     def _start_clock(
-        self, started_at: datetime, due_at: datetime | None, ladder: dict[str, str] | None
+        self, started_at: datetime, due_at: datetime | None, ladder: dict[str, str] | None,
+        recipe: list[Step], calendar: dict[str, str],
     ) -> None:
         """A fresh handling clock clears the previous clock's warnings and escalations."""
         self.clock_started_at = started_at
         self.due_at = due_at
         self.ladder = dict(ladder or {})
+        self.clock_recipe = recipe if due_at is not None else []
+        self.calendar = calendar
         self.clock_no += 1
         self.escalation_level = 0
         self.ladder_done = []
@@ -364,26 +409,31 @@ class WorkOrder(Aggregate):
             # Time spent 已退回 counts against no unit: the clock pauses here, and resumes
             # (shifted by the pause) if the same unit gets the order back.
             order.paused = {"dept": self.dept, "returned_at": self.timestamp.isoformat(),
-                            "due_at": order.due_at.isoformat() if order.due_at else None}
+                            "due_at": order.due_at.isoformat() if order.due_at else None,
+                            "recipe": order.clock_recipe}
             order.due_at = None
             order.sign_due_at = None
             order.ladder = {}
+            order.clock_recipe, order.calendar = [], {}
             order._move(self.state, self.substate)
 
     def reject_return(
         self, *, reason: str, actor: Actor, at: datetime, due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        calendar: dict[str, str] | None = None,
         resumed: bool = False,
     ) -> None:
         state, sub = self._next("reject_return")
         self._emit(self.ReturnRejected, actor, at,
                    reason=require_text("reason", reason, "驳回理由"), due_at=due_at,
-                   ladder=ladder, resumed=resumed, state=state, substate=sub)
+                   ladder=ladder, calendar=calendar, resumed=resumed, state=state,
+                   substate=sub)
 
     class ReturnRejected(Event):
         reason: str
         due_at: datetime | None
         ladder: dict[str, str] | None
+        calendar: dict[str, str] | None
         resumed: bool
         state: str
         substate: str | None
@@ -392,9 +442,10 @@ class WorkOrder(Aggregate):
             if order.returns:
                 order.returns[-1]["rejected"] = self.reason
             if self.resumed:
-                order._resume_clock(self.due_at, self.ladder)
+                order._resume_clock(self.timestamp, self.due_at, self.ladder, _calendar(self))
             else:
-                order._start_clock(self.timestamp, self.due_at, self.ladder)
+                order._start_clock(self.timestamp, self.due_at, self.ladder,
+                                   [handling_step(self.timestamp)], _calendar(self))
             order._move(self.state, self.substate)
 
     # ----- cross-region transfer --------------------------------------------------------
@@ -451,16 +502,25 @@ class WorkOrder(Aggregate):
     def approve_extension(
         self, *, note: str, actor: Actor, at: datetime, due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
+        calendar: dict[str, str] | None = None,
     ) -> None:
         state, sub = self._next("approve_extension")
         self._require_before_due(at, "批准延期")
         self._emit(self.ExtensionApproved, actor, at, note=(note or "").strip(),
-                   due_at=due_at, ladder=ladder, state=state, substate=sub)
+                   due_at=due_at, ladder=ladder, calendar=calendar, state=state,
+                   substate=sub)
+
+    def extended_recipe(self) -> list[Step]:
+        """The running clock's recipe with the pending extension approved."""
+        if not self.clock_recipe or not self.pending_extension:
+            return []
+        return [*self.clock_recipe, extend_step(int(self.pending_extension["days"]))]
 
     class ExtensionApproved(Event):
         note: str
         due_at: datetime | None
         ladder: dict[str, str] | None
+        calendar: dict[str, str] | None
         state: str
         substate: str | None
 
@@ -468,6 +528,8 @@ class WorkOrder(Aggregate):
             record = dict(order.pending_extension or {})
             record.update(decision="批准", note=self.note, decided_at=self.timestamp.isoformat())
             order.extensions.append(record)
+            order.clock_recipe = order.extended_recipe()
+            order.calendar = _calendar(self)
             order.pending_extension = None
             order.due_at = self.due_at
             # The ladder re-arms against the new due date (the same clock continues).
@@ -524,6 +586,7 @@ class WorkOrder(Aggregate):
         due_at: datetime | None = None,
         ladder: dict[str, str] | None = None,
         dispatch_due_at: datetime | None = None,
+        calendar: dict[str, str] | None = None,
     ) -> None:
         require_choice("result", result, CALLBACK_RESULTS, "回访结果")
         comment = (comment or "").strip()
@@ -531,13 +594,13 @@ class WorkOrder(Aggregate):
             # A direct answer (no unit ever had it) reopens at the centre, to be dispatched.
             state, sub = self._next("reopen_to_centre")
             self._emit(self.Reopened, actor, at, comment=comment, due_at=None, ladder=None,
-                       dispatch_due_at=dispatch_due_at, supervision=None, state=state,
-                       substate=sub)
+                       calendar=None, dispatch_due_at=dispatch_due_at, supervision=None,
+                       state=state, substate=sub)
         elif result == "不满意":
             state, sub = self._next("reopen")
             number = f"{self.ticket_no}-DB{len(self.supervision_orders) + 1:02d}"
             self._emit(self.Reopened, actor, at, comment=comment, due_at=due_at, ladder=ladder,
-                       dispatch_due_at=None,
+                       calendar=calendar, dispatch_due_at=None,
                        supervision={"no": number, "dept": self.department, "kind": "重办督办",
                                     "reason": "回访不满意" + (f"：{comment}" if comment else "")},
                        state=state, substate=sub)
@@ -564,6 +627,7 @@ class WorkOrder(Aggregate):
         comment: str
         due_at: datetime | None
         ladder: dict[str, str] | None
+        calendar: dict[str, str] | None
         dispatch_due_at: datetime | None
         supervision: dict[str, Any] | None
         state: str
@@ -579,8 +643,40 @@ class WorkOrder(Aggregate):
             if self.dispatch_due_at:
                 order.dispatch_due_at = self.dispatch_due_at
             order.resolved_at = None
-            order._start_clock(self.timestamp, self.due_at, self.ladder)
+            order._start_clock(self.timestamp, self.due_at, self.ladder,
+                               [reopen_step(self.timestamp)], _calendar(self))
             order._move(self.state, self.substate)
+
+    # ----- calendar revision -------------------------------------------------------------
+    def revise_deadline(
+        self, *, due_at: datetime, ladder: dict[str, str], sign_due_at: datetime | None,
+        calendar: dict[str, str], reason: str, actor: Actor, at: datetime,
+    ) -> None:
+        """The calendar the clock was computed on changed (a provisional year became
+        official, or an arrangement was replaced): the same recipe, recomputed."""
+        self._next("revise_deadline")
+        self._emit(self.DeadlineRevised, actor, at, previous_due_at=self.due_at,
+                   previous_ladder=dict(self.ladder), previous_calendar=dict(self.calendar),
+                   due_at=due_at, ladder=ladder, sign_due_at=sign_due_at, calendar=calendar,
+                   reason=require_text("reason", reason, "修订理由"))
+
+    class DeadlineRevised(Event):
+        previous_due_at: datetime | None
+        previous_ladder: dict[str, str]
+        previous_calendar: dict[str, str]
+        due_at: datetime
+        ladder: dict[str, str]
+        sign_due_at: datetime | None
+        calendar: dict[str, str]
+        reason: str
+
+        def apply(self, order: WorkOrder) -> None:
+            # Steps already taken stay taken; the level and the plan are kept.
+            order.due_at = self.due_at
+            order.ladder = dict(self.ladder)
+            if order.sign_due_at is not None:
+                order.sign_due_at = self.sign_due_at
+            order.calendar = dict(self.calendar)
 
     # ----- deadline ladder (临期 → 催办 → 超期督办 → 通报) ------------------------------------
     def report_plan(
@@ -744,6 +840,11 @@ class WorkOrder(Aggregate):
 
         def apply(self, order: WorkOrder) -> None:
             order.duplicates.append(self.duplicate)
+
+
+def _calendar(event: Any) -> dict[str, str]:
+    # Events recorded before clocks kept their calendar basis have no such field.
+    return dict(getattr(event, "calendar", None) or {})
 
 
 def _clone(value: Any) -> Any:

@@ -6,6 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.policies import CalendarRangeError, WorkingCalendar
+from domain.policies.calendar import YearArrangement
 
 CAL = WorkingCalendar.official()
 
@@ -85,8 +86,9 @@ def test_datetimes_are_refused_so_no_zone_picks_the_date() -> None:
         CAL.is_working_day(datetime(2025, 9, 30, 17, tzinfo=UTC))
 
 
-def test_injected_rule_and_range() -> None:
-    cal = WorkingCalendar(lambda d: d.weekday() < 5, 2030, 2030)
+def test_injected_arrangement_and_range() -> None:
+    cal = WorkingCalendar.of([YearArrangement(2030, "official", "test", frozenset(),
+                                              frozenset())])
     assert cal.add_working_days(date(2030, 1, 4), 1) == date(2030, 1, 7)  # Fri -> Mon
     with pytest.raises(CalendarRangeError, match="2031"):
         cal.add_working_days(date(2030, 12, 31), 1)

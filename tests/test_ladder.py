@@ -20,6 +20,7 @@ import pytest
 
 from adapters.bootstrap import Engine, build_engine
 from adapters.ticker import tick
+from adapters.ticket_numbers import TABLE as SEQUENCES
 from domain.errors import DomainError, InvalidInput
 from domain.service import SHANGHAI
 from domain.values import Actor
@@ -33,7 +34,7 @@ CALLER_PHONE = "13800138000"
 UNIT = "区水务局"
 SUPERVISOR = "区政府"  # 区水务局's supervising department in config/departments.toml
 OTHER_UNIT = "区城管局"
-NOTHING = {"warning": 0, "level1": 0, "level2": 0, "level3": 0}
+NOTHING = {"warning": 0, "level1": 0, "level2": 0, "level3": 0, "revised": 0}
 
 
 # ----- helpers ---------------------------------------------------------------------------
@@ -255,7 +256,7 @@ def test_overlapping_ticks_take_each_step_once(
             assert not errors, errors
             for counts in results:
                 totals.update(counts)
-        assert dict(totals) == {"warning": 8, "level1": 8, "level2": 8, "level3": 8}
+        assert dict(totals) == {"warning": 8, "level1": 8, "level2": 8, "level3": 8, "revised": 0}
         for ticket in tickets:
             assert sorted(steps_taken(engine, ticket)) == [
                 (1, "level1"), (1, "level2"), (1, "level3"), (1, "warning")]
@@ -467,40 +468,66 @@ def test_extension_after_the_due_time_is_rejected(engine: Engine, clock: SimCloc
 
 
 # ----- a year outside the calendar -------------------------------------------------------
-def test_a_year_outside_the_calendar_is_a_clear_error_and_nothing_is_recorded(
+def _sequences(engine: Engine) -> list[Any]:
+    with engine.db.transaction(immediate=False) as cur:
+        return cur.execute(f"SELECT day, last FROM {SEQUENCES} ORDER BY day").fetchall()
+
+
+def test_a_year_outside_the_calendar_is_refused_at_intake_and_nothing_is_recorded(
     engine: Engine, clock: SimClock, db_url: str
 ) -> None:
-    # Intake needs no calendar (the dispatch clock is wall-clock minutes, 7x24).
-    ticket = new_order(engine, clock, intake_at="2031-03-02T09:00:00", dispatch_at=None)
-    version = engine.service.show(ticket)["version"]
-    clock.set("2031-03-02T10:00:00")
-    with pytest.raises(InvalidInput) as refused:
-        engine.service.dispatch(ticket, dept=UNIT, assist=[], actor=CENTRE)
-    assert "2031" in refused.value.zh and "2031" in refused.value.en
-    view = engine.service.show(ticket)
-    assert view["version"] == version and view["state"] == "已受理"
-    assert view["due_at"] is None
+    """Intake in a year no calendar covers (past the provisional horizon, or before the
+    first packaged year) is refused: no event, no ticket number used up."""
+    sequences = _sequences(engine)
+    for moment in ("2031-03-02T09:00:00", "1990-05-06T09:00:00"):
+        clock.set(moment)
+        with pytest.raises(InvalidInput) as refused:
+            engine.service.intake(
+                channel="电话", category="投诉", urgency="一般", region="甬江区东湖街道",
+                content="夜间施工噪音扰民", caller_name="张三", caller_phone=CALLER_PHONE,
+                actor=AGENT)
+        year = moment[:4]
+        assert f"{year} 年" in refused.value.zh and f"year {year}" in refused.value.en
+    assert _sequences(engine) == sequences
+    assert engine.list() == []
 
     # The CLI reports it as bad input (exit 2), naming the year, without a traceback.
     env = {**os.environ, "REXIAN_SIMULATION": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "tools.cli", "--db", db_url, "--now", "2031-03-02T10:00:00",
-         "dispatch", ticket, "--dept", UNIT, "--json"],
+         "intake", "--channel", "电话", "--category", "投诉", "--region", "甬江区东湖街道",
+         "--caller-name", "张三", "--caller-phone", CALLER_PHONE, "--content", "噪音", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "2031" in done.stderr and "Traceback" not in done.stderr
     assert json.loads(done.stdout)["error"]["type"] == "InvalidInput"
-    assert engine.service.show(ticket)["version"] == version
+    assert _sequences(engine) == sequences
 
 
-def test_a_clock_ending_past_the_calendar_names_the_missing_year(
+def test_a_clock_ending_past_the_horizon_names_the_missing_year(
     engine: Engine, clock: SimClock
 ) -> None:
-    # 15 working days from mid-December 2026 end in 2027, which the calendar lacks.
-    ticket = new_order(engine, clock, category="投诉", intake_at="2026-12-15T09:00:00",
+    # The last year the calendar answers for (next year, provisionally): 15 working days
+    # from its 20 December end in the year after, which nobody can know yet.
+    last = engine.service.deadlines.calendar.last_year  # type: ignore[union-attr]
+    ticket = new_order(engine, clock, category="投诉", intake_at=f"{last}-12-20T09:00:00",
                        dispatch_at=None)
-    clock.set("2026-12-15T10:00:00")
+    version = engine.service.show(ticket)["version"]
+    clock.set(f"{last}-12-20T10:00:00")
     with pytest.raises(InvalidInput) as refused:
         engine.service.dispatch(ticket, dept=UNIT, assist=[], actor=CENTRE)
-    assert "2027" in str(refused.value)
-    assert engine.service.show(ticket)["state"] == "已受理"
+    assert str(last + 1) in str(refused.value)
+    view = engine.service.show(ticket)
+    assert view["state"] == "已受理" and view["version"] == version and view["due_at"] is None
+
+
+def test_a_december_complaint_gets_a_provisional_deadline_in_the_next_year(
+    engine: Engine, clock: SimClock
+) -> None:
+    """The engine never stops dispatching because next year's notice is late."""
+    ticket = new_order(engine, clock, category="投诉", intake_at="2026-12-15T09:00:00",
+                       dispatch_at="2026-12-15T10:00:00")
+    view = engine.service.show(ticket)
+    assert view["state"] == "已派单"
+    assert view["due_at"] == "2027-01-06T23:59:59+08:00"  # 元旦 (Fri 1 Jan) off
+    assert view["deadline_basis"] == "provisional"

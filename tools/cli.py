@@ -336,10 +336,10 @@ def plan(ctx: typer.Context, ticket: str, dept: DeptOpt,
 @app.command(name="tick")
 def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Perform every due deadline step (临期/催办/超期督办/通报) once; print counts."""
-    from adapters.ticker import STEP_NAMES, tick
+    from adapters.ticker import COUNT_NAMES, tick
 
     run(ctx, as_json, tick, lambda counts: "  ".join(
-        f"{STEP_NAMES[k]}：{v}" for k, v in counts.items()))
+        f"{COUNT_NAMES[k]}：{v}" for k, v in counts.items()))
 
 
 # ----- queries ------------------------------------------------------------------------

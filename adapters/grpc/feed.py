@@ -43,6 +43,7 @@ from eventsourcing.persistence import Notification
 from adapters.grpc.convert import jsonable
 from adapters.sqldb import Cursor, SqlDatabase
 from domain.errors import InvalidInput
+from domain.policies.clock import deadline_basis
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger("rexian.grpc.feed")
@@ -53,7 +54,7 @@ ACKS = "rexian_feed_acks"
 
 LEAD_EVENTS = frozenset({
     "Reopened", "ReturnRejected", "ExtensionApproved", "ExtensionDenied", "Escalated",
-    "Withdrawn", "Merged", "CallbackArchived",
+    "Withdrawn", "Merged", "CallbackArchived", "DeadlineRevised",
 })
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp",
                           "originator_topic", "actor_role", "actor_id", "prev_hash"})
@@ -84,6 +85,9 @@ def payload_of(event: Any) -> dict[str, Any]:
     """The event's own fields, JSON-ready, without bookkeeping or personal data."""
     fields = {k: v for k, v in event.__dict__.items()
               if k not in _BOOKKEEPING and k not in _PERSONAL}
+    if fields.get("calendar") and fields.get("due_at"):
+        # The unit sees at a glance whether its deadline may still move (暂定 calendar).
+        fields["deadline_basis"] = deadline_basis(fields["calendar"])
     result: dict[str, Any] = jsonable(fields)
     return result
 

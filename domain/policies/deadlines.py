@@ -180,9 +180,10 @@ class DeadlinePolicy:
         return datetime.combine(day, at, tzinfo=self.settings.timezone)
 
 
-def load_policy(path: str | Path) -> DeadlinePolicy:
-    """Build a policy from a policy file, on the official State Council calendar."""
-    return DeadlinePolicy(read_policy_file(path), WorkingCalendar.official())
+def load_policy(path: str | Path, calendar: WorkingCalendar | None = None) -> DeadlinePolicy:
+    """Build a policy from a policy file, on ``calendar`` (default: a fresh standard
+    calendar: packaged arrangements, provisional years up to next year)."""
+    return DeadlinePolicy(read_policy_file(path), calendar or WorkingCalendar.standard())
 
 
 @cache

@@ -18,5 +18,10 @@ for _module in STEP_MODULES:
 
 @pytest.fixture
 def world(sqlite_engine: Engine, clock: SettableClock) -> World:
-    """A fresh engine on a SQLite file in tmp_path, with the simulation clock."""
+    """A fresh engine on a SQLite file in tmp_path, with the simulation clock.
+
+    The provisional horizon is pinned to 2027 (as on the wall clock of December 2026), so
+    the scenarios about a provisional next year and a refused year after it do not age."""
+    sqlite_engine.service.horizon = lambda: 2027
+    sqlite_engine.service.refresh_calendar()
     return World(sqlite_engine, clock)

@@ -2,6 +2,7 @@
 
 from tests.bdd.steps import (
     audit,
+    calendar,
     callback,
     closing,
     common,
@@ -11,4 +12,5 @@ from tests.bdd.steps import (
     intake,
 )
 
-STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines)
+STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines,
+                calendar)

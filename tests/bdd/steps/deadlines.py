@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.ticker import STEP_NAMES, tick
+from adapters.ticker import COUNT_NAMES, tick
 from domain.workorder import order_id
 from tests.bdd.registry import action, then
 from tests.bdd.world import World, parse_moment, show_moment, unit
 
-STEPS = {label: step for step, label in STEP_NAMES.items()}  # 临期提醒 -> warning
+STEPS = {label: step for step, label in COUNT_NAMES.items()}  # 临期提醒 -> warning
 
 
 def _step(label: str) -> str:
@@ -66,7 +66,7 @@ def ticked_count(world: World, step: str, count: int) -> None:
 @then("本次检查没有执行任何步骤")
 def ticked_nothing(world: World) -> None:
     """最近一次到期检查没有执行任何督办步骤。例：那么 本次检查没有执行任何步骤"""
-    done = {STEP_NAMES[s]: n for s, n in _ticked(world).items() if n}
+    done = {COUNT_NAMES[s]: n for s, n in _ticked(world).items() if n}
     assert not done, f"本次检查执行了 {done}"
 
 

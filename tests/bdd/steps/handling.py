@@ -20,14 +20,14 @@ def give_back(world: World, dept: str, reason: str) -> None:
 
 @action('中心将工单改派给"{dept}"，理由"{reason}"')
 def redispatch(world: World, dept: str, reason: str) -> None:
-    """中心把已退回的工单重新派出（可派给原单位），办理时限重新起算。例：当 中心将工单改派给"区水务局"，理由"属供水管网问题\""""
+    """中心把已退回的工单重新派出：派给原单位时，退单前的时限继续计算并顺延退回期间的工作日；派给其他单位时重新起算。例：当 中心将工单改派给"区水务局"，理由"属供水管网问题\""""
     world.engine.service.redispatch(world.ticket, dept=dept, assist=[], reason=reason,
                                     actor=CENTRE)
 
 
 @action('中心驳回退单，理由"{reason}"')
 def reject_return(world: World, reason: str) -> None:
-    """中心不同意退单（退单异议驳回），工单回到原单位办理中，办理时限重新起算。例：当 中心驳回退单，理由"属于本单位职责范围\""""
+    """中心不同意退单（退单异议驳回），工单回到原单位办理中，退单前的时限继续计算并顺延退回期间的工作日。例：当 中心驳回退单，理由"属于本单位职责范围\""""
     world.engine.service.reject_return(world.ticket, reason=reason, actor=CENTRE)
 
 
