@@ -23,6 +23,7 @@ from domain.errors import DomainError, InvalidInput
 from domain.policies.policy_file import PolicyError
 from domain.service import SHANGHAI, system_clock
 from domain.values import Actor
+from tools.cli_calendar import register as register_calendar
 
 app = typer.Typer(
     add_completion=False,
@@ -114,7 +115,12 @@ def run(ctx: typer.Context, as_json: bool, action: Callable[[Engine], Any],
 def order_line(view: dict[str, Any]) -> str:
     sub = f"/{view['substate']}" if view.get("substate") else ""
     dept = f" 主办：{view['department']}" if view.get("department") else ""
-    return f"{view['ticket_no']} {view['state']}{sub}{dept}"
+    due = ""
+    if view.get("due_at"):
+        # A provisional deadline may still move when the year's notice is imported.
+        mark = "（暂定日历）" if view.get("deadline_basis") == "provisional" else ""
+        due = f" 期限：{view['due_at'][:16].replace('T', ' ')}{mark}"
+    return f"{view['ticket_no']} {view['state']}{sub}{dept}{due}"
 
 
 def command(ctx: typer.Context, ticket: str, as_json: bool,
@@ -498,6 +504,10 @@ def serve(
         if handle is not None:
             handle.stop()
         typer.echo("stopped cleanly")
+
+
+# ----- working-day calendar -----------------------------------------------------------
+register_calendar(app, run, ctx_of)
 
 
 # ----- speech recognition -------------------------------------------------------------

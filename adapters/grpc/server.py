@@ -20,10 +20,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import DEFAULT_CENTRE_TOKEN, Authenticator, centre_token_from_env
+from adapters.grpc.calendar_service import CalendarService
 from adapters.grpc.department import DepartmentApi
 from adapters.grpc.feed import FeedHub
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
+from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2 as calendar_pb
+from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2_grpc as calendar_grpc
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
@@ -71,6 +74,7 @@ SERVICE_NAMES = (
     dept_pb.DESCRIPTOR.services_by_name["DepartmentFeedService"].full_name,
     audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
     tel_pb.DESCRIPTOR.services_by_name["TelephonyService"].full_name,
+    calendar_pb.DESCRIPTOR.services_by_name["CalendarService"].full_name,
 )
 
 
@@ -122,6 +126,7 @@ def serve_grpc(
     dept_grpc.add_DepartmentFeedServiceServicer_to_server(
         DepartmentApi(engine, auth, hub, service=service), server)
     audit_grpc.add_AuditServiceServicer_to_server(AuditService(engine, auth), server)
+    calendar_grpc.add_CalendarServiceServicer_to_server(CalendarService(engine, auth), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
