@@ -531,3 +531,30 @@ def test_a_december_complaint_gets_a_provisional_deadline_in_the_next_year(
     assert view["state"] == "已派单"
     assert view["due_at"] == "2027-01-06T23:59:59+08:00"  # 元旦 (Fri 1 Jan) off
     assert view["deadline_basis"] == "provisional"
+
+
+def test_a_revised_deadline_behind_now_is_due_at_once_not_escalated_retroactively(
+    engine: Engine, clock: SimClock
+) -> None:
+    """An official arrangement with two extra working weekend days moves a provisional
+    deadline two working days earlier, past the current moment: the order becomes due at
+    once (warning, level 1, level 2 now), and 通报 counts from now, not from the past."""
+    from domain.policies.statutory import statutory_holidays
+
+    ticket = new_order(engine, clock, category="投诉", intake_at="2027-01-25T09:00:00",
+                       dispatch_at="2027-01-25T10:00:00")
+    assert engine.service.show(ticket)["due_at"] == "2027-02-17T23:59:59+08:00"
+    days_off = sorted(d.isoformat() for d in statutory_holidays(2027))
+    engine.service.import_arrangement(
+        {"year": 2027, "title": "测试安排", "source_sha256": "0" * 64, "festivals": [],
+         "days_off": days_off, "workdays": ["2027-01-30", "2027-01-31"]},
+        replace=False, actor=CENTRE)
+    counts = tick_at(engine, clock, "2027-02-16T12:00:00")
+    assert counts == {**NOTHING, "revised": 1, "warning": 1, "level1": 1, "level2": 1}
+    view = engine.service.show(ticket)
+    assert view["due_at"] == "2027-02-15T23:59:59+08:00"  # the official deadline, kept
+    assert view["deadline_basis"] == "official" and view["sla_state"] == "超期"
+    order = engine.service.load(ticket)
+    assert order.ladder["level3"] == "2027-02-23T15:59:59+00:00"  # 5 working days after 02-16
+    assert [n["step"] for n in view["notices"]] == ["warning", "level1", "level2"]
+    assert tick_at(engine, clock, "2027-02-16T12:00:01") == NOTHING  # idempotent
