@@ -30,6 +30,15 @@ from domain.errors import (
 
 log = logging.getLogger("rexian.grpc")
 F = TypeVar("F", bound=Callable[..., Any])
+# Trailers echo user input: clients refuse metadata over ~8-16 KB (RESOURCE_EXHAUSTED), so a
+# huge ticket number must not travel back whole. Real numbers have 12 characters.
+MAX_ECHOED = 200
+# The same for messages that quote a huge value whole (the status details is a header too).
+MAX_MESSAGE = 1000
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
 
 
 class Abort(Exception):
@@ -45,24 +54,27 @@ class Abort(Exception):
 
 def status_of(error: DomainError, *, department_api: bool = False
               ) -> tuple[grpc.StatusCode, str, tuple[tuple[str, str | bytes], ...]]:
+    zh, en = _cut(error.zh), _cut(error.en)
+    summary = f"{zh} / {en}"
     meta: list[tuple[str, str | bytes]] = [
         ("rexian-error-type", type(error).__name__),
-        ("rexian-error-zh-bin", error.zh.encode("utf-8")),
-        ("rexian-error-en-bin", error.en.encode("utf-8")),
+        ("rexian-error-zh-bin", zh.encode("utf-8")),
+        ("rexian-error-en-bin", en.encode("utf-8")),
     ]
     if isinstance(error, InvalidInput):
         meta.append(("rexian-error-field", error.field))
-        return grpc.StatusCode.INVALID_ARGUMENT, f"{error.field}: {error}", tuple(meta)
+        return grpc.StatusCode.INVALID_ARGUMENT, f"{error.field}: {summary}", tuple(meta)
     if isinstance(error, UnknownTicket):
-        meta.append(("rexian-error-ticket-bin", error.ticket_no.encode("utf-8")))
-        return grpc.StatusCode.NOT_FOUND, str(error), tuple(meta)
+        echoed = error.ticket_no[:MAX_ECHOED]
+        meta.append(("rexian-error-ticket-bin", echoed.encode("utf-8", "backslashreplace")))
+        return grpc.StatusCode.NOT_FOUND, summary, tuple(meta)
     if isinstance(error, IllegalTransition):
         meta.append(("rexian-error-state-bin", error.state.encode("utf-8")))
-        return (grpc.StatusCode.FAILED_PRECONDITION, f"state {error.state}: {error}",
+        return (grpc.StatusCode.FAILED_PRECONDITION, f"state {error.state}: {summary}",
                 tuple(meta))
     if isinstance(error, NotResponsible) and department_api:
-        return grpc.StatusCode.PERMISSION_DENIED, str(error), tuple(meta)
-    return grpc.StatusCode.FAILED_PRECONDITION, str(error), tuple(meta)
+        return grpc.StatusCode.PERMISSION_DENIED, summary, tuple(meta)
+    return grpc.StatusCode.FAILED_PRECONDITION, summary, tuple(meta)
 
 
 def _abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str,
