@@ -175,7 +175,7 @@ def _perform(engine: Any, report: TelephonyReport) -> tuple[list[str], str]:
                                             comment=(report.transcript or "").strip(),
                                             actor=actor)
                 actions.append("record_callback")
-            elif intent in HANDOFF_INTENTS and hasattr(service, "request_handoff"):
+            elif intent in HANDOFF_INTENTS:
                 if "HumanHandoffRequested" not in done:
                     service.request_handoff(report.ticket_no,
                                             transcript=(report.transcript or "").strip(),
@@ -186,7 +186,7 @@ def _perform(engine: Any, report: TelephonyReport) -> tuple[list[str], str]:
         elif report.kind == "dial_outcome":
             raw = (report.outcome or "").strip()
             outcome = _OUTCOMES.get(raw)
-            if outcome and hasattr(service, "record_call"):
+            if outcome:
                 if "CallAttempted" not in done:
                     service.record_call(report.ticket_no,
                                         call_id=report.call_id or report.report_id,

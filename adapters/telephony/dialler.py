@@ -96,11 +96,7 @@ class JobOutcome:
 
 
 def queue_runner(engine: Any) -> ProjectionRunner:
-    runner = engine.runners.get("callback_queue")
-    if runner is None:  # an engine built without it (older wiring): attach one
-        runner = ProjectionRunner(engine.service, engine.db,
-                                  CallbackQueue.for_policy(engine.service.deadlines))
-        engine.runners["callback_queue"] = runner
+    runner: ProjectionRunner = engine.runners["callback_queue"]  # wired by build_engine
     return runner
 
 
