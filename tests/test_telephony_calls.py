@@ -259,7 +259,7 @@ def test_reminders_from_the_deadline_ladder_are_dialled_once(scenario: Scenario)
     assert by_purpose["督办提醒"].outcome == "no_answer"
     unit_call = by_purpose["临期提醒"].call
     assert unit_call is not None and unit_call.number == UNIT_PHONE
-    assert unit_call.played[:3] == ["greet", "ticket", "n2"]
+    assert unit_call.played[:3] == ["greet", "ticket", "digit_2"]  # the recorded script
     assert "ack_request" in unit_call.played and unit_call.acknowledged is False
     notice = by_purpose["预计办结告知"].call
     assert notice is not None and notice.number == NUMBERS["urgent"]

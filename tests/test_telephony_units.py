@@ -177,7 +177,7 @@ def test_every_prompt_clip_is_committed() -> None:
     manifest = json.loads((PROMPT_DIR / "manifest.json").read_text(encoding="utf-8"))
     assert set(manifest["clips"]) == set(make_prompts.CLIPS)
     size = sum(p.stat().st_size for p in PROMPT_DIR.glob("*.ogg"))
-    assert size < 400_000  # small enough to commit
+    assert size < 600_000  # small enough to commit (~210 clips of 1-3 kB)
 
 
 @pytest.mark.parametrize(("value", "words"), [
@@ -208,12 +208,6 @@ def test_sentences_are_concatenated_clips() -> None:
     assert found.text == "您查询的工单幺二三四五六当前状态：办理中预计十月二十一日前办结。"
     missing = library.progress("999", None, None)
     assert missing.clips[-1] == "not_found" and missing.clips[1:4] == ["n9", "n9", "n9"]
-    unit = library.reminder("临期提醒", "2025100101", date(2025, 10, 9))
-    assert unit.clips[-1] == "ack_request" and "due_report_plan" in unit.clips
-    citizen = library.reminder("预计办结告知", "2025100101", date(2025, 10, 9))
-    assert "ack_request" not in citizen.clips and "in_progress_eta" in citizen.clips
-    other = library.reminder("其他", "1", None)
-    assert other.clips == ["greet", "ticket", "d1", "generic_notice", "ack_request"]
 
 
 # ----- ICE ---------------------------------------------------------------------------

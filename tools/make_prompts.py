@@ -5,13 +5,15 @@ digits). Each clip is trimmed of leading/trailing silence, normalised to the sam
 stored as 16 kHz mono Ogg/Opus at 24 kbit/s (~3 kB per second of speech: the whole set is a
 few hundred kB, where 16-bit WAV would be over a megabyte). The robot decodes them once at
 start with PyAV (already a dependency through aiortc) and builds sentences by concatenating
-clips, as IVR systems do: fixed phrases plus digit, numeral, date, category and state clips.
+clips, as IVR systems do: fixed phrases plus digit, numeral, date, time, category, state and
+department clips (the table is ``tools.prompt_texts``).
 
 Tests and fresh machines never call this (espeak-ng is not installed there): run it by hand
 after changing a clip and commit the output:
 
     apt-get install espeak-ng
-    python -m tools.make_prompts            # all clips
+    python -m tools.make_prompts            # clips that are new or whose text/pinyin changed
+    python -m tools.make_prompts --all      # every clip
     python -m tools.make_prompts --check    # verify that every clip in the table exists
 """
 
@@ -29,6 +31,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from domain.departments import DepartmentRegistry
+from tools.prompt_texts import DEPARTMENT_CLIPS, all_clips
+
 SAMPLE_RATE = 16000
 VOICE = "cmn-latn-pinyin"
 SPEED = 230  # words (syllables) per minute: brisk, like a recorded IVR voice
@@ -39,79 +44,7 @@ SILENCE_THRESHOLD = 0.01
 OUT_DIR = Path(__file__).resolve().parents[1] / "adapters" / "telephony" / "prompts"
 
 # name -> (text, pinyin). Names are file names; texts are what the robot says.
-CLIPS: dict[str, tuple[str, str]] = {
-    # callback (回访)
-    "greet_callback": ("您好，这里是12345热线回访。",
-                       "nin2 hao3, zhe4 li3 shi4 yao1 er4 san1 si4 wu3 re4 xian4 hui2 fang3."),
-    "your_request": ("您反映的", "nin2 fan3 ying4 de5"),
-    "issue_resolved": ("问题已办结，", "wen4 ti2 yi3 ban4 jie2,"),
-    "q_satisfied": ("请问您对处理结果满意吗？",
-                    "qing3 wen4 nin2 dui4 chu3 li3 jie2 guo3 man3 yi4 ma5?"),
-    "q_options": ("请回答满意、基本满意或不满意。",
-                  "qing3 hui2 da2 man3 yi4, ji1 ben3 man3 yi4, huo4 bu4 man3 yi4."),
-    "sorry_unclear": ("抱歉，没有听清。", "bao4 qian4, mei2 you3 ting1 qing1."),
-    "thanks_bye": ("感谢您的评价，再见。", "gan3 xie4 nin2 de5 ping2 jia4, zai4 jian4."),
-    "handoff": ("好的，正在为您转接人工服务，请稍候。",
-                "hao3 de5, zheng4 zai4 wei4 nin2 zhuan3 jie1 ren2 gong1 fu2 wu4, qing3 shao1 hou4."),
-    "unrecognized_bye": ("抱歉，未能识别您的回答，我们稍后再与您联系，再见。",
-                         "bao4 qian4, wei4 neng2 shi2 bie2 nin2 de5 hui2 da2, "
-                         "wo3 men5 shao1 hou4 zai4 yu3 nin2 lian2 xi4, zai4 jian4."),
-    # categories (诉求类别)
-    "cat_consult": ("咨询", "zi1 xun2"),
-    "cat_help": ("求助", "qiu2 zhu4"),
-    "cat_complaint": ("投诉", "tou2 su4"),
-    "cat_report": ("举报", "ju3 bao4"),
-    "cat_suggestion": ("建议", "jian4 yi4"),
-    "cat_praise": ("表扬", "biao3 yang2"),
-    # progress query (进度查询)
-    "query_ticket": ("您查询的工单", "nin2 cha2 xun2 de5 gong1 dan1"),
-    "current_state": ("当前状态：", "dang1 qian2 zhuang4 tai4:"),
-    "expected": ("预计", "yu4 ji4"),
-    "before_done": ("前办结。", "qian2 ban4 jie2."),
-    "not_found": ("未查询到该工单，请核对工单号。",
-                  "wei4 cha2 xun2 dao4 gai1 gong1 dan1, qing3 he2 dui4 gong1 dan1 hao4."),
-    "state_intake": ("已受理", "yi3 shou4 li3"),
-    "state_dispatched": ("已派单", "yi3 pai4 dan1"),
-    "state_returned": ("已退回", "yi3 tui4 hui2"),
-    "state_handling": ("办理中", "ban4 li3 zhong1"),
-    "state_resolved": ("已办结", "yi3 ban4 jie2"),
-    "state_archived": ("已归档", "yi3 gui1 dang4"),
-    "state_withdrawn": ("已撤销", "yi3 che4 xiao1"),
-    "state_merged": ("已合并", "yi3 he2 bing4"),
-    "state_transferred": ("已转办", "yi3 zhuan3 ban4"),
-    # reminders (OutboundCallRequested)
-    "greet": ("您好，这里是12345热线。", "nin2 hao3, zhe4 li3 shi4 yao1 er4 san1 si4 wu3 re4 xian4."),
-    "ticket": ("工单", "gong1 dan1"),
-    "will_be_due": ("将于", "jiang1 yu2"),
-    "due_report_plan": ("到期，请于今日18点前反馈处理计划。",
-                        "dao4 qi1, qing3 yu2 jin1 ri4 shi2 ba1 dian3 qian2 fan3 kui4 "
-                        "chu3 li3 ji4 hua4."),
-    "due_supervise": ("到期，承办单位至今未反馈处理计划，请督促办理。",
-                      "dao4 qi1, cheng2 ban4 dan1 wei4 zhi4 jin1 wei4 fan3 kui4 chu3 li3 ji4 hua4, "
-                      "qing3 du1 cu4 ban4 li3."),
-    "issue": ("问题", "wen4 ti2"),
-    "in_progress_eta": ("正在办理中，预计于", "zheng4 zai4 ban4 li3 zhong1, yu4 ji4 yu2"),
-    "generic_notice": ("有新的通知，请及时登录工单系统查看。",
-                       "you3 xin1 de5 tong1 zhi1, qing3 ji2 shi2 deng1 lu4 gong1 dan1 xi4 tong3 "
-                       "cha2 kan4."),
-    "ack_request": ("收到请回复收到。", "shou1 dao4 qing3 hui2 fu4 shou1 dao4."),
-    "bye": ("感谢接听，再见。", "gan3 xie4 jie1 ting1, zai4 jian4."),
-    # numbers: digits read one by one (幺 for 1, as on the phone), numerals for dates
-    "d1": ("幺", "yao1"),
-    "n0": ("零", "ling2"),
-    "n1": ("一", "yi1"),
-    "n2": ("二", "er4"),
-    "n3": ("三", "san1"),
-    "n4": ("四", "si4"),
-    "n5": ("五", "wu3"),
-    "n6": ("六", "liu4"),
-    "n7": ("七", "qi1"),
-    "n8": ("八", "ba1"),
-    "n9": ("九", "jiu3"),
-    "n10": ("十", "shi2"),
-    "month": ("月", "yue4"),
-    "day": ("日", "ri4"),
-}
+CLIPS: dict[str, tuple[str, str]] = all_clips()
 
 
 def _require(tool: str) -> str:
@@ -168,30 +101,56 @@ def encode_opus(audio: np.ndarray, path: Path) -> None:
             container.mux(packet)
 
 
+def check(out: Path) -> list[str]:
+    """What is missing: clips of the table not in the manifest, manifest entries without
+    audio, and departments of the registry without a name clip."""
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    missing = sorted(set(CLIPS) - set(manifest["clips"]))
+    missing += [n for n in manifest["clips"] if not (out / f"{n}.ogg").is_file()]
+    missing += [f"department {d.name}" for d in DepartmentRegistry.load().all()
+                if d.name not in DEPARTMENT_CLIPS]
+    return missing
+
+
+def generate(out: Path, everything: bool) -> dict[str, dict[str, object]]:
+    """Synthesise the clips whose entry changed (or all); drop clips no longer in the table.
+    Unchanged clips keep their committed bytes, so a new clip does not rewrite the set."""
+    manifest_path = out / "manifest.json"
+    old = (json.loads(manifest_path.read_text(encoding="utf-8"))["clips"]
+           if manifest_path.is_file() else {})
+    clips: dict[str, dict[str, object]] = {}
+    for name, (text, pinyin) in CLIPS.items():
+        entry = old.get(name)
+        if (not everything and entry and (entry["text"], entry["pinyin"]) == (text, pinyin)
+                and (out / f"{name}.ogg").is_file()):
+            clips[name] = entry
+            continue
+        audio = synthesize(pinyin)
+        encode_opus(audio, out / f"{name}.ogg")
+        clips[name] = {"text": text, "pinyin": pinyin, "seconds": round(audio.size / SAMPLE_RATE, 3)}
+    for name in set(old) - set(CLIPS):
+        (out / f"{name}.ogg").unlink(missing_ok=True)
+    return clips
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--check", action="store_true", help="only check the committed set")
+    parser.add_argument("--all", action="store_true", help="regenerate every clip")
     args = parser.parse_args(argv)
     out: Path = args.out
-    manifest_path = out / "manifest.json"
     if args.check:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        missing = sorted(set(CLIPS) - set(manifest["clips"]))
-        missing += [n for n in manifest["clips"] if not (out / f"{n}.ogg").is_file()]
+        missing = check(out)
         print("missing: " + ", ".join(missing) if missing else f"{len(CLIPS)} clips OK")
         return 1 if missing else 0
     out.mkdir(parents=True, exist_ok=True)
-    clips: dict[str, dict[str, object]] = {}
-    for name, (text, pinyin) in CLIPS.items():
-        audio = synthesize(pinyin)
-        encode_opus(audio, out / f"{name}.ogg")
-        clips[name] = {"text": text, "pinyin": pinyin, "seconds": round(audio.size / SAMPLE_RATE, 3)}
+    clips = generate(out, args.all)
     manifest = {"sample_rate": SAMPLE_RATE, "format": "ogg/opus", "bitrate": BITRATE,
                 "generator": "python -m tools.make_prompts",
                 "espeak": {"voice": VOICE, "speed": SPEED, "pitch": PITCH}, "clips": clips}
-    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                             encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
+                                       encoding="utf-8")
     total = sum(p.stat().st_size for p in out.glob("*.ogg"))
     seconds = sum(float(str(c["seconds"])) for c in clips.values())
     print(f"{len(clips)} clips, {seconds:.1f} s of speech, {total / 1024:.0f} kB in {out}")

@@ -33,7 +33,6 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from adapters.telephony.asr import AsrPool
@@ -45,6 +44,7 @@ from adapters.telephony.robot import (
     ProgressLookup,
     RobotSettings,
 )
+from adapters.telephony.script import UnvoiceableScript
 from adapters.telephony_reports import TelephonyReport, apply_report_detailed
 from domain.errors import DomainError
 from domain.lifecycle import OPEN_STATES
@@ -170,11 +170,10 @@ def _task_for(engine: Any, job: DialJob, call_id: str) -> CallTask | None:
         number = _digits(job.phone)
     if not number:
         return None
-    due: date | None = order.due_at.astimezone(SHANGHAI).date() if order.due_at else None
     return CallTask(call_id=call_id, number=number, ticket_no=job.ticket_no,
                     kind="callback" if job.kind == "callback" else "reminder",
-                    purpose=job.purpose, category=job.category or order.category, due=due,
-                    ask_ack=job.purpose in ACK_PURPOSES)
+                    purpose=job.purpose, category=job.category or order.category,
+                    script=job.script, ask_ack=job.purpose in ACK_PURPOSES)
 
 
 async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome:
@@ -202,7 +201,11 @@ async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome
                 outcome.result = "无法联系" if "record_callback" in outcome.actions else None
             _drop(engine, job)
             return outcome
-        call = await robot.call(task, progress=engine_progress(engine))
+        try:
+            call = await robot.call(task, progress=engine_progress(engine))
+        except UnvoiceableScript:
+            backoff = time.time() + ERROR_BACKOFF_S  # loud, but not on every tick
+            raise
         outcome.call, outcome.outcome = call, call.outcome
         outcome.intent, outcome.transcript = call.intent, call.transcript
         if call.outcome == "error":

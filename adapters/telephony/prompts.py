@@ -9,7 +9,13 @@ built the way IVR systems build them, by concatenating clips:
 * ticket numbers are read digit by digit, 1 as 幺 (``d1``) as on the phone, so the citizen
   can check every digit ("工单 二零二五零九三零零零零幺");
 * dates are read as 月/日 numerals (十二月三十一日), from ``n0``..``n10``, ``month``, ``day``;
-* the request category (投诉, 咨询, ...) and the order state (办理中, 已办结, ...) are clips.
+* the request category (投诉, 咨询, ...) and the order state (办理中, 已办结, ...) are clips;
+  every lifecycle state has one (checked at import: a state the citizen could ask about is
+  never read as another), and an unknown state raises instead of being guessed;
+* reminders say their recorded script word for word (``adapters.telephony.script``).
+
+Loading checks the set: a manifest entry without its audio file, or a clip the code needs
+missing from the manifest, is an error at start-up rather than in the middle of a call.
 
 Clips are decoded once per process (PyAV, already installed with aiortc) into int16 arrays;
 ``Utterance`` carries the samples, the clip names (what tests and logs check) and the text.
@@ -26,6 +32,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from adapters.telephony.script import is_variable_clip, segment, variable_clip_texts
+from domain import lifecycle as lc
+
 SAMPLE_RATE = 16000
 PROMPT_DIR = Path(__file__).resolve().parent / "prompts"
 WORD_GAP_S = 0.04  # between digits / numerals
@@ -33,11 +42,60 @@ PHRASE_GAP_S = 0.18  # between phrases: well under the citizen's end-of-turn pau
 
 CATEGORY_CLIPS = {"咨询": "cat_consult", "求助": "cat_help", "投诉": "cat_complaint",
                   "举报": "cat_report", "建议": "cat_suggestion", "表扬": "cat_praise"}
-STATE_CLIPS = {"已受理": "state_intake", "已派单": "state_dispatched", "已退回": "state_returned",
-               "办理中": "state_handling", "已办结": "state_resolved", "已归档": "state_archived",
-               "已撤销": "state_withdrawn", "已合并": "state_merged", "已转办": "state_transferred"}
+# Every state an order can be in, top-level and leaf, as the citizen hears it.
+STATE_CLIPS = {
+    lc.INTAKE: "state_intake", lc.DISPATCHED: "state_dispatched", lc.RETURNED: "state_returned",
+    lc.HANDLING: "state_handling", lc.RESOLVED: "state_resolved", lc.ARCHIVED: "state_archived",
+    lc.WITHDRAWN: "state_withdrawn", lc.MERGED: "state_merged",
+    lc.TRANSFERRED: "state_transferred",
+    lc.join_state(lc.HANDLING, lc.WORKING): "state_handling",
+    lc.join_state(lc.HANDLING, lc.EXTENSION_PENDING): "state_extension_pending",
+}
 DIGIT_CLIPS = {str(d): f"n{d}" for d in range(10)} | {"1": "d1"}
 _WORD_CLIPS = {*DIGIT_CLIPS.values(), *(f"n{d}" for d in range(11)), "month", "day"}
+# Clips the sentences below use by name (beside the state, category and variable clips).
+FIXED_CLIPS = ("greet_callback", "your_request", "issue_resolved", "q_satisfied", "q_options",
+               "sorry_unclear", "thanks_bye", "handoff", "unrecognized_bye", "query_ticket",
+               "current_state", "expected", "before_done", "not_found", "ack_request", "bye")
+# The phrases of the reminder scripts composed in domain/policies/escalation.py (department
+# names come on top): required at load so a lost one fails at start-up, not on a call.
+SCRIPT_PHRASES = ("greet", "ticket", "will_be_due", "due_report_by", "today", "report_plan",
+                  "your_request", "issue_ticket", "in_progress_eta", "before_done",
+                  "lead_ticket", "due_supervise")
+
+
+class PromptError(RuntimeError):
+    """The committed prompt set does not fit the code (found at import or at load)."""
+
+
+def lifecycle_states() -> set[str]:
+    """Every state name an order can report: the top-level states and the leaves."""
+    return {s if isinstance(s, str) else s["name"] for s in lc.STATES} | set(lc.LEAF_STATES)
+
+
+def check_state_clips(clips: dict[str, str] = STATE_CLIPS) -> None:
+    """Every lifecycle state maps to a clip, and nothing else does."""
+    missing = sorted(lifecycle_states() - clips.keys())
+    stale = sorted(clips.keys() - lifecycle_states())
+    if missing or stale:
+        raise PromptError(f"state clips out of step with domain.lifecycle: missing {missing}, "
+                          f"not a state {stale}")
+
+
+check_state_clips()  # at import: a new state must get its clip before anything runs
+
+
+def state_clip(state: str) -> str:
+    try:
+        return STATE_CLIPS[state]
+    except KeyError:
+        raise PromptError(f"no clip for the order state {state!r}") from None
+
+
+def required_clips() -> set[str]:
+    """Every clip name the code can ask for."""
+    return ({*FIXED_CLIPS, *SCRIPT_PHRASES, *STATE_CLIPS.values(), *CATEGORY_CLIPS.values(),
+             *_WORD_CLIPS} | variable_clip_texts().keys())
 
 
 @dataclass
@@ -81,6 +139,9 @@ class PromptLibrary:
     def __init__(self, clips: dict[str, np.ndarray], texts: dict[str, str]) -> None:
         self.clips = clips
         self.texts = texts
+        # What a script can be cut into, besides the variable parts: the phrase clips.
+        self.phrases = {text: name for name, text in texts.items()
+                        if name not in _WORD_CLIPS and not is_variable_clip(name)}
 
     @classmethod
     def load(cls, directory: Path = PROMPT_DIR) -> PromptLibrary:
@@ -168,28 +229,15 @@ class PromptLibrary:
         if state is None:
             parts.append("not_found")
             return self.compose(parts)
-        parts += ["current_state", STATE_CLIPS.get(state, "state_handling")]
+        parts += ["current_state", state_clip(state)]
         if expected is not None:
             parts += ["expected", self.month_day(expected), "before_done"]
         return self.compose(parts)
 
     # ----- reminders (OutboundCallRequested) ----------------------------------------------
-    def reminder(self, purpose: str, ticket_no: str, due: date | None,
-                 ask_ack: bool = True) -> Utterance:
-        number = self.digits(ticket_no)
-        parts: list[str | list[str]] = ["greet"]
-        if purpose in ("临期提醒", "督办提醒") and due is not None:
-            tail = "due_report_plan" if purpose == "临期提醒" else "due_supervise"
-            parts += ["ticket", number, "will_be_due", self.month_day(due), tail]
-        elif purpose == "预计办结告知" and due is not None:
-            parts += ["your_request", "issue", "ticket", number, "in_progress_eta",
-                      self.month_day(due), "before_done"]
-            ask_ack = False  # a notice to the citizen: nothing to acknowledge
-        else:
-            parts += ["ticket", number, "generic_notice"]
-        if ask_ack:
-            parts.append("ack_request")
-        return self.compose(parts)
+    def script(self, text: str) -> Utterance:
+        """The recorded script, word for word (UnvoiceableScript when a clip is missing)."""
+        return self.compose(segment(text, self.phrases))
 
     def bye(self) -> Utterance:
         return self.compose(["bye"])
@@ -198,9 +246,14 @@ class PromptLibrary:
 @cache
 def _load(directory: Path) -> PromptLibrary:
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    clips: dict[str, np.ndarray] = {}
-    texts: dict[str, str] = {}
-    for name, info in manifest["clips"].items():
-        clips[name] = decode_clip(directory / f"{name}.ogg")
-        texts[name] = str(info.get("text", name))
+    entries: dict[str, dict[str, object]] = manifest["clips"]
+    no_audio = sorted(n for n in entries if not (directory / f"{n}.ogg").is_file())
+    absent = sorted(required_clips() - entries.keys())
+    if no_audio or absent:
+        raise PromptError(f"prompt set in {directory} is incomplete: no audio file for "
+                          f"{no_audio}, not in the manifest {absent} "
+                          "(run python -m tools.make_prompts)")
+    clips = {name: decode_clip(directory / f"{name}.ogg") for name in entries}
+    texts = {name: str(info.get("text", name)) for name, info in entries.items()}
     return PromptLibrary(clips, texts)
+

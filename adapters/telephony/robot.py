@@ -22,8 +22,10 @@ The robot only talks; it records nothing. ``CallResult`` says what happened, and
 dialler (``dialler``) turns it into reports for ``adapters.telephony_reports`` after the
 call, so robot, gRPC and Kafka results share one idempotent path into the domain.
 
-Reminder calls (OutboundCallRequested) play the reminder and, when the purpose asks the
-unit to act, ask for an acknowledgement ("收到请回复收到") and note whether it came.
+Reminder calls (OutboundCallRequested) say the event's recorded ``script`` word for word
+(``prompts.script``: clips whose manifest texts, joined, are the script) and, when the
+purpose asks the unit to act, ask for an acknowledgement ("收到请回复收到") and note whether
+it came. A script the clips cannot say raises ``UnvoiceableScript`` before anyone is dialled.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from adapters.telephony.asr import AsrPool
 from adapters.telephony.ice import is_loopback_url, loopback_only
 from adapters.telephony.media import CallEnded, EndpointSettings, listen
 from adapters.telephony.prompts import PromptLibrary, Utterance
+from adapters.telephony.script import UnvoiceableScript
 from adapters.telephony.signalling import SignallingError
 from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
 
@@ -83,7 +86,7 @@ class CallTask:
     kind: str = "callback"  # callback | reminder
     purpose: str = "回访"
     category: str | None = None
-    due: date | None = None  # reminders: the date read out
+    script: str | None = None  # reminders: the recorded text, said word for word
     ask_ack: bool = True
 
 
@@ -185,7 +188,11 @@ class CallbackRobot:
     async def call(self, task: CallTask, *, progress: ProgressLookup | None = None
                    ) -> CallResult:
         """Place one call and hold the conversation; never raises for call failures
-        (outcome "error" with ``error`` set when the gateway or the media failed)."""
+        (outcome "error" with ``error`` set when the gateway or the media failed).
+
+        A reminder whose script cannot be voiced raises UnvoiceableScript before dialling:
+        nobody is called to hear something other than what was recorded."""
+        reminder = self._reminder_utterance(task) if task.kind == "reminder" else None
         result = CallResult(task.call_id, task.number, task.ticket_no, task.kind, task.purpose,
                             outcome="error")
         try:
@@ -200,8 +207,8 @@ class CallbackRobot:
         if leg is None:
             return result
         try:
-            if task.kind == "reminder":
-                await self._reminder(leg, task, result)
+            if reminder is not None:
+                await self._reminder(leg, reminder, result)
             else:
                 await self._callback(leg, task, result, progress or self.progress)
             result.hung_up_by = result.hung_up_by or "robot"
@@ -304,8 +311,15 @@ class CallbackRobot:
         return self.prompts.progress(number, info.state if info else None,
                                      info.expected if info else None)
 
-    async def _reminder(self, leg: CallLeg, task: CallTask, result: CallResult) -> None:
-        utterance = self.prompts.reminder(task.purpose, task.ticket_no, task.due, task.ask_ack)
+    def _reminder_utterance(self, task: CallTask) -> Utterance:
+        if not task.script:
+            raise UnvoiceableScript(f"reminder {task.call_id} has no recorded script to say")
+        utterance = self.prompts.script(task.script)
+        if task.ask_ack:
+            utterance = self.prompts.join(utterance, self.prompts.compose(["ack_request"]))
+        return utterance
+
+    async def _reminder(self, leg: CallLeg, utterance: Utterance, result: CallResult) -> None:
         await self._say(leg, utterance, result)
         if "ack_request" in utterance.clips:
             leg.inbox.drain()
