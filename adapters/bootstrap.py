@@ -50,7 +50,7 @@ class Engine:
     def list(self, **filters: Any) -> list[dict[str, Any]]:
         self.runners["tickets"].catch_up()
         with self.db.transaction(immediate=False) as cur:
-            rows = list_tickets(cur, **filters)
+            rows = list_tickets(cur, departments=self.departments, **filters)
         for row in rows:  # instants in Beijing time, as `show` prints them
             for key in ("created_at", "updated_at"):
                 row[key] = iso(datetime.fromisoformat(row[key]))

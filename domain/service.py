@@ -39,7 +39,7 @@ from domain.policies.clock import (
 )
 from domain.policies.escalation import compose_step
 from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
-from domain.values import Actor, require_text
+from domain.values import Actor, require_text, require_ticket_no
 from domain.workorder import WorkOrder, order_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -140,6 +140,7 @@ class WorkOrderService(Application):
         return self.clock().astimezone(UTC)
 
     def load(self, ticket_no: str, version: int | None = None) -> WorkOrder:
+        ticket_no = require_ticket_no(ticket_no)  # order_id() cannot hash undecodable text
         try:
             order: WorkOrder = self.repository.get(order_id(ticket_no), version=version)
         except AggregateNotFoundError:
@@ -548,6 +549,7 @@ class WorkOrderService(Application):
         """The order as it was at `as_of` (default: now) and every event up to then."""
         entries: list[HistoryEntry] = []
         event: Any
+        ticket_no = require_ticket_no(ticket_no)
         for event in self.events.get(order_id(ticket_no)):
             if as_of is not None and event.timestamp > as_of:
                 break

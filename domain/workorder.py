@@ -33,6 +33,7 @@ from domain.values import (
     SATISFIED_RESULTS,
     URGENCIES,
     Actor,
+    optional_text,
     require_choice,
     require_text,
 )
@@ -506,7 +507,8 @@ class WorkOrder(Aggregate):
     ) -> None:
         state, sub = self._next("approve_extension")
         self._require_before_due(at, "批准延期")
-        self._emit(self.ExtensionApproved, actor, at, note=(note or "").strip(),
+        self._emit(self.ExtensionApproved, actor, at,
+                   note=optional_text("note", note, "审批意见"),
                    due_at=due_at, ladder=ladder, calendar=calendar, state=state,
                    substate=sub)
 
@@ -589,7 +591,7 @@ class WorkOrder(Aggregate):
         calendar: dict[str, str] | None = None,
     ) -> None:
         require_choice("result", result, CALLBACK_RESULTS, "回访结果")
-        comment = (comment or "").strip()
+        comment = optional_text("comment", comment, "回访意见")
         if result == "不满意" and self.department is None:
             # A direct answer (no unit ever had it) reopens at the centre, to be dispatched.
             state, sub = self._next("reopen_to_centre")

@@ -34,7 +34,7 @@ INTAKE = ["intake", "--channel", "电话", "--category", "投诉", "--region", "
 
 
 # ----- the rules, in domain.values ------------------------------------------------------
-@pytest.mark.parametrize(("value", "expected"), [
+@pytest.mark.parametrize(("value", "expected"), ids=ascii, argvalues=[
     ("\udcff", "undecodable byte 0xFF at character 1"),
     ("ok\x00", "control character U+0000 at character 3"),
     ("\x1b[2J", "control character U+001B"),
@@ -102,7 +102,7 @@ def test_console_script_refuses_undecodable_argv_without_using_a_number(
     assert store_state(engine) == before  # no event, no ticket number
 
 
-@pytest.mark.parametrize(("args", "field"), [
+@pytest.mark.parametrize(("args", "field"), ids=ascii, argvalues=[
     (["--content", "噪音\x01"], "content"),
     (["--content", " \u3000\t "], "content"),
     (["--content", "噪音", "--urgency", "紧急\udcff"], "urgency"),
@@ -144,17 +144,11 @@ def test_cli_actor_with_control_characters_is_refused(cli_db: tuple[str, Engine]
     assert store_state(engine) == before
 
 
-# Known gaps: the fix is in files owned by another developer (see each reason).
-@pytest.mark.xfail(strict=True, reason="domain/service.py load()/history() must call "
-                   "domain.values.require_ticket_no before order_id() (uuid5 cannot encode "
-                   "a lone surrogate); then drop the surrogate filter in tests/test_fuzz.py")
 def test_cli_undecodable_ticket_number(cli_db: tuple[str, Engine]) -> None:
     done = cli(cli_db[0], "show", "2025\udcff")
     assert done.exit_code == 2 and isinstance(done.exception, SystemExit)
 
 
-@pytest.mark.xfail(strict=True, reason="domain/workorder.py approve_extension/record_callback "
-                   "strip note/comment without checking them: use domain.values.optional_text")
 def test_cli_undecodable_optional_comment(cli_db: tuple[str, Engine]) -> None:
     db, engine = cli_db
     ticket = engine.list()[0]["ticket_no"]
@@ -166,9 +160,6 @@ def test_cli_undecodable_optional_comment(cli_db: tuple[str, Engine]) -> None:
     assert done.exit_code == 2 and isinstance(done.exception, SystemExit)
 
 
-@pytest.mark.xfail(strict=True, reason="tools/cli.py parse_instant must call "
-                   "domain.values.require_instant (an instant past year 9999 in UTC "
-                   "overflows: OverflowError traceback)")
 def test_cli_instant_out_of_range(cli_db: tuple[str, Engine]) -> None:
     db, engine = cli_db
     ticket = engine.list()[0]["ticket_no"]
@@ -176,8 +167,6 @@ def test_cli_instant_out_of_range(cli_db: tuple[str, Engine]) -> None:
     assert done.exit_code == 2 and isinstance(done.exception, SystemExit)
 
 
-@pytest.mark.xfail(strict=True, reason="adapters/bootstrap.py Engine.list must pass "
-                   "departments=self.departments to list_tickets")
 def test_cli_list_refuses_an_unknown_unit(cli_db: tuple[str, Engine]) -> None:
     done = cli(cli_db[0], "list", "--dept", "区不存在局")
     assert done.exit_code == 2 and "区水务局" in done.output
@@ -221,7 +210,7 @@ def test_grpc_invalid_utf8_is_invalid_argument_naming_the_field(running: Running
     assert store_state(running.engine) == before
 
 
-@pytest.mark.parametrize(("request_", "field"), [
+@pytest.mark.parametrize(("request_", "field"), ids=ascii, argvalues=[
     (pb.IntakeRequest(channel="电话", category="投诉", region="甬江区", content="噪\x00音",
                       caller_name="张三", caller_phone="13800138000"), "content"),
     (pb.IntakeRequest(channel="电话", category="投诉", region="甬江区", content="噪音",
@@ -300,8 +289,6 @@ def test_serve_on_a_taken_port_exits_2(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr and "cannot listen on" in done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="adapters/bootstrap.py Engine.list must pass "
-                   "departments=self.departments to list_tickets")
 def test_grpc_list_refuses_an_unknown_unit(running: Running) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         running.tickets.ListTickets(pb.ListTicketsRequest(dept="区不存在局"),

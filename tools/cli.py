@@ -22,7 +22,7 @@ from adapters.bootstrap import Engine, build_engine
 from domain.errors import DomainError, InvalidInput
 from domain.policies.policy_file import PolicyError
 from domain.service import SHANGHAI, system_clock
-from domain.values import Actor
+from domain.values import Actor, require_instant
 from tools.cli_calendar import register as register_calendar
 
 app = typer.Typer(
@@ -75,7 +75,7 @@ def parse_instant(text: str, field_name: str) -> datetime:
     except ValueError:
         raise InvalidInput(field_name, f"时间格式无效：{text}（应为 ISO 8601）",
                            f"invalid {field_name} {text!r}: expected ISO 8601") from None
-    return value if value.tzinfo else value.replace(tzinfo=SHANGHAI)
+    return require_instant(field_name, value if value.tzinfo else value.replace(tzinfo=SHANGHAI))
 
 
 def fail(error: DomainError, as_json: bool) -> NoReturn:
