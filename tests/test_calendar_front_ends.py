@@ -91,3 +91,26 @@ def test_grpc_calendar_service(running: Running, clock: SimClock) -> None:
     assert (done.year, done.action, done.version, len(done.festivals)) == (2027, "imported", 1, 7)
     assert stub.GetYear(cal_pb.GetYearRequest(year=2027), metadata=running.centre).basis == \
         "official"
+
+
+def test_department_feed_payload_carries_the_deadline_basis(tmp_path: Path,
+                                                            clock: SimClock) -> None:
+    from adapters.grpc.feed import payload_of
+    from domain.values import Actor
+    from domain.workorder import order_id
+
+    engine = build_engine(str(tmp_path / "feed.db"), clock=clock)
+    try:
+        clock.set(NOW)
+        ticket = engine.service.intake(
+            channel="电话", category="投诉", urgency="一般", region="甬江区东湖街道",
+            content="夜间施工噪音扰民", caller_name="张三", caller_phone="13800138000",
+            actor=Actor("agent", "A1"))
+        engine.service.dispatch(ticket, dept="区城管局", assist=[],
+                                actor=Actor("dispatcher", "centre"))
+        dispatched = list(engine.service.events.get(order_id(ticket)))[-1]
+        payload = payload_of(dispatched)
+        assert payload["deadline_basis"] == "provisional"
+        assert payload["calendar"]["2027"].startswith("provisional:")
+    finally:
+        engine.close()
