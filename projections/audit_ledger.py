@@ -61,9 +61,11 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None,
     if ticket_no is not None:
         wanted = next((oid for oid, no in names.items() if no == ticket_no), None)
         if wanted is None:
+            from domain.values import require_ticket_no
             from domain.workorder import order_id
 
-            wanted = str(order_id(ticket_no))
+            # order_id() hashes the number as UTF-8: undecodable argv must be refused first.
+            wanted = str(order_id(require_ticket_no(ticket_no)))
             names[wanted] = ticket_no
 
     # Every (order, version) in the events table, read BEFORE the notification log so a
