@@ -9,7 +9,7 @@ BUF := node_modules/.bin/buf
 # Whisper base (ggml) for the callback robot's speech recognition (adapters/asr).
 MODEL := var/models/ggml-base.bin
 
-.PHONY: install run test lint typecheck unit diagram bench clean proto proto-check model fuzz
+.PHONY: install run test lint typecheck unit diagram docs bench clean proto proto-check model fuzz
 
 install: $(STAMP) $(NODE_STAMP) $(MODEL)
 
@@ -66,6 +66,10 @@ fuzz: install
 
 diagram: install
 	$(BIN)/python -m tools.diagram > docs/lifecycle.md
+
+# docs/commands.md from the command catalogue (domain/commands.py); a test checks it.
+docs: diagram
+	$(BIN)/python -m tools.commands_doc > docs/commands.md
 
 clean:
 	rm -rf $(VENV) node_modules var/rexian.db

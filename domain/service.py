@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.arrangement import HolidayArrangement, arrangement_id
+from domain.commands import BY_NAME
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
 from domain.lifecycle import OPEN_STATES
 from domain.phone import mask_name, mask_phone, normalize_phone
@@ -160,6 +161,20 @@ class WorkOrderService(Application):
         return name
 
     # ----- commands -------------------------------------------------------------------
+    def execute(self, command: str, ticket_no: str | None = None, *, actor: Actor,
+                **fields: Any) -> str:
+        """Run one catalogue command (domain/commands.py) through its handler; returns the
+        ticket number it acted on (intake makes one). Every front end comes through here."""
+        spec = BY_NAME.get(command)
+        if spec is None:
+            raise InvalidInput("command", f"未知命令“{command}”", f"unknown command {command!r}")
+        handler: Callable[..., Any] = getattr(self, spec.name)
+        if not spec.ticket:
+            return str(handler(actor=actor, **fields))
+        ticket_no = require_ticket_no(ticket_no)
+        handler(ticket_no, actor=actor, **fields)
+        return ticket_no
+
     def intake(
         self,
         *,
@@ -527,7 +542,8 @@ class WorkOrderService(Application):
             "dispatch_due_at": iso(order.dispatch_due_at),
             "sign_due_at": iso(order.sign_due_at),
             "due_at": iso(order.due_at),
-            "deadline_basis": deadline_basis(order.calendar) if order.due_at else None,
+            "deadline_basis": (deadline_basis(order.calendar, order.due_at.astimezone(SHANGHAI).year)
+                               if order.due_at else None),
             "sla_state": self._sla_state(order, at),
             "escalation_level": order.escalation_level,
             "plan": order.plan,

@@ -23,6 +23,7 @@ from adapters.ticker import tick
 from domain.policies.policy_file import CallbackSettings
 from domain.service import SHANGHAI
 from domain.values import Actor
+from domain.workorder import WorkOrder, order_id
 from projections.callback_queue import (
     QUEUE,
     CallbackQueue,
@@ -324,7 +325,9 @@ def test_reminders_are_queued_and_dialled_once(eng: Engine, clock: SimClock) -> 
     by_purpose = {t.purpose: t for t in robot.tasks}
     assert by_purpose["临期提醒"].kind == "reminder" and by_purpose["临期提醒"].ask_ack
     assert not by_purpose["预计办结告知"].ask_ack
-    assert by_purpose["临期提醒"].due == s.load(ticket).due_at.astimezone(SHANGHAI).date()
+    recorded = {e.purpose: e.script for e in s.events.get(order_id(ticket))
+                if isinstance(e, WorkOrder.OutboundCallRequested)}
+    assert by_purpose["临期提醒"].script == recorded["临期提醒"]  # said as recorded
     attempts = s.show(ticket)["call_attempts"]
     assert sorted(a["purpose"] for a in attempts) == ["临期提醒", "预计办结告知"]
     assert jobs(eng, ticket) == []  # dialled once, whatever the outcome

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 tampering found by `verify`, 2 bad input or illegal com
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sys
@@ -19,6 +20,7 @@ from typing import Annotated, Any, NoReturn, cast
 import typer
 
 from adapters.bootstrap import Engine, build_engine
+from domain.commands import CATALOGUE, CommandSpec, Field
 from domain.errors import DomainError, InvalidInput
 from domain.policies.policy_file import PolicyError
 from domain.service import SHANGHAI, system_clock
@@ -32,8 +34,6 @@ app = typer.Typer(
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-DeptOpt = Annotated[str, typer.Option("--dept", help="Unit name from the registry.")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Reason (mandatory).")]
 
 
 @dataclass
@@ -123,17 +123,6 @@ def order_line(view: dict[str, Any]) -> str:
     return f"{view['ticket_no']} {view['state']}{sub}{dept}{due}"
 
 
-def command(ctx: typer.Context, ticket: str, as_json: bool,
-            act: Callable[[Engine], None]) -> None:
-    """Perform a command on one order, then print the order."""
-
-    def action(engine: Engine) -> dict[str, Any]:
-        act(engine)
-        return engine.service.show(ticket)
-
-    run(ctx, as_json, action, order_line)
-
-
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -168,175 +157,59 @@ def main_options(
     ctx.call_on_close(context.close)
 
 
-# ----- intake and the lifecycle ---------------------------------------------------------
-@app.command()
-def intake(
-    ctx: typer.Context,
-    channel: Annotated[str, typer.Option(help="电话/网站/APP/微信/短信/小程序")],
-    category: Annotated[str, typer.Option(help="咨询/求助/投诉/举报/建议/表扬")],
-    region: Annotated[str, typer.Option(help="Region, e.g. 甬江区东湖街道")],
-    caller_name: Annotated[str, typer.Option("--caller-name")],
-    caller_phone: Annotated[str, typer.Option("--caller-phone")],
-    content: Annotated[str, typer.Option(help="The citizen's request")],
-    urgency: Annotated[str, typer.Option(help="一般/紧急")] = "一般",
-    as_json: JsonOpt = False,
-) -> None:
-    """Register a work order (受理)."""
-    c = ctx_of(ctx)
-
-    def action(engine: Engine) -> dict[str, Any]:
-        ticket = engine.service.intake(
-            channel=channel, category=category, urgency=urgency, region=region,
-            content=content, caller_name=caller_name, caller_phone=caller_phone,
-            actor=c.actor_for("agent", "agent"))
-        return engine.service.show(ticket)
-
-    run(ctx, as_json, action, order_line)
+# ----- the lifecycle commands, generated from the catalogue -----------------------------
+_PYTHON_TYPES: dict[str, Any] = {"text": str, "texts": list[str] | None, "int": int,
+                                 "instant": str}
 
 
-@app.command()
-def answer(ctx: typer.Context, ticket: str,
-           reply: Annotated[str, typer.Option(help="The answer given")],
-           as_json: JsonOpt = False) -> None:
-    """Answer a 咨询 directly at intake (直接答复 → 已办结)."""
-    actor = ctx_of(ctx).actor_for("agent", "agent")
-    command(ctx, ticket, as_json, lambda e: e.service.answer(ticket, reply=reply, actor=actor))
+def _cli_value(field_spec: Field, value: Any) -> Any:
+    if field_spec.kind == "texts":
+        return list(value or [])
+    if field_spec.kind == "instant":
+        return parse_instant(value, field_spec.name)
+    return value
 
 
-@app.command()
-def dispatch(ctx: typer.Context, ticket: str, dept: DeptOpt,
-             assist: Annotated[list[str] | None, typer.Option(help="Assisting unit (协办)")] = None,
-             as_json: JsonOpt = False) -> None:
-    """Dispatch to a lead unit (主办) with optional assisting units (派单)."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.dispatch(ticket, dept=dept, assist=assist or [], actor=actor))
+def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
+    """A typer command for one catalogue entry: TICKET (unless it makes one), one option
+    per field, --json; it runs the entry through the service and prints the order."""
+
+    def handler(ctx: typer.Context, **given: Any) -> None:
+        as_json = bool(given.pop("as_json"))
+        ticket = given.pop("ticket", None)
+
+        def action(engine: Engine) -> dict[str, Any]:
+            # Inside run(): a malformed instant or actor is a refusal (exit 2) like any other.
+            values = {f.name: _cli_value(f, given[f.name]) for f in spec.fields}
+            actor = ctx_of(ctx).actor_for(spec.role, spec.default_actor_id(values))
+            number = engine.service.execute(spec.name, ticket, actor=actor, **values)
+            return engine.service.show(number)
+
+        run(ctx, as_json, action, order_line)
+
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=typer.Context)]
+    if spec.ticket:
+        params.append(inspect.Parameter("ticket", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=str))
+    for f in spec.fields:
+        option = typer.Option(f"--{f.name.replace('_', '-')}", help=f"{f.label}: {f.help}")
+        default: Any = inspect.Parameter.empty
+        if not f.required:
+            default = None if f.kind == "texts" else f.default
+        params.append(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=Annotated[_PYTHON_TYPES[f.kind], option],
+                                        default=default))
+    params.append(inspect.Parameter("as_json", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=JsonOpt, default=False))
+    handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    handler.__name__ = spec.name
+    handler.__doc__ = spec.summary
+    return handler
 
 
-@app.command()
-def redispatch(ctx: typer.Context, ticket: str, dept: DeptOpt, reason: ReasonOpt,
-               assist: Annotated[list[str] | None, typer.Option()] = None,
-               as_json: JsonOpt = False) -> None:
-    """Re-dispatch a returned order (改派), to another or the same unit."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json, lambda e: e.service.redispatch(
-        ticket, dept=dept, assist=assist or [], reason=reason, actor=actor))
-
-
-@app.command()
-def sign(ctx: typer.Context, ticket: str, dept: DeptOpt, as_json: JsonOpt = False) -> None:
-    """The lead unit signs for the order (签收 → 办理中)."""
-    actor = ctx_of(ctx).actor_for("department", dept)
-    command(ctx, ticket, as_json, lambda e: e.service.sign(ticket, dept=dept, actor=actor))
-
-
-@app.command(name="return")
-def return_(ctx: typer.Context, ticket: str, dept: DeptOpt, reason: ReasonOpt,
-            as_json: JsonOpt = False) -> None:
-    """The lead unit returns the order with a reason (退单 → 已退回)."""
-    actor = ctx_of(ctx).actor_for("department", dept)
-    command(ctx, ticket, as_json,
-            lambda e: e.service.return_order(ticket, dept=dept, reason=reason, actor=actor))
-
-
-@app.command(name="reject-return")
-def reject_return(ctx: typer.Context, ticket: str, reason: ReasonOpt,
-                  as_json: JsonOpt = False) -> None:
-    """Reject a return after dispute review (退单异议审核 → 办理中, same unit)."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.reject_return(ticket, reason=reason, actor=actor))
-
-
-@app.command()
-def transfer(ctx: typer.Context, ticket: str,
-             hotline: Annotated[str, typer.Option(help="Receiving hotline, e.g. 北京12345")],
-             reference: Annotated[str, typer.Option(help="The receiving hotline's number")],
-             reason: ReasonOpt, as_json: JsonOpt = False) -> None:
-    """Cross-region one-click transfer (一键互转 → 已转办)."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json, lambda e: e.service.transfer(
-        ticket, hotline=hotline, reference=reference, reason=reason, actor=actor))
-
-
-@app.command()
-def extend(ctx: typer.Context, ticket: str, dept: DeptOpt,
-           days: Annotated[int, typer.Option(help="Working days requested")],
-           reason: ReasonOpt, as_json: JsonOpt = False) -> None:
-    """The lead unit requests an extension (申请延期)."""
-    actor = ctx_of(ctx).actor_for("department", dept)
-    command(ctx, ticket, as_json, lambda e: e.service.request_extension(
-        ticket, dept=dept, days=days, reason=reason, actor=actor))
-
-
-@app.command(name="approve-extension")
-def approve_extension(ctx: typer.Context, ticket: str,
-                      note: Annotated[str, typer.Option()] = "",
-                      as_json: JsonOpt = False) -> None:
-    """Approve the pending extension (批准延期): the due date moves."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.approve_extension(ticket, note=note, actor=actor))
-
-
-@app.command(name="deny-extension")
-def deny_extension(ctx: typer.Context, ticket: str, reason: ReasonOpt,
-                   as_json: JsonOpt = False) -> None:
-    """Deny the pending extension (驳回延期): nothing else changes."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.deny_extension(ticket, reason=reason, actor=actor))
-
-
-@app.command()
-def resolve(ctx: typer.Context, ticket: str, dept: DeptOpt,
-            reply: Annotated[str, typer.Option(help="The unit's reply")],
-            as_json: JsonOpt = False) -> None:
-    """The lead unit replies and completes (办结 → 已办结)."""
-    actor = ctx_of(ctx).actor_for("department", dept)
-    command(ctx, ticket, as_json,
-            lambda e: e.service.resolve(ticket, dept=dept, reply=reply, actor=actor))
-
-
-@app.command()
-def callback(ctx: typer.Context, ticket: str,
-             result: Annotated[str, typer.Option(help="满意/基本满意/不满意/无法联系")],
-             comment: Annotated[str, typer.Option()] = "",
-             as_json: JsonOpt = False) -> None:
-    """Record the callback result (回访): 满意/基本满意 archive, 不满意 reopens (重办)."""
-    actor = ctx_of(ctx).actor_for("agent", "agent")
-    command(ctx, ticket, as_json, lambda e: e.service.record_callback(
-        ticket, result=result, comment=comment, actor=actor))
-
-
-@app.command()
-def withdraw(ctx: typer.Context, ticket: str, reason: ReasonOpt,
-             as_json: JsonOpt = False) -> None:
-    """Withdraw the order (撤单 → 已撤销)."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.withdraw(ticket, reason=reason, actor=actor))
-
-
-@app.command()
-def merge(ctx: typer.Context, ticket: str,
-          into: Annotated[str, typer.Option("--into", help="Master order number")],
-          reason: ReasonOpt, as_json: JsonOpt = False) -> None:
-    """Merge a duplicate into a master order (并单 → 已合并; the master keeps a link)."""
-    actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-    command(ctx, ticket, as_json,
-            lambda e: e.service.merge(ticket, into=into, reason=reason, actor=actor))
-
-
-@app.command()
-def plan(ctx: typer.Context, ticket: str, dept: DeptOpt,
-         eta: Annotated[str, typer.Option(help="Expected completion (ISO 8601)")],
-         note: Annotated[str, typer.Option(help="The handling plan")],
-         as_json: JsonOpt = False) -> None:
-    """The lead unit reports its handling plan after a reminder (反馈处理计划)."""
-    actor = ctx_of(ctx).actor_for("department", dept)
-    command(ctx, ticket, as_json, lambda e: e.service.report_plan(
-        ticket, dept=dept, eta=parse_instant(eta, "eta"), note=note, actor=actor))
+for _spec in CATALOGUE:
+    app.command(name=_spec.cli, help=_spec.summary)(_lifecycle_command(_spec))
 
 
 @app.command(name="tick")

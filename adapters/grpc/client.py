@@ -9,7 +9,7 @@ RemoteError (a DomainError: exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.grpc.services import history_entry_dict, summary_dict
+from domain.commands import BY_NAME
 from domain.errors import InvalidInput
 from domain.ports import Department
 from domain.values import Actor
@@ -66,82 +67,25 @@ class RemoteService:
             raise AttributeError(name)
         raise RemoteError("UNIMPLEMENTED", f"{name} is not available over gRPC")
 
-    def intake(self, *, channel: str, category: str, urgency: str, region: str, content: str,
-               caller_name: str, caller_phone: str, actor: Actor) -> str:
-        response = self._call(self._t.Intake, ticket_pb.IntakeRequest(
-            channel=channel, category=category, urgency=urgency, region=region,
-            content=content, caller_name=caller_name, caller_phone=caller_phone,
-            actor=_actor(actor)))
+    def execute(self, command: str, ticket_no: str | None = None, *, actor: Actor,
+                **fields: Any) -> str:
+        """The catalogue command over its RPC (the server runs the same execute)."""
+        spec = BY_NAME.get(command)
+        if spec is None:
+            raise InvalidInput("command", f"未知命令“{command}”", f"unknown command {command!r}")
+        request = getattr(ticket_pb, f"{spec.rpc}Request")(actor=_actor(actor))
+        if spec.ticket:
+            request.ticket_no = ticket_no or ""
+        for field_spec in spec.fields:
+            value: Any = fields.get(field_spec.name, field_spec.default)
+            if field_spec.kind == "texts":
+                getattr(request, field_spec.name).extend(value or [])
+            elif field_spec.kind == "instant":
+                getattr(request, field_spec.name).CopyFrom(convert.to_timestamp(value))
+            elif value is not None:
+                setattr(request, field_spec.name, value)
+        response = self._call(getattr(self._t, spec.rpc), request)
         return str(response.ticket.ticket_no)
-
-    def answer(self, ticket_no: str, *, reply: str, actor: Actor) -> None:
-        self._call(self._t.Answer, ticket_pb.AnswerRequest(ticket_no=ticket_no, reply=reply,
-                                                           actor=_actor(actor)))
-
-    def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str],
-                 actor: Actor) -> None:
-        self._call(self._t.Dispatch, ticket_pb.DispatchRequest(
-            ticket_no=ticket_no, dept=dept, assist=list(assist), actor=_actor(actor)))
-
-    def redispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], reason: str,
-                   actor: Actor) -> None:
-        self._call(self._t.Redispatch, ticket_pb.RedispatchRequest(
-            ticket_no=ticket_no, dept=dept, assist=list(assist), reason=reason,
-            actor=_actor(actor)))
-
-    def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
-        self._call(self._t.Sign, ticket_pb.SignRequest(ticket_no=ticket_no, dept=dept,
-                                                       actor=_actor(actor)))
-
-    def return_order(self, ticket_no: str, *, dept: str, reason: str, actor: Actor) -> None:
-        self._call(self._t.Return, ticket_pb.ReturnRequest(
-            ticket_no=ticket_no, dept=dept, reason=reason, actor=_actor(actor)))
-
-    def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
-        self._call(self._t.RejectReturn, ticket_pb.RejectReturnRequest(
-            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
-
-    def transfer(self, ticket_no: str, *, hotline: str, reference: str, reason: str,
-                 actor: Actor) -> None:
-        self._call(self._t.Transfer, ticket_pb.TransferRequest(
-            ticket_no=ticket_no, hotline=hotline, reference=reference, reason=reason,
-            actor=_actor(actor)))
-
-    def request_extension(self, ticket_no: str, *, dept: str, days: int, reason: str,
-                          actor: Actor) -> None:
-        self._call(self._t.RequestExtension, ticket_pb.RequestExtensionRequest(
-            ticket_no=ticket_no, dept=dept, days=days, reason=reason, actor=_actor(actor)))
-
-    def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
-        self._call(self._t.ApproveExtension, ticket_pb.ApproveExtensionRequest(
-            ticket_no=ticket_no, note=note, actor=_actor(actor)))
-
-    def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
-        self._call(self._t.DenyExtension, ticket_pb.DenyExtensionRequest(
-            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
-
-    def resolve(self, ticket_no: str, *, dept: str, reply: str, actor: Actor) -> None:
-        self._call(self._t.Resolve, ticket_pb.ResolveRequest(
-            ticket_no=ticket_no, dept=dept, reply=reply, actor=_actor(actor)))
-
-    def record_callback(self, ticket_no: str, *, result: str, comment: str,
-                        actor: Actor) -> None:
-        self._call(self._t.RecordCallback, ticket_pb.RecordCallbackRequest(
-            ticket_no=ticket_no, result=result, comment=comment, actor=_actor(actor)))
-
-    def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
-        self._call(self._t.Withdraw, ticket_pb.WithdrawRequest(
-            ticket_no=ticket_no, reason=reason, actor=_actor(actor)))
-
-    def merge(self, ticket_no: str, *, into: str, reason: str, actor: Actor) -> None:
-        self._call(self._t.Merge, ticket_pb.MergeRequest(
-            ticket_no=ticket_no, into=into, reason=reason, actor=_actor(actor)))
-
-    def report_plan(self, ticket_no: str, *, dept: str, eta: datetime, note: str,
-                    actor: Actor) -> None:
-        self._call(self._t.ReportPlan, ticket_pb.ReportPlanRequest(
-            ticket_no=ticket_no, dept=dept, eta=convert.to_timestamp(eta), note=note,
-            actor=_actor(actor)))
 
     def show(self, ticket_no: str) -> dict[str, Any]:
         response = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(ticket_no=ticket_no))

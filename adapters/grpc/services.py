@@ -25,15 +25,15 @@ from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as 
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.telephony_reports import ReportResult, TelephonyReport, apply_report_detailed
+from domain.commands import BY_NAME, CATALOGUE, CommandSpec, Field
 from domain.errors import InvalidInput
 from domain.values import Actor
 
-# The service's commands (they write); queries pass through unserialised.
+# The service's commands (they write); queries pass through unserialised. The catalogue's
+# commands, their common entry point, and the engine's own (ladder, robot, calendar).
 COMMANDS = frozenset({
-    "intake", "answer", "dispatch", "redispatch", "sign", "return_order", "reject_return",
-    "transfer", "request_extension", "approve_extension", "deny_extension", "resolve",
-    "record_callback", "withdraw", "merge", "report_plan", "escalate_due", "record_call",
-    "request_handoff",
+    *BY_NAME, "execute", "escalate_due", "record_call", "request_handoff", "revise_deadline",
+    "import_arrangement",
 })
 
 
@@ -80,10 +80,35 @@ def _required_ticket(ticket_no: str) -> str:
     return ticket_no.strip()
 
 
-def _eta(request: Message) -> Any:
-    if not request.HasField("eta"):
-        raise InvalidInput("eta", "预计办结时间不能为空", "eta must be set")
-    return convert.from_timestamp(request.eta)  # type: ignore[attr-defined]
+def request_value(request: Message, spec_field: Field) -> Any:
+    """A catalogue field read from its request message (proto3 defaults mean "not given")."""
+    value = getattr(request, spec_field.name)
+    if spec_field.kind == "texts":
+        return list(value)
+    if spec_field.kind == "instant":
+        if not request.HasField(spec_field.name):
+            raise InvalidInput(spec_field.name, f"{spec_field.label}不能为空",
+                               f"{spec_field.name} must be set")
+        return convert.from_timestamp(value)
+    if spec_field.kind == "text" and not value and spec_field.default is not None:
+        return spec_field.default
+    return value
+
+
+def _lifecycle_rpc(spec: CommandSpec) -> Any:
+    """The TicketService method of one catalogue entry: actor, fields, execute, the order."""
+    response_class = getattr(ticket_pb, f"{spec.rpc}Response")
+
+    def method(self: TicketService, request: Any, context: Ctx) -> Any:
+        self.auth.centre(context)  # before anything in the request is looked at
+        values = {f.name: request_value(request, f) for f in spec.fields}
+        actor = self._act(request, context, spec.role, spec.default_actor_id(values))
+        ticket = _required_ticket(request.ticket_no) if spec.ticket else None
+        number = self.service.execute(spec.name, ticket, actor=actor, **values)
+        return response_class(ticket=self._view(number))
+
+    method.__name__ = method.__qualname__ = spec.rpc
+    return unary()(method)
 
 
 class TicketService(ticket_grpc.TicketServiceServicer):
@@ -101,125 +126,6 @@ class TicketService(ticket_grpc.TicketServiceServicer):
 
     def _view(self, ticket_no: str) -> common_pb.Ticket:
         return ticket_message(self.service.show(ticket_no))
-
-    @unary()
-    def Intake(self, request: ticket_pb.IntakeRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "agent", "agent")
-        ticket_no = self.service.intake(
-            channel=request.channel, category=request.category,
-            urgency=request.urgency or "一般", region=request.region, content=request.content,
-            caller_name=request.caller_name, caller_phone=request.caller_phone, actor=actor)
-        return ticket_pb.IntakeResponse(ticket=self._view(ticket_no))
-
-    @unary()
-    def Answer(self, request: ticket_pb.AnswerRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "agent", "agent")
-        no = _required_ticket(request.ticket_no)
-        self.service.answer(no, reply=request.reply, actor=actor)
-        return ticket_pb.AnswerResponse(ticket=self._view(no))
-
-    @unary()
-    def Dispatch(self, request: ticket_pb.DispatchRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.dispatch(no, dept=request.dept, assist=list(request.assist), actor=actor)
-        return ticket_pb.DispatchResponse(ticket=self._view(no))
-
-    @unary()
-    def Redispatch(self, request: ticket_pb.RedispatchRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.redispatch(no, dept=request.dept, assist=list(request.assist),
-                                reason=request.reason, actor=actor)
-        return ticket_pb.RedispatchResponse(ticket=self._view(no))
-
-    @unary()
-    def Sign(self, request: ticket_pb.SignRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "department", request.dept or "department")
-        no = _required_ticket(request.ticket_no)
-        self.service.sign(no, dept=request.dept, actor=actor)
-        return ticket_pb.SignResponse(ticket=self._view(no))
-
-    @unary()
-    def Return(self, request: ticket_pb.ReturnRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "department", request.dept or "department")
-        no = _required_ticket(request.ticket_no)
-        self.service.return_order(no, dept=request.dept, reason=request.reason, actor=actor)
-        return ticket_pb.ReturnResponse(ticket=self._view(no))
-
-    @unary()
-    def RejectReturn(self, request: ticket_pb.RejectReturnRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.reject_return(no, reason=request.reason, actor=actor)
-        return ticket_pb.RejectReturnResponse(ticket=self._view(no))
-
-    @unary()
-    def Transfer(self, request: ticket_pb.TransferRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.transfer(no, hotline=request.hotline, reference=request.reference,
-                              reason=request.reason, actor=actor)
-        return ticket_pb.TransferResponse(ticket=self._view(no))
-
-    @unary()
-    def RequestExtension(self, request: ticket_pb.RequestExtensionRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "department", request.dept or "department")
-        no = _required_ticket(request.ticket_no)
-        self.service.request_extension(no, dept=request.dept, days=request.days,
-                                       reason=request.reason, actor=actor)
-        return ticket_pb.RequestExtensionResponse(ticket=self._view(no))
-
-    @unary()
-    def ApproveExtension(self, request: ticket_pb.ApproveExtensionRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.approve_extension(no, note=request.note, actor=actor)
-        return ticket_pb.ApproveExtensionResponse(ticket=self._view(no))
-
-    @unary()
-    def DenyExtension(self, request: ticket_pb.DenyExtensionRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.deny_extension(no, reason=request.reason, actor=actor)
-        return ticket_pb.DenyExtensionResponse(ticket=self._view(no))
-
-    @unary()
-    def Resolve(self, request: ticket_pb.ResolveRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "department", request.dept or "department")
-        no = _required_ticket(request.ticket_no)
-        self.service.resolve(no, dept=request.dept, reply=request.reply, actor=actor)
-        return ticket_pb.ResolveResponse(ticket=self._view(no))
-
-    @unary()
-    def RecordCallback(self, request: ticket_pb.RecordCallbackRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "agent", "agent")
-        no = _required_ticket(request.ticket_no)
-        self.service.record_callback(no, result=request.result, comment=request.comment,
-                                     actor=actor)
-        return ticket_pb.RecordCallbackResponse(ticket=self._view(no))
-
-    @unary()
-    def Withdraw(self, request: ticket_pb.WithdrawRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.withdraw(no, reason=request.reason, actor=actor)
-        return ticket_pb.WithdrawResponse(ticket=self._view(no))
-
-    @unary()
-    def Merge(self, request: ticket_pb.MergeRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "dispatcher", "centre")
-        no = _required_ticket(request.ticket_no)
-        self.service.merge(no, into=request.into, reason=request.reason, actor=actor)
-        return ticket_pb.MergeResponse(ticket=self._view(no))
-
-    @unary()
-    def ReportPlan(self, request: ticket_pb.ReportPlanRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "department", request.dept or "department")
-        no = _required_ticket(request.ticket_no)
-        self.service.report_plan(no, dept=request.dept, eta=_eta(request), note=request.note,
-                                 actor=actor)
-        return ticket_pb.ReportPlanResponse(ticket=self._view(no))
 
     @unary()
     def GetTicket(self, request: ticket_pb.GetTicketRequest, context: Ctx) -> Any:
@@ -256,6 +162,10 @@ class TicketService(ticket_grpc.TicketServiceServicer):
         from adapters.ticker import tick
 
         return ticket_pb.TickResponse(steps=tick(self.engine))
+
+
+for _spec in CATALOGUE:
+    setattr(TicketService, _spec.rpc, _lifecycle_rpc(_spec))
 
 
 def feed_event(row: FeedRow) -> dept_pb.FeedEvent:
@@ -323,49 +233,28 @@ class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
         rows = self.engine.list(state=request.state or None, dept=dept)
         return dept_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
 
-    @unary(department_api=True)
-    def Sign(self, request: dept_pb.SignRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        self._lead_order(request.ticket_no, dept)
-        self.service.sign(request.ticket_no, dept=dept,
-                          actor=self._actor(dept, request.operator))
-        return dept_pb.SignResponse(ticket=ticket_message(self.service.show(request.ticket_no)))
 
-    @unary(department_api=True)
-    def Return(self, request: dept_pb.ReturnRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        self._lead_order(request.ticket_no, dept)
-        self.service.return_order(request.ticket_no, dept=dept, reason=request.reason,
-                                  actor=self._actor(dept, request.operator))
-        return dept_pb.ReturnResponse(ticket=ticket_message(self.service.show(request.ticket_no)))
+def _department_rpc(spec: CommandSpec) -> Any:
+    """The department API's method of a unit's catalogue command: the unit comes from the
+    token (never from the request), the order must be its own, an operator may be named."""
+    response_class = getattr(dept_pb, f"{spec.rpc}Response")
 
-    @unary(department_api=True)
-    def ReportPlan(self, request: dept_pb.ReportPlanRequest, context: Ctx) -> Any:
+    def method(self: DepartmentFeedService, request: Any, context: Ctx) -> Any:
         dept = self.auth.department(context)
         self._lead_order(request.ticket_no, dept)
-        self.service.report_plan(request.ticket_no, dept=dept, eta=_eta(request),
-                                 note=request.note, actor=self._actor(dept, request.operator))
-        return dept_pb.ReportPlanResponse(
-            ticket=ticket_message(self.service.show(request.ticket_no)))
+        values = {f.name: request_value(request, f) for f in spec.fields if f.name != "dept"}
+        self.service.execute(spec.name, request.ticket_no, dept=dept,
+                             actor=self._actor(dept, request.operator), **values)
+        return response_class(ticket=ticket_message(self.service.show(request.ticket_no)))
 
-    @unary(department_api=True)
-    def RequestExtension(self, request: dept_pb.RequestExtensionRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        self._lead_order(request.ticket_no, dept)
-        self.service.request_extension(request.ticket_no, dept=dept, days=request.days,
-                                       reason=request.reason,
-                                       actor=self._actor(dept, request.operator))
-        return dept_pb.RequestExtensionResponse(
-            ticket=ticket_message(self.service.show(request.ticket_no)))
+    method.__name__ = method.__qualname__ = spec.rpc
+    return unary(department_api=True)(method)
 
-    @unary(department_api=True)
-    def Resolve(self, request: dept_pb.ResolveRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        self._lead_order(request.ticket_no, dept)
-        self.service.resolve(request.ticket_no, dept=dept, reply=request.reply,
-                             actor=self._actor(dept, request.operator))
-        return dept_pb.ResolveResponse(
-            ticket=ticket_message(self.service.show(request.ticket_no)))
+
+# The unit's own commands: those whose actor is the acting unit.
+UNIT_COMMANDS = tuple(spec for spec in CATALOGUE if spec.actor_id == "{dept}")
+for _spec in UNIT_COMMANDS:
+    setattr(DepartmentFeedService, _spec.rpc, _department_rpc(_spec))
 
 
 class AuditService(audit_grpc.AuditServiceServicer):

@@ -110,13 +110,17 @@ def compute_clock(rules: ClockRules, category: str, urgency: str, steps: Sequenc
     return ComputedClock(due, ladder, rules.calendar.versions(first, last))
 
 
-def deadline_basis(calendar: dict[str, str] | None) -> str | None:
-    """"provisional" when any year a clock used is provisional, "official" otherwise;
-    None when no calendar was recorded (no clock, or a clock from before bases existed)."""
+def deadline_basis(calendar: dict[str, str] | None,
+                   through_year: int | None = None) -> str | None:
+    """"provisional" when a year the deadline was computed on is provisional, "official"
+    otherwise; None when no calendar was recorded (no clock, or one from before bases
+    existed). ``through_year``: the deadline's own year; later years (where only the 通报
+    instant lies) do not make the deadline itself provisional, though a change there still
+    revises the clock."""
     if not calendar:
         return None
-    return PROVISIONAL if any(basis_of(v) == PROVISIONAL for v in calendar.values()) \
-        else "official"
+    years = [v for y, v in calendar.items() if through_year is None or int(y) <= through_year]
+    return PROVISIONAL if any(basis_of(v) == PROVISIONAL for v in years) else "official"
 
 
 def stale_years(calendar: dict[str, str], current: WorkingCalendar) -> list[str]:
