@@ -13,6 +13,7 @@ from typing import Any
 
 from transitions.extensions import HierarchicalMachine
 
+from domain.commands import BY_NAME
 from domain.errors import IllegalTransition
 
 # Top-level states (their Chinese names appear in JSON output).
@@ -59,27 +60,34 @@ class Command:
     internal: bool = False  # issued by the engine itself, never offered to staff
 
 
+def _staff(name: str) -> Command:
+    """A trigger that is itself a catalogue command: its label is the catalogue's."""
+    return Command(name, BY_NAME[name].label)
+
+
+# The machine's triggers: the staff commands of the catalogue (domain/commands.py) that
+# move an order, the outcomes a callback result triggers, and the engine's own.
 COMMANDS: dict[str, Command] = {
     c.name: c
     for c in (
-        Command("answer", "直接答复"),
-        Command("dispatch", "派单"),
-        Command("sign", "签收"),
-        Command("return_order", "退单"),
-        Command("redispatch", "改派"),
-        Command("reject_return", "退单异议驳回"),
-        Command("transfer", "一键互转"),
-        Command("request_extension", "申请延期"),
-        Command("approve_extension", "批准延期"),
-        Command("deny_extension", "驳回延期"),
-        Command("resolve", "办结"),
+        _staff("answer"),
+        _staff("dispatch"),
+        _staff("sign"),
+        _staff("return_order"),
+        _staff("redispatch"),
+        _staff("reject_return"),
+        _staff("transfer"),
+        _staff("request_extension"),
+        _staff("approve_extension"),
+        _staff("deny_extension"),
+        _staff("resolve"),
         Command("archive", "回访归档"),
         Command("reopen", "重办"),
         Command("reopen_to_centre", "重办（退回中心派单）"),
-        Command("withdraw", "撤单"),
-        Command("merge", "并单"),
+        _staff("withdraw"),
+        _staff("merge"),
         Command("attach_duplicate", "并入重复件", internal=True),
-        Command("report_plan", "反馈处理计划"),
+        _staff("report_plan"),
         Command("escalate", "催督办", internal=True),
         Command("record_call", "记录外呼结果", internal=True),
         Command("request_handoff", "转人工", internal=True),
