@@ -1,10 +1,13 @@
-"""Audit ledger: every event's hash kept outside its stream, chained in log order.
+"""Verifying the audit ledger: every event's hash kept outside its stream, chained in log
+order, checked against the store.
 
 The per-stream hash chain (domain.audit) catches edits, insertions, deletions and
 reordering inside a stream, except on its last event, which no successor vouches
 for. The ledger records (position, order, version, hash) of every event in the very
-transaction that stores it (adapters/sealed_store.py), so deleting or editing an order's latest event is caught too. Its
-rolling chain hash is the value to publish or countersign as an external anchor.
+transaction that stores it (adapters/sealed_store.py, beside this module: the writer and
+the checker of the chain share its definition), so deleting or editing an order's latest
+event is caught too. Its rolling chain hash is the value to publish or countersign as an
+external anchor.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from adapters.sealed_store import GENESIS, LEDGER, oid_text, stored_hash
+from adapters.sealed_store import LEDGER, oid_text, stored_hash
 from adapters.sealed_store import chain as chain_step
 from adapters.sqldb import SqlDatabase
-from domain.audit import ChainReport, check_stream
+from domain.audit import GENESIS, ChainReport, check_stream
 from projections.tickets import TICKETS
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from adapters.audit_verify import VerifyReport, verify
 from adapters.sqldb import SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault
@@ -15,7 +16,6 @@ from domain.departments import DepartmentRegistry
 from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
-from projections.audit_ledger import VerifyReport, verify
 from projections.callback_queue import CallbackQueue
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex

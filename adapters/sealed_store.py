@@ -19,7 +19,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg.sql import SQL
 
-GENESIS = "0" * 64
+from domain.audit import GENESIS
+
 LEDGER = "rexian_audit_ledger"
 LEDGER_DDL = (f"CREATE TABLE IF NOT EXISTS {LEDGER} (position BIGINT PRIMARY KEY, "
               "originator_id TEXT NOT NULL, version INTEGER NOT NULL, "

@@ -2,8 +2,9 @@
 
 The hash covers the event's canonical JSON (all fields, sorted keys), so editing any
 stored field, deleting, inserting or reordering an event breaks the chain. The last
-event of a stream has no successor to vouch for it: the audit ledger projection
-keeps every event's hash outside the stream to catch that.
+event of a stream has no successor to vouch for it: the audit ledger (written by
+adapters/sealed_store.py, checked by adapters/audit_verify.py) keeps every event's hash
+outside the stream to catch that.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+# The predecessor hash of every stream's first event and the ledger's first row.
 GENESIS = "0" * 64
 
 

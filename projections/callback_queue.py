@@ -34,10 +34,10 @@ from zoneinfo import ZoneInfo
 
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor
 from domain.lifecycle import OPEN_STATES, RESOLVED
 from domain.policies.deadlines import DeadlinePolicy
 from domain.policies.policy_file import CallbackSettings
+from projections.sql import Cursor
 
 QUEUE = "rexian_callback_queue"
 ORDERS = "rexian_callback_orders"

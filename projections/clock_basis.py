@@ -12,9 +12,9 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor
 from domain.lifecycle import OPEN_STATES
 from domain.workorder import WorkOrder
+from projections.sql import Cursor
 
 INDEX = "rexian_clock_basis"
 ORDERS = "rexian_clock_basis_orders"  # ticket number of each order, from its registration

@@ -11,9 +11,9 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor
 from domain.lifecycle import OPEN_STATES
 from domain.workorder import pending_ladder
+from projections.sql import Cursor
 
 INDEX = "rexian_deadline_index"
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor, SqlDatabase
+from projections.sql import Cursor, Database
 
 TRACKING = "rexian_projection_tracking"
 
@@ -30,7 +30,7 @@ class Projection(Protocol):
 
 
 class ProjectionRunner:
-    def __init__(self, app: Application, db: SqlDatabase, projection: Projection,
+    def __init__(self, app: Application, db: Database, projection: Projection,
                  batch_size: int = 500) -> None:
         self.app = app
         self.db = db

@@ -7,11 +7,11 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from adapters.sqldb import Cursor
 from domain import lifecycle as lc
 from domain.errors import InvalidInput, UnknownDepartment, shown
 from domain.ports import DepartmentDirectory
 from domain.values import CATEGORIES, require_choice, require_identifier
+from projections.sql import Cursor
 
 TICKETS = "rexian_tickets"
 # The values of the `state` column: top-level states (sub-states live in `substate`).

@@ -52,11 +52,11 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
 from adapters.bootstrap import Engine, build_engine
+from adapters.sealed_store import LEDGER
 from adapters.sqldb import parse_db_url
 from domain.service import WorkOrderService
 from domain.values import Actor
 from domain.workorder import WorkOrder, order_id
-from projections.audit_ledger import LEDGER
 
 DEFAULT_TICKETS = {"sqlite": 500, "postgres": 300}
 EVENTS_PER_TICKET = 5

@@ -41,10 +41,11 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from adapters.grpc.convert import jsonable
-from adapters.sqldb import Cursor, SqlDatabase
+from adapters.sqldb import SqlDatabase
 from domain.errors import InvalidInput
 from domain.policies.clock import deadline_basis
 from projections.runner import ProjectionRunner
+from projections.sql import Cursor
 
 log = logging.getLogger("rexian.grpc.feed")
 
