@@ -9,6 +9,8 @@ rebuilds state from events alone and never consults the machine.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -69,7 +71,14 @@ class WorkOrder(Aggregate):
         prev_hash: str
 
         def mutate(self, aggregate: Any) -> Any:
+            before = LadderState() if aggregate is None else LadderState(
+                aggregate.ladder, tuple(aggregate.ladder_done), aggregate.plan is not None)
             aggregate = super().mutate(aggregate)
+            # The ladder moves by the one rule the deadline index folds too.
+            after = fold_ladder(before, self)
+            aggregate.ladder, aggregate.ladder_done = dict(after.ladder), list(after.done)
+            if not after.has_plan:
+                aggregate.plan = None
             aggregate.chain_head = event_hash(self)
             return aggregate
 
@@ -174,7 +183,6 @@ class WorkOrder(Aggregate):
         if state not in lc.OPEN_STATES:
             # A closed order has no clock anything could act on (KPIs read the events).
             self.due_at = self.sign_due_at = self.dispatch_due_at = None
-            self.ladder = {}
             self.clock_recipe, self.calendar = [], {}
 
     # ----- intake --------------------------------------------------------------------
@@ -299,7 +307,7 @@ class WorkOrder(Aggregate):
             order.department = self.dept
             order.assist_departments = list(self.assist)
             order.dispatched_at = self.timestamp
-            order._start_clock(self.timestamp, self.due_at, self.ladder,
+            order._start_clock(self.timestamp, self.due_at,
                                [handling_step(self.timestamp)], _calendar(self))
             order.sign_due_at = self.sign_due_at
             order._move(self.state, self.substate)
@@ -335,17 +343,16 @@ class WorkOrder(Aggregate):
             order.department = self.dept
             order.assist_departments = list(self.assist)
             order.dispatched_at = self.timestamp
-            order._resume_clock(self.timestamp, self.due_at, self.ladder, _calendar(self))
+            order._resume_clock(self.timestamp, self.due_at, _calendar(self))
             order.sign_due_at = self.sign_due_at
             order._move(self.state, self.substate)
 
     def _resume_clock(self, at: datetime, due_at: datetime | None,
-                      ladder: dict[str, str] | None, calendar: dict[str, str]) -> None:
+                      calendar: dict[str, str]) -> None:
         """The paused clock continues: steps already taken, the level, the plan and the
         超期 flag stay, so returning an order never wipes its escalation."""
         paused = self.paused or {}
         self.due_at = due_at
-        self.ladder = dict(ladder or {})
         recipe = list(paused.get("recipe") or [])
         self.clock_recipe = recipe + [resume_step(paused["returned_at"], at)] if recipe else []
         self.calendar = calendar
@@ -358,19 +365,17 @@ class WorkOrder(Aggregate):
         return [*self.paused["recipe"], resume_step(self.paused["returned_at"], at)]
 
     def _start_clock(
-        self, started_at: datetime, due_at: datetime | None, ladder: dict[str, str] | None,
-        recipe: list[Step], calendar: dict[str, str],
+        self, started_at: datetime, due_at: datetime | None, recipe: list[Step],
+        calendar: dict[str, str],
     ) -> None:
-        """A fresh handling clock clears the previous clock's warnings and escalations."""
+        """A fresh handling clock clears the previous clock's warnings and escalations
+        (its steps taken and plan: fold_ladder)."""
         self.clock_started_at = started_at
         self.due_at = due_at
-        self.ladder = dict(ladder or {})
         self.clock_recipe = recipe if due_at is not None else []
         self.calendar = calendar
         self.clock_no += 1
         self.escalation_level = 0
-        self.ladder_done = []
-        self.plan = None
         if "超期" in self.flags:
             self.flags.remove("超期")
 
@@ -414,7 +419,6 @@ class WorkOrder(Aggregate):
                             "recipe": order.clock_recipe}
             order.due_at = None
             order.sign_due_at = None
-            order.ladder = {}
             order.clock_recipe, order.calendar = [], {}
             order._move(self.state, self.substate)
 
@@ -443,9 +447,9 @@ class WorkOrder(Aggregate):
             if order.returns:
                 order.returns[-1]["rejected"] = self.reason
             if self.resumed:
-                order._resume_clock(self.timestamp, self.due_at, self.ladder, _calendar(self))
+                order._resume_clock(self.timestamp, self.due_at, _calendar(self))
             else:
-                order._start_clock(self.timestamp, self.due_at, self.ladder,
+                order._start_clock(self.timestamp, self.due_at,
                                    [handling_step(self.timestamp)], _calendar(self))
             order._move(self.state, self.substate)
 
@@ -534,9 +538,7 @@ class WorkOrder(Aggregate):
             order.calendar = _calendar(self)
             order.pending_extension = None
             order.due_at = self.due_at
-            # The ladder re-arms against the new due date (the same clock continues).
-            order.ladder = dict(self.ladder or {})
-            order.ladder_done = []
+            # The ladder re-arms against the new due date (fold_ladder): the level too.
             order.escalation_level = 0
             order._move(self.state, self.substate)
 
@@ -645,7 +647,7 @@ class WorkOrder(Aggregate):
             if self.dispatch_due_at:
                 order.dispatch_due_at = self.dispatch_due_at
             order.resolved_at = None
-            order._start_clock(self.timestamp, self.due_at, self.ladder,
+            order._start_clock(self.timestamp, self.due_at,
                                [reopen_step(self.timestamp)], _calendar(self))
             order._move(self.state, self.substate)
 
@@ -675,7 +677,6 @@ class WorkOrder(Aggregate):
         def apply(self, order: WorkOrder) -> None:
             # Steps already taken stay taken; the level and the plan are kept.
             order.due_at = self.due_at
-            order.ladder = dict(self.ladder)
             if order.sign_due_at is not None:
                 order.sign_due_at = self.sign_due_at
             order.calendar = dict(self.calendar)
@@ -736,7 +737,6 @@ class WorkOrder(Aggregate):
         supervision: dict[str, Any] | None
 
         def apply(self, order: WorkOrder) -> None:
-            order.ladder_done.append(self.step)
             order.escalation_level = max(order.escalation_level, self.level)
             if self.step == "level2" and "超期" not in order.flags:
                 order.flags.append("超期")
@@ -859,7 +859,7 @@ def _clone(value: Any) -> Any:
 
 
 def pending_ladder(
-    ladder: dict[str, str], done: list[str], has_plan: bool
+    ladder: Mapping[str, str], done: list[str] | tuple[str, ...], has_plan: bool
 ) -> list[tuple[str, datetime]]:
     """Steps still to take on a clock, in order (shared with the deadline index projection)."""
     pending = []
@@ -882,3 +882,55 @@ def _assists(lead: str, assist: list[str]) -> list[str]:
             f"assisting unit {lead!r} is already the lead unit",
         )
     return unique
+
+
+@dataclass(frozen=True)
+class LadderState:
+    """What the deadline ladder of an order needs: the instants of its running clock's
+    steps, the steps taken on it, and whether the unit reported a plan (no level-1 call)."""
+
+    ladder: Mapping[str, str] = field(default_factory=dict)
+    done: tuple[str, ...] = ()
+    has_plan: bool = False
+
+    def pending(self) -> list[tuple[str, datetime]]:
+        return pending_ladder(self.ladder, self.done, self.has_plan)
+
+
+# The events that record the order's resulting state (a subclass inherits the field).
+STATE_EVENTS: tuple[type[Any], ...] = (
+    WorkOrder.Answered, WorkOrder.Dispatched, WorkOrder.Signed, WorkOrder.Returned,
+    WorkOrder.ReturnRejected, WorkOrder.Transferred, WorkOrder.ExtensionRequested,
+    WorkOrder.ExtensionApproved, WorkOrder.ExtensionDenied, WorkOrder.Resolved,
+    WorkOrder.CallbackArchived, WorkOrder.Reopened, WorkOrder.Withdrawn, WorkOrder.Merged,
+)
+
+
+def fold_ladder(before: LadderState, event: object) -> LadderState:
+    """The one rule of which event arms, pauses, re-arms or clears the ladder: folded by
+    WorkOrder.Event.mutate and by the deadline index, so they cannot disagree. Events of
+    other aggregates (and events that do not touch the ladder) return ``before``."""
+    w = WorkOrder
+    if isinstance(event, w.Redispatched | w.ReturnRejected) and event.resumed:
+        # The paused clock continues: the steps taken and the plan stay.
+        after = replace(before, ladder=dict(event.ladder or {}))
+    elif isinstance(event, w.Dispatched | w.ReturnRejected | w.Reopened):
+        after = LadderState(dict(event.ladder or {}))  # a fresh clock
+    elif isinstance(event, w.ExtensionApproved):
+        # The same clock, re-armed against the new due date: the plan stays.
+        after = LadderState(dict(event.ladder or {}), (), before.has_plan)
+    elif isinstance(event, w.DeadlineRevised):
+        # Recomputed on a new calendar: steps already taken stay taken, the plan stays.
+        after = replace(before, ladder=dict(event.ladder))
+    elif isinstance(event, w.Returned):
+        # Paused; `done` is kept for a resume by the same unit.
+        after = replace(before, ladder={})
+    elif isinstance(event, w.Escalated):
+        after = replace(before, done=(*before.done, event.step))
+    elif isinstance(event, w.PlanReported):
+        after = replace(before, has_plan=True)
+    else:
+        after = before
+    if isinstance(event, STATE_EVENTS) and event.state not in lc.OPEN_STATES and after.ladder:
+        after = replace(after, ladder={})  # a closed order keeps no clock
+    return after

@@ -2,6 +2,9 @@
 
 A tick asks only for rows whose next instant has come (an indexed range query), so
 its cost follows the number of orders due now, not the number of open orders.
+
+Each row keeps the ladder state the aggregate keeps (step instants, steps taken, plan
+reported) and moves it with the aggregate's own fold (domain.workorder.fold_ladder).
 """
 
 from __future__ import annotations
@@ -11,8 +14,7 @@ from typing import Any
 
 from eventsourcing.persistence import Notification
 
-from domain.lifecycle import OPEN_STATES
-from domain.workorder import pending_ladder
+from domain.workorder import LadderState, WorkOrder, fold_ladder
 from projections.sql import Cursor
 
 INDEX = "rexian_deadline_index"
@@ -32,9 +34,10 @@ class DeadlineIndex:
         cur.execute(f"DROP TABLE IF EXISTS {INDEX}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        if not isinstance(event, WorkOrder.Event):
+            return  # another aggregate's event (e.g. a HolidayArrangement)
         oid = str(event.originator_id)
-        kind = type(event).__name__
-        if kind == "Registered":
+        if isinstance(event, WorkOrder.Registered):
             cur.execute(f"INSERT INTO {INDEX} (originator_id, ticket_no, next_at, next_step, "
                         "ladder, done, has_plan) VALUES (?, ?, NULL, NULL, '{}', '[]', 0) "
                         "ON CONFLICT (originator_id) DO NOTHING", (oid, event.ticket_no))
@@ -43,28 +46,18 @@ class DeadlineIndex:
                           (oid,)).fetchone()
         if row is None:
             return
-        ladder, done, has_plan = json.loads(row[0]), json.loads(row[1]), bool(row[2])
-        if getattr(event, "resumed", False):
-            ladder = dict(event.ladder or {})  # the paused clock continues: keep what was done
-        elif hasattr(event, "ladder"):
-            ladder, done = dict(event.ladder or {}), []
-            if kind != "ExtensionApproved":
-                has_plan = False
-        elif kind == "PlanReported":
-            has_plan = True
-        elif kind == "Escalated":
-            done.append(event.step)
-        elif kind == "Returned":
-            ladder = {}  # paused: `done` is kept for a resume by the same unit
-        if getattr(event, "state", None) is not None and event.state not in OPEN_STATES:
-            ladder, done = {}, []
-        pending = pending_ladder(ladder, done, has_plan)
+        before = LadderState(json.loads(row[0]), tuple(json.loads(row[1])), bool(row[2]))
+        # The aggregate's own fold: the index cannot disagree with what a tick will find.
+        after = fold_ladder(before, event)
+        if after == before:
+            return
+        pending = after.pending()
         next_at = pending[0][1].timestamp() if pending else None
         next_step = pending[0][0] if pending else None
         cur.execute(f"UPDATE {INDEX} SET next_at = ?, next_step = ?, ladder = ?, done = ?, "
                     "has_plan = ? WHERE originator_id = ?",
-                    (next_at, next_step, json.dumps(ladder), json.dumps(done), int(has_plan),
-                     oid))
+                    (next_at, next_step, json.dumps(dict(after.ladder)), json.dumps(list(after.done)),
+                     int(after.has_plan), oid))
 
 
 def due_tickets(cur: Cursor, now_epoch: float, limit: int = 100_000) -> list[str]:
