@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
-from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -22,7 +20,7 @@ from domain.arrangement import HolidayArrangement, arrangement_id
 from domain.commands import BY_NAME
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
 from domain.lifecycle import OPEN_STATES
-from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.phone import normalize_phone
 from domain.policies.calendar import (
     CalendarRangeError,
     WorkingCalendar,
@@ -41,9 +39,8 @@ from domain.policies.clock import (
 from domain.policies.escalation import compose_step
 from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
 from domain.values import Actor, require_text, require_ticket_no
+from domain.views import SHANGHAI, history_entry, iso, order_view
 from domain.workorder import WorkOrder, order_id
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class Deadlines(Protocol):
@@ -85,25 +82,6 @@ def _calendar_known() -> Iterator[None]:
 
 def system_clock() -> datetime:
     return datetime.now(UTC)
-
-
-def iso(value: datetime | None) -> str | None:
-    """Instants are shown in Beijing time, the hotline's own clock."""
-    return value.astimezone(SHANGHAI).isoformat() if value else None
-
-
-@dataclass
-class HistoryEntry:
-    version: int
-    type: str
-    at: datetime
-    actor_role: str
-    actor_id: str
-    details: dict[str, Any]
-
-
-_BOOKKEEPING = {"originator_id", "originator_version", "timestamp", "originator_topic",
-                "actor_role", "actor_id", "prev_hash", "personal", "citizen_id"}
 
 
 class WorkOrderService(Application):
@@ -503,55 +481,10 @@ class WorkOrderService(Application):
 
     # ----- queries ----------------------------------------------------------------------
     def view(self, order: WorkOrder, at: datetime | None = None) -> dict[str, Any]:
-        """The JSON shape of `show`: personal data masked, instants in Beijing time.
-
-        `at` is the moment the time-dependent fields (sla_state) are judged at (default now).
-        """
+        """The JSON shape of `show` (domain/views.py); `at` is the moment the
+        time-dependent fields (sla_state) are judged at (default now)."""
         personal = self.vault.open(order.citizen_id, order.personal) if order.personal else None
-        return {
-            "ticket_no": order.ticket_no,
-            "state": order.state,
-            "substate": order.substate,
-            "category": order.category,
-            "urgency": order.urgency,
-            "channel": order.channel,
-            "region": order.region,
-            "content": order.content,
-            "caller_name": mask_name(personal.name) if personal else None,
-            "caller_phone": mask_phone(personal.phone) if personal else None,
-            "department": order.department,
-            "assist_departments": list(order.assist_departments),
-            "reopen_count": order.reopen_count,
-            "return_count": order.return_count,
-            "returns": list(order.returns),
-            "supervision_orders": list(order.supervision_orders),
-            "extensions": list(order.extensions),
-            "pending_extension": order.pending_extension,
-            "reply": order.reply,
-            "callback": order.callback,
-            "flags": list(order.flags),
-            "merged_into": order.merged_into,
-            "duplicates": list(order.duplicates),
-            "transfer": order.transferred_to,
-            "closing_reason": order.closing_reason,
-            "created_at": iso(order.created_at),
-            "dispatched_at": iso(order.dispatched_at),
-            "signed_at": iso(order.signed_at),
-            "resolved_at": iso(order.resolved_at),
-            "closed_at": iso(order.closed_at),
-            "dispatch_due_at": iso(order.dispatch_due_at),
-            "sign_due_at": iso(order.sign_due_at),
-            "due_at": iso(order.due_at),
-            "deadline_basis": (deadline_basis(order.calendar, order.due_at.astimezone(SHANGHAI).year)
-                               if order.due_at else None),
-            "sla_state": self._sla_state(order, at),
-            "escalation_level": order.escalation_level,
-            "plan": order.plan,
-            "notices": list(order.notices),
-            "call_attempts": list(order.call_attempts),
-            "handoffs": list(order.handoffs),
-            "version": order.version,
-        }
+        return order_view(order, personal, self._sla_state(order, at))
 
     def _sla_state(self, order: WorkOrder, at: datetime | None = None) -> str | None:
         if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:
@@ -563,17 +496,14 @@ class WorkOrderService(Application):
 
     def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
         """The order as it was at `as_of` (default: now) and every event up to then."""
-        entries: list[HistoryEntry] = []
-        event: Any
         ticket_no = require_ticket_no(ticket_no)
+        events: list[Any] = []
+        event: Any
         for event in self.events.get(order_id(ticket_no)):
             if as_of is not None and event.timestamp > as_of:
                 break
-            details = {k: v for k, v in event.__dict__.items() if k not in _BOOKKEEPING}
-            entries.append(HistoryEntry(event.originator_version, type(event).__name__,
-                                        event.timestamp, event.actor_role, event.actor_id,
-                                        details))
-        if not entries:
+            events.append(event)
+        if not events:
             if as_of is not None:
                 self.load(ticket_no)  # raises UnknownTicket if it never existed
                 raise InvalidInput(
@@ -583,22 +513,9 @@ class WorkOrderService(Application):
                 )
             raise UnknownTicket(ticket_no)
         # As it was at `as_of`: the SLA state is judged then, not now.
-        state = self.view(self.load(ticket_no, version=entries[-1].version), at=as_of)
-        return {
-            "ticket_no": ticket_no,
-            "as_of": iso(as_of) if as_of else None,
-            "state": state,
-            "events": [
-                {
-                    "version": e.version,
-                    "type": e.type,
-                    "at": iso(e.at),
-                    "actor": {"role": e.actor_role, "id": e.actor_id},
-                    "details": _jsonable(e.details),
-                }
-                for e in entries
-            ],
-        }
+        state = self.view(self.load(ticket_no, version=events[-1].originator_version), at=as_of)
+        return {"ticket_no": ticket_no, "as_of": iso(as_of) if as_of else None,
+                "state": state, "events": [history_entry(e) for e in events]}
 
 
 def _recorded(clock: ComputedClock | None) -> dict[str, Any]:
@@ -606,15 +523,3 @@ def _recorded(clock: ComputedClock | None) -> dict[str, Any]:
     if clock is None:
         return {"due_at": None, "ladder": None, "calendar": None}
     return {"due_at": clock.due_at, "ladder": clock.ladder, "calendar": clock.calendar}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    return value

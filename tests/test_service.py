@@ -712,7 +712,7 @@ def test_reopen_issues_supervision_order_fresh_clock_and_clears_escalation(
     assert len(v["supervision_orders"]) == issued + 1
     assert reopen_order["no"] == f"{t}-DB{issued + 1:02d}"
     assert reopen_order["dept"] == LEAD and reopen_order["kind"] == "重办督办"
-    assert reopen_order["issued_at"].startswith("2025-11-26T02:00:00")
+    assert reopen_order["issued_at"] == "2025-11-26T10:00:00+08:00"  # Beijing time
     assert v["due_at"] == wd_end("2025-11-26T10:00:00", 5) == "2025-12-03T23:59:59+08:00"
     assert v["escalation_level"] == 0 and "超期" not in v["flags"] and v["plan"] is None
     order = s.load(t)

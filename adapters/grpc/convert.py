@@ -16,6 +16,8 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from domain.views import iso
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
 _STRUCT = Struct.DESCRIPTOR.full_name
@@ -29,7 +31,7 @@ def jsonable(value: Any) -> Any:
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(SHANGHAI).isoformat() if value.tzinfo else value.isoformat()
+        return iso(value) if value.tzinfo else value.isoformat()
     return str(value)
 
 
