@@ -37,6 +37,7 @@ from eventsourcing.persistence import Notification
 from domain.lifecycle import OPEN_STATES, RESOLVED
 from domain.policies.deadlines import DeadlinePolicy
 from domain.policies.policy_file import CallbackSettings
+from domain.workorder import STATE_EVENTS, WorkOrder
 from projections.sql import Cursor
 
 QUEUE = "rexian_callback_queue"
@@ -152,26 +153,28 @@ class CallbackQueue:
 
     # ----- events -------------------------------------------------------------------
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        if not isinstance(event, WorkOrder.Event):
+            return  # another aggregate's event (e.g. a HolidayArrangement)
         oid = str(event.originator_id)
-        kind = type(event).__name__
-        if kind == "Registered":
+        if isinstance(event, WorkOrder.Registered):
             cur.execute(f"INSERT INTO {ORDERS} (originator_id, ticket_no, category) "
                         "VALUES (?, ?, ?) ON CONFLICT (originator_id) DO NOTHING",
                         (oid, event.ticket_no, event.category))
             return
-        if kind in ("Resolved", "Answered") and event.state == RESOLVED:
+        if isinstance(event, WorkOrder.Resolved | WorkOrder.Answered) and \
+                event.state == RESOLVED:
             self._schedule_callback(cur, oid, event)
-        elif kind == "CallAttempted":
+        elif isinstance(event, WorkOrder.CallAttempted):
             self._attempted(cur, oid, event)
-        elif kind == "OutboundCallRequested":
+        elif isinstance(event, WorkOrder.OutboundCallRequested):
             self._request_reminder(cur, oid, event)
-        elif kind in ("CallbackArchived", "Reopened", "HumanHandoffRequested"):
+        elif isinstance(event, WorkOrder.CallbackArchived | WorkOrder.Reopened
+                        | WorkOrder.HumanHandoffRequested):
             self._drop(cur, oid, "callback")
-        state = getattr(event, "state", None)
-        if state is not None:
-            if state != RESOLVED:
+        if isinstance(event, STATE_EVENTS):
+            if event.state != RESOLVED:
                 self._drop(cur, oid, "callback")
-            if state not in OPEN_STATES:
+            if event.state not in OPEN_STATES:
                 self._drop(cur, oid, "reminder")
 
     def _ticket(self, cur: Cursor, oid: str) -> str | None:

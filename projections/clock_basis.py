@@ -13,7 +13,7 @@ from typing import Any
 from eventsourcing.persistence import Notification
 
 from domain.lifecycle import OPEN_STATES
-from domain.workorder import WorkOrder
+from domain.workorder import STATE_EVENTS, WorkOrder
 from projections.sql import Cursor
 
 INDEX = "rexian_clock_basis"
@@ -48,7 +48,7 @@ class ClockBasisIndex:
                         "ON CONFLICT (originator_id) DO NOTHING", (oid, event.ticket_no))
         elif isinstance(event, CLOCK_EVENTS):
             cur.execute(f"DELETE FROM {INDEX} WHERE originator_id = ?", (oid,))
-            calendar = getattr(event, "calendar", None) or {}
+            calendar = getattr(event, "calendar", None) or {}  # absent in pre-basis events
             row = cur.execute(f"SELECT ticket_no FROM {ORDERS} WHERE originator_id = ?",
                               (oid,)).fetchone()
             ticket = row[0] if row else oid
@@ -56,7 +56,7 @@ class ClockBasisIndex:
                 cur.execute(f"INSERT INTO {INDEX} (originator_id, ticket_no, year, version) "
                             "VALUES (?, ?, ?, ?)", (oid, ticket, int(year), version))
         elif isinstance(event, WorkOrder.Returned) or (
-                getattr(event, "state", OPEN_STATES[0]) not in OPEN_STATES):
+                isinstance(event, STATE_EVENTS) and event.state not in OPEN_STATES):
             cur.execute(f"DELETE FROM {INDEX} WHERE originator_id = ?", (oid,))
 
 

@@ -11,6 +11,7 @@ from domain import lifecycle as lc
 from domain.errors import InvalidInput, UnknownDepartment, shown
 from domain.ports import DepartmentDirectory
 from domain.values import CATEGORIES, require_choice, require_identifier
+from domain.workorder import STATE_EVENTS, WorkOrder
 from projections.sql import Cursor
 
 TICKETS = "rexian_tickets"
@@ -35,10 +36,11 @@ class TicketList:
         cur.execute(f"DROP TABLE IF EXISTS {TICKETS}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
-        kind = type(event).__name__
+        if not isinstance(event, WorkOrder.Event):
+            return  # another aggregate's event (e.g. a HolidayArrangement)
         at = event.timestamp.isoformat()
         oid = str(event.originator_id)
-        if kind == "Registered":
+        if isinstance(event, WorkOrder.Registered):
             cur.execute(
                 f"INSERT INTO {TICKETS} (ticket_no, originator_id, state, substate, category, "
                 "urgency, region, department, assist, created_at, updated_at, version) "
@@ -47,10 +49,10 @@ class TicketList:
                 (event.ticket_no, oid, event.category, event.urgency, event.region, at, at,
                  event.originator_version))
             return
-        if kind in ("Dispatched", "Redispatched"):
+        if isinstance(event, WorkOrder.Dispatched):  # and Redispatched
             cur.execute(f"UPDATE {TICKETS} SET department = ?, assist = ? WHERE originator_id = ?",
                         (event.dept, json.dumps(list(event.assist), ensure_ascii=False), oid))
-        if hasattr(event, "state"):
+        if isinstance(event, STATE_EVENTS):
             cur.execute(f"UPDATE {TICKETS} SET state = ?, substate = ? WHERE originator_id = ?",
                         (event.state, event.substate, oid))
         cur.execute(f"UPDATE {TICKETS} SET updated_at = ?, version = ? WHERE originator_id = ?",

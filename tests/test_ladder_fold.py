@@ -13,7 +13,7 @@ from typing import Any
 from adapters.bootstrap import Engine
 from domain.lifecycle import OPEN_STATES
 from domain.policies.statutory import statutory_holidays
-from domain.workorder import STATE_EVENTS, LadderState, WorkOrder, fold_ladder, pending_ladder
+from domain.workorder import LadderState, fold_ladder, pending_ladder
 from projections.deadline_index import INDEX, due_tickets
 from tests.conftest import SimClock
 from tests.test_deadline_index import populate
@@ -122,19 +122,7 @@ def test_a_revised_clock_keeps_its_taken_steps_out_of_the_due_rows(
         assert ticket not in due_tickets(cur, clock.now.timestamp())
 
 
-def test_state_events_are_the_events_that_record_a_state() -> None:
-    declared = {cls for cls in _event_classes(WorkOrder.Event)
-                if "state" in getattr(cls, "__annotations__", {})}
-    assert set(STATE_EVENTS) == declared
-
-
 def test_the_fold_passes_other_events_through() -> None:
     before = LadderState({"warning": "2025-10-10T00:00:00+08:00"}, ("warning",), True)
     assert fold_ladder(before, object()) is before
 
-
-def _event_classes(base: type) -> set[type]:
-    found = set()
-    for sub in base.__subclasses__():
-        found |= {sub, *_event_classes(sub)}
-    return found

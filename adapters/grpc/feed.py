@@ -44,6 +44,7 @@ from adapters.grpc.convert import jsonable
 from adapters.sqldb import SqlDatabase
 from domain.errors import InvalidInput
 from domain.policies.clock import deadline_basis
+from domain.workorder import WorkOrder
 from projections.runner import ProjectionRunner
 from projections.sql import Cursor
 
@@ -53,10 +54,21 @@ FEED = "rexian_department_feed"
 ORDERS = "rexian_feed_orders"
 ACKS = "rexian_feed_acks"
 
-LEAD_EVENTS = frozenset({
-    "Reopened", "ReturnRejected", "ExtensionApproved", "ExtensionDenied", "Escalated",
-    "Withdrawn", "Merged", "CallbackArchived", "DeadlineRevised",
-})
+_W = WorkOrder
+# Events that concern the order's current lead unit without naming it.
+LEAD_EVENTS: tuple[type[Any], ...] = (
+    _W.Reopened, _W.ReturnRejected, _W.ExtensionApproved, _W.ExtensionDenied, _W.Escalated,
+    _W.Withdrawn, _W.Merged, _W.CallbackArchived, _W.DeadlineRevised,
+)
+# The events that name units, by the field that names them (a test keeps these in step
+# with the event classes' fields).
+UNIT_FIELDS: dict[str, tuple[type[Any], ...]] = {
+    "dept": (_W.Dispatched, _W.Signed, _W.Returned, _W.ExtensionRequested, _W.Resolved,
+             _W.PlanReported),
+    "assist": (_W.Dispatched,),
+    "supervision": (_W.Reopened, _W.Escalated),
+    "target_dept": (_W.Escalated, _W.OutboundCallRequested),
+}
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp",
                           "originator_topic", "actor_role", "actor_id", "prev_hash"})
 _PERSONAL = frozenset({"personal", "citizen_id"})
@@ -70,14 +82,16 @@ def relations(event: Any, lead: str | None) -> dict[str, str]:
         if isinstance(name, str) and name:
             found.setdefault(name, relation)
 
-    add(getattr(event, "dept", None), "lead")
-    for name in getattr(event, "assist", None) or ():
-        add(name, "assist")
-    supervision = getattr(event, "supervision", None)
-    if isinstance(supervision, dict):
-        add(supervision.get("dept"), "supervision")
-    add(getattr(event, "target_dept", None), "target")
-    if type(event).__name__ in LEAD_EVENTS:
+    if isinstance(event, UNIT_FIELDS["dept"]):
+        add(event.dept, "lead")
+    if isinstance(event, UNIT_FIELDS["assist"]):
+        for name in event.assist or ():
+            add(name, "assist")
+    if isinstance(event, UNIT_FIELDS["supervision"]) and isinstance(event.supervision, dict):
+        add(event.supervision.get("dept"), "supervision")
+    if isinstance(event, UNIT_FIELDS["target_dept"]):
+        add(event.target_dept, "target")
+    if isinstance(event, LEAD_EVENTS):
         add(lead, "lead")
     return found
 
@@ -113,19 +127,21 @@ class DepartmentFeedProjection:
         cur.execute(f"DROP TABLE IF EXISTS {ORDERS}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        if not isinstance(event, WorkOrder.Event):
+            return  # another aggregate's event (e.g. a HolidayArrangement)
         oid = str(event.originator_id)
-        kind = type(event).__name__
-        if kind == "Registered":
+        kind = type(event).__name__  # the feed row's `type` column
+        if isinstance(event, WorkOrder.Registered):
             cur.execute(f"INSERT INTO {ORDERS} (originator_id, ticket_no, lead) VALUES (?, ?, NULL) "
                         "ON CONFLICT (originator_id) DO NOTHING", (oid, event.ticket_no))
             return
         row = cur.execute(f"SELECT ticket_no, lead FROM {ORDERS} WHERE originator_id = ?",
                           (oid,)).fetchone()
-        if row is None:  # not a work order (or its registration predates this projection)
+        if row is None:  # its registration predates this projection
             return
         ticket_no, lead = row[0], row[1]
         targets = relations(event, lead)
-        if kind in ("Dispatched", "Redispatched"):
+        if isinstance(event, WorkOrder.Dispatched):  # and Redispatched
             cur.execute(f"UPDATE {ORDERS} SET lead = ? WHERE originator_id = ?",
                         (event.dept, oid))
         if not targets:
