@@ -216,8 +216,7 @@ class WorkOrderService(Application):
         order = self.load(ticket_no)
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
-        recipe, resumed = self._recipe_after_return(order, at, same_unit=order.paused is not None
-                                                    and order.paused["dept"] == dept)
+        recipe, resumed = self._recipe_after_return(order, at, same_unit=order.paused_by(dept))
         order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
                          at=at, sign_due_at=self._sign_due(order, at), resumed=resumed,
                          **_recorded(self._clock(order, recipe)))
@@ -350,10 +349,7 @@ class WorkOrderService(Application):
                     lead=order.department, citizen_id=order.citizen_id, due_at=order.due_at,
                     departments=self.departments,
                     supervision_count=len(order.supervision_orders),
-                    extensions_approved=sum(1 for x in order.extensions
-                                            if x.get("decision") == "批准"),
-                    report_by=(datetime.fromisoformat(order.ladder["level1"])
-                               if "level1" in order.ladder else None))
+                    extensions_approved=order.extensions_approved, report_by=order.report_by)
                 order.take_ladder_step(step=step, actor=actor, at=at, **content)
             try:
                 self._commit(order)

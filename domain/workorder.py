@@ -358,6 +358,20 @@ class WorkOrder(Aggregate):
         self.calendar = calendar
         self.paused = None
 
+    def paused_by(self, dept: str) -> bool:
+        """The order is 已退回 with a paused clock of ``dept`` (who would get it back)."""
+        return self.paused is not None and self.paused.get("dept") == dept
+
+    @property
+    def report_by(self) -> datetime | None:
+        """When the unit must report its plan on the running clock (the level-1 instant)."""
+        level1 = self.ladder.get("level1")
+        return datetime.fromisoformat(level1) if level1 else None
+
+    @property
+    def extensions_approved(self) -> int:
+        return sum(1 for x in self.extensions if x.get("decision") == "批准")
+
     def resumed_recipe(self, at: datetime) -> list[Step]:
         """The recipe of the paused clock resumed at ``at`` (empty when it has none)."""
         if not self.paused or not self.paused.get("recipe"):
