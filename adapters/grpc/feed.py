@@ -44,6 +44,7 @@ from adapters.grpc.convert import jsonable
 from adapters.sqldb import SqlDatabase
 from domain.errors import InvalidInput
 from domain.policies.clock import deadline_basis
+from domain.views import beijing, localized
 from domain.workorder import WorkOrder
 from projections.runner import ProjectionRunner
 from projections.sql import Cursor
@@ -102,8 +103,9 @@ def payload_of(event: Any) -> dict[str, Any]:
               if k not in _BOOKKEEPING and k not in _PERSONAL}
     if fields.get("calendar") and fields.get("due_at"):
         # The unit sees at a glance whether its deadline may still move (暂定 calendar).
-        fields["deadline_basis"] = deadline_basis(fields["calendar"])
-    result: dict[str, Any] = jsonable(fields)
+        fields["deadline_basis"] = deadline_basis(
+            fields["calendar"], beijing(fields["due_at"]).year)
+    result: dict[str, Any] = jsonable(localized(fields))
     return result
 
 
