@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from adapters.audit_verify import VerifyReport, verify
-from adapters.sqldb import SqlDatabase, StoreConfig, parse_db_url
+from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault
 from domain.departments import DepartmentRegistry
+from domain.errors import InvalidInput, shown
 from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
@@ -77,12 +79,48 @@ def build_engine(
 ) -> Engine:
     """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
     config = parse_db_url(db_url)
-    if config.kind == "sqlite" and config.sqlite_path is not None:
-        config.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    _check_sqlite_path(config)
     db = SqlDatabase(config)
     registry = DepartmentRegistry.load(departments_file)
     policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
+    try:
+        return _open(config, db, registry, policy, clock)
+    except Exception as error:
+        if not _is_store_failure(error):
+            raise
+        db.close()
+        raise InvalidInput(
+            "db", f"无法打开事件库 {shown(config.display, 80)}：{shown(error, 200)}",
+            f"cannot open the event store {shown(config.display, 80)}: {shown(error, 200)}",
+        ) from error
+
+
+def _check_sqlite_path(config: StoreConfig) -> None:
+    """Only the default ./var is created on first use; a path someone typed must exist (a
+    typo must not scatter new stores), and must not be a directory."""
+    path = config.sqlite_path
+    if config.kind != "sqlite" or path is None:
+        return
+    if path.is_dir():
+        raise InvalidInput("db", f"事件库路径是一个目录：{shown(str(path), 80)}",
+                           f"the event store path is a directory: {shown(str(path), 80)}")
+    if path == DEFAULT_SQLITE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise InvalidInput("db", f"事件库所在目录不存在：{shown(str(path.parent), 80)}",
+                           f"the event store's directory does not exist: "
+                           f"{shown(str(path.parent), 80)}")
+
+
+def _is_store_failure(error: Exception) -> bool:
+    # psycopg is imported only for PostgreSQL stores: recognise its errors by module.
+    return isinstance(error, sqlite3.Error | OSError) or \
+        type(error).__module__.startswith("psycopg")
+
+
+def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
+          policy: Deadlines | None, clock: Callable[[], datetime]) -> Engine:
     # Every constructor below creates its tables if missing: one process at a time.
     with db.schema_lock():
         vault = SqlVault(db)
