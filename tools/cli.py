@@ -3,6 +3,9 @@
 Global options come before the command: `rexian [--db URL] [--now ISO8601] COMMAND ...`.
 With `--grpc HOST:PORT` the commands go to a running engine (`rexian serve`) over gRPC.
 Exit codes: 0 success, 1 tampering found by `verify`, 2 bad input or illegal command.
+
+Start-up time matters (every hotline script runs it per command): the store, the domain
+service, gRPC and rich are imported by the commands that use them, not at import time.
 """
 
 from __future__ import annotations
@@ -10,30 +13,35 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 
-from adapters.bootstrap import Engine, build_engine
 from domain.commands import CATALOGUE, CommandSpec, Field
-from domain.errors import DomainError, InvalidInput
-from domain.policies.policy_file import PolicyError
-from domain.service import SHANGHAI, system_clock
+from domain.errors import DomainError, InvalidInput, shown
 from domain.values import Actor, require_instant
+from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
 
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from adapters.bootstrap import Engine
+
+
 app = typer.Typer(
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
     help="Rexian 热线工单引擎 — event-sourced work orders for government service hotlines.",
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 @dataclass
@@ -53,6 +61,9 @@ class Context:
 
             self._engine = cast(Engine, RemoteEngine(self.grpc))
         if self._engine is None:
+            from adapters.bootstrap import build_engine
+            from domain.service import system_clock
+
             frozen = self.now
             clock: Callable[[], datetime] = (lambda: frozen) if frozen else system_clock
             self._engine = build_engine(self.db, clock=clock, departments_file=self.departments)
@@ -70,6 +81,8 @@ class Context:
 
 def parse_instant(text: str, field_name: str) -> datetime:
     """ISO 8601; a time without an offset is Beijing time (the hotline's clock)."""
+    from domain.service import SHANGHAI
+
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -88,8 +101,16 @@ def fail(error: DomainError, as_json: bool) -> NoReturn:
     raise typer.Exit(2)
 
 
-def emit(data: Any, as_json: bool, text: str) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2) if as_json else text)
+def emit(data: Any, as_json: bool, text: str | RenderableType) -> None:
+    """JSON (byte for byte what scripts parse), or text / a rich renderable for people."""
+    if as_json:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif isinstance(text, str):
+        typer.echo(text)
+    else:
+        from tools.cli_render import print_out
+
+        print_out(text)
 
 
 def ctx_of(ctx: typer.Context) -> Context:
@@ -98,17 +119,23 @@ def ctx_of(ctx: typer.Context) -> Context:
 
 
 def run(ctx: typer.Context, as_json: bool, action: Callable[[Engine], Any],
-        text: Callable[[Any], str]) -> Any:
-    """Run one engine action; domain errors exit 2 with a bilingual message."""
+        text: Callable[[Any], str | RenderableType]) -> Any:
+    """Run one engine action; domain errors exit 2 with a bilingual message. `text` renders
+    the result for people and is not called for --json."""
     context = ctx_of(ctx)
     try:
         result = action(context.engine())
     except DomainError as error:
         fail(error, as_json)
-    except PolicyError as error:
+    except Exception as error:
+        # Imported here: the policy module pulls in the whole calendar (~80 ms at start-up).
+        from domain.policies.policy_file import PolicyError
+
+        if not isinstance(error, PolicyError):
+            raise
         fail(InvalidInput("policy", f"策略文件错误：{error}", f"policy file error: {error}"),
              as_json)
-    emit(result, as_json, text(result))
+    emit(result, as_json, "" if as_json else text(result))
     return result
 
 
@@ -126,13 +153,13 @@ def order_line(view: dict[str, Any]) -> str:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Annotated[str | None, typer.Option("--db", help="sqlite path or postgresql:// URL "
+    db: Annotated[str | None, typer.Option("--db", metavar="URL", help="sqlite path or postgresql:// URL "
                                           "(default: $REXIAN_DB or ./var/rexian.db)")] = None,
-    now: Annotated[str | None, typer.Option("--now", help="Simulation clock (ISO 8601); "
+    now: Annotated[str | None, typer.Option("--now", metavar="ISO8601", help="Simulation clock (ISO 8601); "
                                            "only with REXIAN_SIMULATION=1")] = None,
-    actor: Annotated[str | None, typer.Option("--actor", help="ROLE:ID or ID of who acts "
+    actor: Annotated[str | None, typer.Option("--actor", metavar="ROLE:ID", help="ROLE:ID or ID of who acts "
                                              "(default $REXIAN_ACTOR)")] = None,
-    departments: Annotated[str | None, typer.Option("--departments",
+    departments: Annotated[str | None, typer.Option("--departments", metavar="FILE",
                                                    help="Department registry TOML")] = None,
     grpc: Annotated[str | None, typer.Option("--grpc", metavar="HOST:PORT",
                                             help="Talk to a running engine over gRPC "
@@ -160,6 +187,8 @@ def main_options(
 # ----- the lifecycle commands, generated from the catalogue -----------------------------
 _PYTHON_TYPES: dict[str, Any] = {"text": str, "texts": list[str] | None, "int": int,
                                  "instant": str}
+_METAVARS = {"text": "TEXT", "texts": "TEXT", "int": "N", "instant": "ISO8601"}
+TicketArg = Annotated[str, typer.Argument(metavar="TICKET", help="工单号 / ticket number")]
 
 
 def _cli_value(field_spec: Field, value: Any) -> Any:
@@ -191,9 +220,10 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
                                 annotation=typer.Context)]
     if spec.ticket:
         params.append(inspect.Parameter("ticket", inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                        annotation=str))
+                                        annotation=TicketArg))
     for f in spec.fields:
-        option = typer.Option(f"--{f.name.replace('_', '-')}", help=f"{f.label}: {f.help}")
+        option = typer.Option(f"--{f.name.replace('_', '-')}", metavar=_METAVARS[f.kind],
+                              help=f"{f.label}: {f.help}")
         default: Any = inspect.Parameter.empty
         if not f.required:
             default = None if f.kind == "texts" else f.default
@@ -209,28 +239,46 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
 
 
 for _spec in CATALOGUE:
-    app.command(name=_spec.cli, help=_spec.summary)(_lifecycle_command(_spec))
+    app.command(name=_spec.cli, help=_spec.summary, cls=Command)(_lifecycle_command(_spec))
 
 
-@app.command(name="tick")
+def tick_engine(engine: Engine) -> dict[str, int]:
+    """One deadline tick: the engine's own `tick()` when it has one (a RemoteEngine asks
+    the server), else the local ticker over the engine's projection runners."""
+    # Looked up on the class: RemoteEngine.__getattr__ refuses unknown attributes.
+    if callable(getattr(type(engine), "tick", None)):
+        counts: dict[str, int] = cast(Any, engine).tick()
+        return counts
+    from adapters.ticker import tick
+
+    return tick(engine)
+
+
+@app.command(name="tick", cls=Command)
 def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Perform every due deadline step (临期/催办/超期督办/通报) once; print counts."""
-    from adapters.ticker import COUNT_NAMES, tick
+    def text(counts: dict[str, int]) -> RenderableType:
+        from adapters.ticker import COUNT_NAMES
+        from tools.cli_render import tick_table
 
-    run(ctx, as_json, tick, lambda counts: "  ".join(
-        f"{COUNT_NAMES[k]}：{v}" for k, v in counts.items()))
+        return tick_table(counts, COUNT_NAMES)
+
+    run(ctx, as_json, tick_engine, text)
 
 
 # ----- queries ------------------------------------------------------------------------
-@app.command()
-def show(ctx: typer.Context, ticket: str, as_json: JsonOpt = False) -> None:
+@app.command(cls=Command)
+def show(ctx: typer.Context, ticket: TicketArg, as_json: JsonOpt = False) -> None:
     """Show one order (personal data masked)."""
-    run(ctx, as_json, lambda e: e.service.show(ticket), order_line)
+    from tools.cli_render import order_panel
+
+    run(ctx, as_json, lambda e: e.service.show(ticket), order_panel)
 
 
-@app.command()
-def history(ctx: typer.Context, ticket: str,
-            as_of: Annotated[str | None, typer.Option("--as-of", help="ISO 8601")] = None,
+@app.command(cls=Command)
+def history(ctx: typer.Context, ticket: TicketArg,
+            as_of: Annotated[str | None, typer.Option("--as-of", metavar="ISO8601",
+                                                     help="The moment to look at")] = None,
             as_json: JsonOpt = False) -> None:
     """The order as it was at a moment, and every event up to then (who, when, what, why)."""
 
@@ -238,71 +286,77 @@ def history(ctx: typer.Context, ticket: str,
         moment = parse_instant(as_of, "as_of") if as_of else None
         return engine.service.history(ticket, moment)
 
-    def text(result: dict[str, Any]) -> str:
-        lines = [f"工单 {ticket} 状态：{order_line(result['state'])}"]
-        for e in result["events"]:
-            reason = e["details"].get("reason")
-            why = f" 理由：{reason}" if reason else ""
-            lines.append(f"  v{e['version']} {e['at']} {e['type']} "
-                         f"{e['actor']['role']}:{e['actor']['id']}{why}")
-        return "\n".join(lines)
+    def text(result: dict[str, Any]) -> RenderableType:
+        from tools.cli_render import history_view
+
+        return history_view(ticket, result)
 
     run(ctx, as_json, action, text)
 
 
-@app.command(name="list")
+@app.command(name="list", cls=Command)
 def list_(ctx: typer.Context,
-          state: Annotated[str | None, typer.Option()] = None,
-          dept: Annotated[str | None, typer.Option()] = None,
-          category: Annotated[str | None, typer.Option()] = None,
+          state: Annotated[str | None, typer.Option(metavar="STATE")] = None,
+          dept: Annotated[str | None, typer.Option(metavar="UNIT")] = None,
+          category: Annotated[str | None, typer.Option(metavar="CATEGORY")] = None,
           as_json: JsonOpt = False) -> None:
     """List orders by state, unit (lead or assisting) and category."""
-    run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category),
-        lambda rows: "\n".join(order_line(r) for r in rows) or "（无）")
+    from tools.cli_render import order_table
+
+    run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category), order_table)
 
 
-@app.command()
-def verify(ctx: typer.Context, ticket: Annotated[str | None, typer.Argument()] = None,
+_ANCHOR = re.compile(r"([0-9]{1,18}):([0-9a-fA-F]{64})")
+
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    """POSITION:HASH, ASCII digits and 64 hex digits (no other digits int() would take)."""
+    match = _ANCHOR.fullmatch(text)
+    if match is None:
+        raise InvalidInput("anchor", f"锚点格式应为 位置:哈希（64位十六进制）：{shown(text)}",
+                           f"anchor must be POSITION:HASH (64 hex digits): {shown(text)}")
+    return int(match.group(1)), match.group(2).lower()
+
+
+@app.command(cls=Command)
+def verify(ctx: typer.Context,
+           ticket: Annotated[str | None, typer.Argument(
+               metavar="TICKET", help="Check only this order")] = None,
            anchor: Annotated[list[str] | None, typer.Option(
-               help="POSITION:HASH of a published ledger head to check (repeatable)")] = None,
+               metavar="POSITION:HASH",
+               help="A published ledger head to check (repeatable)")] = None,
            as_json: JsonOpt = False) -> None:
     """Check the hash chains and the audit ledger; exit 1 when tampering is found."""
     anchors = []
     for text_anchor in anchor or []:
-        position, _, digest = text_anchor.partition(":")
-        if not position.isdigit() or len(digest) != 64:
-            fail(InvalidInput("anchor", f"锚点格式应为 位置:哈希（64位十六进制）：{text_anchor}",
-                              f"anchor must be POSITION:HASH (64 hex digits): {text_anchor}"),
-                 as_json)
-        anchors.append((int(position), digest.lower()))
+        try:
+            anchors.append(parse_anchor(text_anchor))
+        except InvalidInput as error:
+            fail(error, as_json)
 
-    def text(report: dict[str, Any]) -> str:
-        if report["ok"]:
-            return (f"完整性校验通过 / OK: {report['checked_orders']} orders, "
-                    f"{report['checked_events']} events; ledger head "
-                    f"{report.get('ledger_position', '?')}:{report['ledger_head']}")
-        return "\n".join(f"篡改 / TAMPERED {p['ticket_no']} v{p['version']} [{p['kind']}] "
-                         f"{p['message']}" for p in report["problems"])
+    def text(report: dict[str, Any]) -> RenderableType:
+        from tools.cli_render import verify_view
+
+        return verify_view(report, anchors)
 
     result = run(ctx, as_json, lambda e: e.verify(ticket, anchors).as_dict(), text)
     if not result["ok"]:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=Command)
 def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the units of the department registry."""
+    from tools.cli_render import departments_table
 
     def action(engine: Engine) -> list[dict[str, Any]]:
         return [{"name": d.name, "region": d.region, "supervisor": d.supervisor,
                  "duty_phone": d.duty_phone} for d in engine.departments.all()]
 
-    run(ctx, as_json, action, lambda rows: "\n".join(
-        f"{r['name']}\t{r['region']}\t上级：{r['supervisor'] or '—'}\t{r['duty_phone']}"
-        for r in rows))
+    run(ctx, as_json, action, departments_table)
 
 
-@app.command()
+@app.command(cls=Command)
 def serve(
     ctx: typer.Context,
     grpc_address: Annotated[str, typer.Option("--grpc", help="gRPC listen address")] =
@@ -384,12 +438,12 @@ register_calendar(app, run, ctx_of)
 
 
 # ----- speech recognition -------------------------------------------------------------
-asr_app = typer.Typer(no_args_is_help=True, help="Speech recognition (whisper.cpp) as the "
+asr_app = typer.Typer(cls=Group, no_args_is_help=True, help="Speech recognition (whisper.cpp) as the "
                       "callback robot hears it.")
 app.add_typer(asr_app, name="asr")
 
 
-@asr_app.command(name="classify")
+@asr_app.command(name="classify", cls=Command)
 def asr_classify(
     files: Annotated[list[str], typer.Argument(help="16 kHz mono WAV files (others converted)")],
     as_json: JsonOpt = False,
@@ -406,8 +460,11 @@ def asr_classify(
         recognizer = WhisperRecognizer()
     except ModelNotFoundError as error:
         fail(InvalidInput("model", f"语音识别模型缺失：{error}", str(error)), as_json)
+    from tools.cli_render import progress
+
     results: list[dict[str, Any]] = []
-    for name in files:
+    # Whisper takes about half a second a file: a bar on a terminal, nothing in a pipe.
+    for name in progress(files, len(files), "识别 / transcribing"):
         try:
             intent, heard = classify_answer(recognizer, name)
         except (AudioError, FileNotFoundError, IsADirectoryError) as error:
@@ -430,12 +487,12 @@ def asr_classify(
 
 
 # ----- drills (whole loops on a throwaway store) ----------------------------------------
-drill_app = typer.Typer(no_args_is_help=True, help="Drills: whole loops in one process on a "
+drill_app = typer.Typer(cls=Group, no_args_is_help=True, help="Drills: whole loops in one process on a "
                         "throwaway store (演练).")
 app.add_typer(drill_app, name="drill")
 
 
-@drill_app.command(name="callback")
+@drill_app.command(name="callback", cls=Command)
 def drill_callback(
     ctx: typer.Context,
     answer: Annotated[list[str], typer.Option(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import calendar as month_calendar
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from adapters.bootstrap import Engine
-from adapters.calendar.operations import import_notice, read_notice, year_view
+from tools.cli_base import Command, Group, JsonOpt
 
-calendar_app = typer.Typer(no_args_is_help=True, help="Working-day calendar (工作日历): the "
-                           "State Council arrangement each deadline counts on.")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+if TYPE_CHECKING:  # the engine is imported by the commands that open it (start-up time)
+    from adapters.bootstrap import Engine
+
+calendar_app = typer.Typer(cls=Group, no_args_is_help=True, help="Working-day calendar "
+                           "(工作日历): the State Council arrangement each deadline counts on.")
 BASIS_LABELS = {"official": "正式", "provisional": "暂定"}
 
 
@@ -21,6 +22,7 @@ def render_year(view: dict[str, Any], engine: Engine) -> str:
     """Twelve month grids: 休 a day off on a weekday, 班 a working weekend."""
     from rich.columns import Columns
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     assert engine.service.deadlines is not None
@@ -49,7 +51,7 @@ def render_year(view: dict[str, Any], engine: Engine) -> str:
     console = Console(record=True, width=120)
     label = BASIS_LABELS[view["basis"]]
     with console.capture() as captured:
-        console.print(f"[bold]{year} 年工作日历[/]（{label}：{view['source']}）"
+        console.print(f"[bold]{year} 年工作日历[/]（{label}：{escape(view['source'])}）"
                       f"  工作日 {view['working_days']} 天")
         console.print(Columns(grids, equal=True))
         console.print("休 = 工作日放假  班 = 周末调休上班")
@@ -62,15 +64,17 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
     """Add `calendar import` and `calendar show` to the CLI (the `run` of tools.cli)."""
     app.add_typer(calendar_app, name="calendar")
 
-    @calendar_app.command(name="import")
+    @calendar_app.command(name="import", cls=Command)
     def import_(ctx: typer.Context,
-                file: Annotated[str, typer.Argument(help="The notice as published (UTF-8 text)")],
+                file: Annotated[str, typer.Argument(metavar="FILE", help="The notice as published (UTF-8 text)")],
                 replace: Annotated[bool, typer.Option(
-                    "--replace", help="Replace a different arrangement already imported "
+                    "--replace", metavar="", help="Replace a different arrangement already imported "
                     "for that year")] = False,
                 as_json: JsonOpt = False) -> None:
         """Import 《国务院办公厅关于YYYY年部分节假日安排的通知》: prints what it understood,
         records it (audited); open orders are revised by the next tick."""
+        from adapters.calendar.operations import import_notice, read_notice
+
         actor = ctx_of(ctx).actor_for("dispatcher", "centre")
 
         def text(r: dict[str, Any]) -> str:
@@ -86,10 +90,12 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
 
         run(ctx, as_json, lambda e: import_notice(e, read_notice(file), replace, actor), text)
 
-    @calendar_app.command(name="show")
-    def show(ctx: typer.Context, year: Annotated[int, typer.Argument(help="The year")],
+    @calendar_app.command(name="show", cls=Command)
+    def show(ctx: typer.Context, year: Annotated[int, typer.Argument(metavar="YEAR", help="The year")],
              as_json: JsonOpt = False) -> None:
         """A year's working-day calendar as month grids, and where each year's data comes from."""
+        from adapters.calendar.operations import year_view
+
         engine_box: list[Engine] = []
 
         def action(engine: Engine) -> dict[str, Any]:
