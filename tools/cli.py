@@ -59,7 +59,7 @@ class Context:
             # (centre token from $REXIAN_CENTRE_TOKEN or the development default).
             from adapters.grpc.client import RemoteEngine
 
-            self._engine = cast(Engine, RemoteEngine(self.grpc))
+            self._engine = cast("Engine", RemoteEngine(self.grpc))
         if self._engine is None:
             from adapters.bootstrap import build_engine
             from domain.service import system_clock
