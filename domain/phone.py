@@ -6,7 +6,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, shown
 
 _VALID_TYPES = {
     phonenumbers.PhoneNumberType.MOBILE,
@@ -19,26 +19,29 @@ _VALID_TYPES = {
 def normalize_phone(raw: str) -> str:
     """Return the national form without separators (13800138000, 057488888888) or raise."""
     text = (raw or "").strip()
-    error = InvalidInput(
-        "caller_phone",
-        f"电话号码“{text}”无效：应为中国大陆手机号或带区号的固定电话（如 0574-88888888）",
-        f"invalid phone number {text!r}: expected a mainland China mobile or landline "
-        "number with area code (e.g. 0574-88888888)",
-    )
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise error from None
+        raise _invalid(text) from None
     if number.country_code != 86 or not phonenumbers.is_valid_number(number):
-        raise error
+        raise _invalid(text)
     if number.extension:
         # The national form has no room for an extension: its digits would be glued
         # onto the number (13800138000 ext. 12 -> 1380013800012).
-        raise error
+        raise _invalid(text)
     if phonenumbers.number_type(number) not in _VALID_TYPES:
-        raise error
+        raise _invalid(text)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return "".join(ch for ch in national if ch.isdigit())
+
+
+def _invalid(text: str) -> InvalidInput:
+    return InvalidInput(
+        "caller_phone",
+        f"电话号码“{shown(text)}”无效：应为中国大陆手机号或带区号的固定电话（如 0574-88888888）",
+        f"invalid phone number {shown(text)!r}: expected a mainland China mobile or landline "
+        "number with area code (e.g. 0574-88888888)",
+    )
 
 
 def mask_phone(phone: str) -> str:

@@ -111,7 +111,7 @@ class WorkOrderService(Application):
         # The last year a provisional calendar is offered for (the year after the wall
         # clock's; tests pin it so their scenarios do not age).
         self.horizon = horizon
-        # Called after each successful save (e.g. to bring the audit ledger up to date).
+        # Called after each successful save (the department feed wakes its projection on it).
         self.on_saved = on_saved
 
     # ----- plumbing -------------------------------------------------------------------
@@ -128,6 +128,13 @@ class WorkOrderService(Application):
 
     def _commit(self, *orders: Aggregate) -> None:
         self.save(*orders)
+        cache = self.repository.cache
+        if cache is not None and self.repository.fastforward:
+            # The library caches only what it loaded: without this, the first command after
+            # intake rebuilds the order from the store. Fast-forward on the next get still
+            # picks up anything another process saved after this version.
+            for order in orders:
+                cache.put(order.id, order)
         if self.on_saved:
             self.on_saved()
 

@@ -49,8 +49,13 @@ def check_characters(field: str, text: str, label_zh: str, *, identifier: bool =
     """Refuse characters no front end may store: undecodable input (argv's lone surrogates),
     control characters (NUL, ESC...; free text may hold TAB and line breaks), bidi controls;
     in identifiers also invisible format characters and line separators."""
+    if text.isprintable():
+        return  # no control, format, separator or surrogate character: nothing to refuse
     for index, ch in enumerate(text):
         category = unicodedata.category(ch)
+        if ch.isprintable() or (category == "Cc" and not identifier
+                                and ch in _TEXT_WHITESPACE):
+            continue
         where_zh, where_en = _position(text, index)
         if category == "Cs":
             # surrogateescape maps an undecodable byte B to U+DC00 + B.
