@@ -5,6 +5,8 @@ Each benchmark lives in `tools/bench_<NAME>.py` and exposes
 document; otherwise as a readable table. An unknown NAME exits with status 2.
 
 Run from the repository root (some benchmarks import `tests.support`).
+Among them: `cli` (tools/bench_cli.py), the start-up time of `rexian show T` and
+`rexian --help` against `python -c pass`, with the load average.
 """
 
 from __future__ import annotations

@@ -61,7 +61,6 @@ class Context:
 
             self._engine = cast("Engine", RemoteEngine(self.grpc))
         if self._engine is None:
-            from adapters.bootstrap import build_engine
             from domain.service import system_clock
 
             frozen = self.now
@@ -77,6 +76,14 @@ class Context:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+
+
+def build_engine(db_url: str | None, **options: Any) -> Engine:
+    """adapters.bootstrap.build_engine, imported on first use (the store, eventsourcing and
+    psycopg are most of the start-up time; --help and remote commands never need them)."""
+    from adapters.bootstrap import build_engine as build
+
+    return build(db_url, **options)
 
 
 def parse_instant(text: str, field_name: str) -> datetime:
