@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 import typer
 
 from domain.commands import CATALOGUE, CommandSpec, Field
-from domain.errors import DomainError, InvalidInput, shown
+from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
 from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
@@ -485,9 +485,11 @@ def asr_classify(
         if as_json:
             typer.echo(json.dumps(item, ensure_ascii=False))
         elif "error" in item:
-            typer.echo(f"{item['file']}\t错误 / error: {item['error']}", err=True)
-        else:
-            typer.echo(f"{item['file']}\t{item['intent']}\t“{item['transcript']}”\t"
+            typer.echo(f"{printable(item['file'])}\t错误 / error: {printable(item['error'])}",
+                       err=True)
+        else:  # file names and transcripts are anyone's text: escaped, never raw controls
+            typer.echo(f"{printable(item['file'])}\t{item['intent']}\t"
+                       f"“{printable(item['transcript'])}”\t"
                        f"{item['audio_s']} s audio, {item['asr_s']} s")
     if any("error" in item for item in results):
         raise typer.Exit(2)

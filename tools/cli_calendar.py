@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from domain.errors import printable
 from tools.cli_base import Command, Group, JsonOpt
 
 if TYPE_CHECKING:  # the engine is imported by the commands that open it (start-up time)
@@ -86,7 +87,8 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
                 work = "、".join(d[5:] for d in f["workdays"]) or "无"
                 lines.append(f"  {f['name']}：放假 {off}（{len(f['days_off'])} 天）；调休上班 {work}")
             lines.append("在办工单的暂定时限将在下一次到期检查（tick / serve）时重新计算。")
-            return "\n".join(lines)
+            # The title and names come from the file as given: never raw control characters.
+            return printable("\n".join(lines))
 
         run(ctx, as_json, lambda e: import_notice(e, read_notice(file), replace, actor), text)
 
