@@ -120,6 +120,19 @@ def emit(data: Any, as_json: bool, text: str | RenderableType) -> None:
         print_out(text)
 
 
+def rendered(name: str) -> Callable[[Any], RenderableType]:
+    """The renderer `name` of tools.cli_render, imported when people read the output
+    (rich costs ~40 ms at start-up; a --json run never loads it)."""
+
+    def render(result: Any) -> RenderableType:
+        from tools import cli_render
+
+        made: RenderableType = getattr(cli_render, name)(result)
+        return made
+
+    return render
+
+
 def ctx_of(ctx: typer.Context) -> Context:
     obj: Context = ctx.obj
     return obj
@@ -277,9 +290,7 @@ def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @app.command(cls=Command)
 def show(ctx: typer.Context, ticket: TicketArg, as_json: JsonOpt = False) -> None:
     """Show one order (personal data masked)."""
-    from tools.cli_render import order_panel
-
-    run(ctx, as_json, lambda e: e.service.show(ticket), order_panel)
+    run(ctx, as_json, lambda e: e.service.show(ticket), rendered("order_panel"))
 
 
 @app.command(cls=Command)
@@ -308,9 +319,8 @@ def list_(ctx: typer.Context,
           category: Annotated[str | None, typer.Option(metavar="CATEGORY")] = None,
           as_json: JsonOpt = False) -> None:
     """List orders by state, unit (lead or assisting) and category."""
-    from tools.cli_render import order_table
-
-    run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category), order_table)
+    run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category),
+        rendered("order_table"))
 
 
 _ANCHOR = re.compile(r"([0-9]{1,18}):([0-9a-fA-F]{64})")
@@ -354,13 +364,11 @@ def verify(ctx: typer.Context,
 @app.command(cls=Command)
 def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """List the units of the department registry."""
-    from tools.cli_render import departments_table
-
     def action(engine: Engine) -> list[dict[str, Any]]:
         return [{"name": d.name, "region": d.region, "supervisor": d.supervisor,
                  "duty_phone": d.duty_phone} for d in engine.departments.all()]
 
-    run(ctx, as_json, action, departments_table)
+    run(ctx, as_json, action, rendered("departments_table"))
 
 
 @app.command(cls=Command)
