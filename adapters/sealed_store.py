@@ -45,6 +45,12 @@ def stored_hash(stored: StoredEvent) -> str:
     return digest.hexdigest()
 
 
+def staged_statements(kwargs: dict[str, Any]) -> list[tuple[str, tuple[Any, ...]]]:
+    """The side-table writes saved with these events (`app.save(..., staged=[...])`):
+    they commit or roll back with them."""
+    return [statement for write in kwargs.get("staged") or () for statement in write.statements()]
+
+
 def chain(previous: str, event_hash: str) -> str:
     return hashlib.sha256(f"{previous}{event_hash}".encode()).hexdigest()
 
@@ -67,6 +73,8 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        for sql, params in staged_statements(kwargs):
+            c.execute(sql, params)
         if ids:
             c.execute(LAST_CHAIN)
             row = c.fetchone()
@@ -83,6 +91,8 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        for sql, params in staged_statements(kwargs):
+            curs.execute(SQL(sql.replace("?", "%s")), params)  # type: ignore[arg-type]
         if ids:
             # Still inside the insert transaction, under the events table lock.
             curs.execute(SQL(LAST_CHAIN))  # type: ignore[arg-type]

@@ -1,12 +1,34 @@
-"""Daily ticket sequences shared by all processes on one store (implements TicketNumbers)."""
+"""Daily ticket sequences shared by all processes on one store (implements TicketNumbers).
+
+A number is reserved by reading the day's last number and consumed by a write that
+commits with the order's first event (adapters/sealed_store.py runs it in the insert
+transaction): a refused or failed intake uses up nothing, so numbers stay gap-free. Two
+processes reserving the same number collide on the event's unique id; the loser retries.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from adapters.sqldb import SqlDatabase
 
 TABLE = "rexian_ticket_sequences"
+
+
+@dataclass(frozen=True)
+class NumberUsed:
+    day: str
+    number: int
+
+    def statements(self) -> list[tuple[str, tuple[Any, ...]]]:
+        return [(f"INSERT INTO {TABLE} (day, last) VALUES (?, ?) ON CONFLICT (day) DO UPDATE "
+                 f"SET last = CASE WHEN {TABLE}.last < ? THEN ? ELSE {TABLE}.last END",
+                 (self.day, self.number, self.number, self.number))]
+
+    def committed(self) -> None:
+        """Nothing to remember: the table is the source of truth."""
 
 
 class SqlTicketNumbers:
@@ -16,19 +38,9 @@ class SqlTicketNumbers:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (day TEXT PRIMARY KEY, "
                         "last INTEGER NOT NULL)")
 
-    def next_number(self, day: date) -> int:
-        with self.db.transaction() as cur:
-            row = cur.execute(
-                f"INSERT INTO {TABLE} (day, last) VALUES (?, 1) ON CONFLICT (day) "
-                f"DO UPDATE SET last = {TABLE}.last + 1 RETURNING last",
-                (day.isoformat(),),
-            ).fetchone()
-        return int(row[0])
-
-    def skip_past(self, day: date, number: int) -> None:
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"INSERT INTO {TABLE} (day, last) VALUES (?, ?) ON CONFLICT (day) DO UPDATE "
-                f"SET last = CASE WHEN {TABLE}.last < ? THEN ? ELSE {TABLE}.last END",
-                (day.isoformat(), number, number, number),
-            )
+    def reserve(self, day: date, after: int = 0) -> tuple[int, NumberUsed]:
+        with self.db.transaction(immediate=False) as cur:
+            row = cur.execute(f"SELECT last FROM {TABLE} WHERE day = ?",
+                              (day.isoformat(),)).fetchone()
+        number = max(int(row[0]) if row else 0, after) + 1
+        return number, NumberUsed(day.isoformat(), number)

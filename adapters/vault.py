@@ -11,7 +11,9 @@ import hmac
 import json
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -20,6 +22,26 @@ from domain.ports import PersonalData
 
 KEYS = "rexian_citizen_keys"
 META = "rexian_vault_meta"
+
+
+@dataclass(frozen=True)
+class NewCitizenKey:
+    """The key row of a caller seen for the first time (a StagedWrite)."""
+
+    vault: SqlVault
+    citizen_id: str
+    digest: str
+    key: bytes
+
+    def statements(self) -> list[tuple[str, tuple[Any, ...]]]:
+        # No ON CONFLICT: a concurrent first intake of the same caller must fail this one.
+        return [(f"INSERT INTO {KEYS} (citizen_id, phone_digest, key, created_at) "
+                 "VALUES (?, ?, ?, ?)",
+                 (self.citizen_id, self.digest, self.key.decode(),
+                  datetime.now(UTC).isoformat()))]
+
+    def committed(self) -> None:
+        self.vault._keys[self.citizen_id] = self.key
 
 
 class SqlVault:
@@ -40,21 +62,24 @@ class SqlVault:
     def _digest(self, phone: str) -> str:
         return hmac.new(self._pepper, phone.encode(), hashlib.sha256).hexdigest()
 
-    def seal(self, data: PersonalData) -> tuple[str, str]:
+    def seal(self, data: PersonalData) -> tuple[str, str, NewCitizenKey | None]:
+        """The citizen's id and sealed token; for a caller the vault does not know yet, the
+        new key is a staged write that commits with the intake event (never a key without
+        its event, never an event sealed with a key that was not stored: two intakes racing
+        on one new caller collide on the digest and the loser retries with the winner's)."""
         digest = self._digest(data.phone)
-        with self.db.transaction() as cur:
-            cur.execute(
-                f"INSERT INTO {KEYS} (citizen_id, phone_digest, key, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (phone_digest) DO NOTHING",
-                (str(uuid.uuid4()), digest, Fernet.generate_key().decode(),
-                 datetime.now(UTC).isoformat()),
-            )
-            citizen_id, key = cur.execute(
-                f"SELECT citizen_id, key FROM {KEYS} WHERE phone_digest = ?", (digest,)
-            ).fetchone()
-        self._keys[citizen_id] = key.encode()
+        with self.db.transaction(immediate=False) as cur:
+            row = cur.execute(f"SELECT citizen_id, key FROM {KEYS} WHERE phone_digest = ?",
+                              (digest,)).fetchone()
+        staged = None
+        if row is None:
+            staged = NewCitizenKey(self, str(uuid.uuid4()), digest, Fernet.generate_key())
+            citizen_id, key = staged.citizen_id, staged.key
+        else:
+            citizen_id, key = row[0], row[1].encode()
+            self._keys[citizen_id] = key
         payload = json.dumps({"name": data.name, "phone": data.phone}, ensure_ascii=False)
-        return citizen_id, Fernet(key.encode()).encrypt(payload.encode()).decode()
+        return citizen_id, Fernet(key).encrypt(payload.encode()).decode(), staged
 
     def _key(self, citizen_id: str) -> bytes | None:
         if citizen_id not in self._keys:

@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
     def __call__(self) -> datetime: ...
 
 
+class StagedWrite(Protocol):
+    """A side-table write that commits in the same transaction as the events it goes with
+    (so intake is one transaction: its ticket number, its citizen key and its event)."""
+
+    def statements(self) -> list[tuple[str, tuple[Any, ...]]]:
+        """SQL with `?` placeholders and its parameters."""
+        ...
+
+    def committed(self) -> None:
+        """Called once the transaction has committed (e.g. to cache what it stored)."""
+        ...
+
+
 class TicketNumbers(Protocol):
     """Daily sequence numbers, shared by every process writing to the same store."""
 
-    def next_number(self, day: date) -> int: ...
-
-    def skip_past(self, day: date, number: int) -> None: ...
+    def reserve(self, day: date, after: int = 0) -> tuple[int, StagedWrite]:
+        """The next free number of ``day`` (greater than ``after``) and the write that
+        consumes it; a number is used up only when that write commits."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -28,8 +42,9 @@ class PersonalData:
 class PersonalDataVault(Protocol):
     """One key per citizen; deleting the key erases the citizen from every event (crypto-shredding)."""
 
-    def seal(self, data: PersonalData) -> tuple[str, str]:
-        """Return (citizen_id, encrypted token)."""
+    def seal(self, data: PersonalData) -> tuple[str, str, StagedWrite | None]:
+        """Return (citizen_id, encrypted token, the write that stores a new citizen's key,
+        or None for a citizen the vault already knows)."""
         ...
 
     def open(self, citizen_id: str, token: str) -> PersonalData | None:

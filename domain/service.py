@@ -7,7 +7,7 @@ records anything. Views returned are plain dicts (JSON-ready).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -37,7 +37,14 @@ from domain.policies.clock import (
     stale_years,
 )
 from domain.policies.escalation import compose_step
-from domain.ports import Clock, DepartmentDirectory, PersonalData, PersonalDataVault, TicketNumbers
+from domain.ports import (
+    Clock,
+    DepartmentDirectory,
+    PersonalData,
+    PersonalDataVault,
+    StagedWrite,
+    TicketNumbers,
+)
 from domain.values import Actor, require_text, require_ticket_no
 from domain.views import SHANGHAI, history_entry, iso, order_view
 from domain.workorder import WorkOrder, order_id
@@ -126,8 +133,14 @@ class WorkOrderService(Application):
             raise UnknownTicket(ticket_no) from None
         return order
 
-    def _commit(self, *orders: Aggregate) -> None:
-        self.save(*orders)
+    def _commit(self, *orders: Aggregate, staged: Sequence[StagedWrite] = ()) -> None:
+        """Save, with any side-table writes in the same transaction (see StagedWrite)."""
+        if staged:
+            self.save(*orders, staged=list(staged))
+            for write in staged:
+                write.committed()
+        else:
+            self.save(*orders)
         cache = self.repository.cache
         if cache is not None and self.repository.fastforward:
             # The library caches only what it loaded: without this, the first command after
@@ -184,10 +197,12 @@ class WorkOrderService(Application):
             with _calendar_known():  # an order from a year no calendar covers is refused now
                 self.deadlines.calendar.check_year(self.deadlines.local(at).year)
             dispatch_due = self.deadlines.dispatch_due(urgency, at)
-        citizen_id, token = self.vault.seal(PersonalData(name=name, phone=phone))
         day = at.astimezone(SHANGHAI).date()
+        seq = 0
         for _attempt in range(100):
-            seq = self.numbers.next_number(day)
+            # One transaction: the event, the number it uses, a new caller's key.
+            citizen_id, token, key_write = self.vault.seal(PersonalData(name=name, phone=phone))
+            seq, number_write = self.numbers.reserve(day, after=seq)
             ticket_no = f"{day:%Y%m%d}{seq:04d}"
             order = WorkOrder.register(
                 ticket_no=ticket_no, channel=channel, category=category, urgency=urgency,
@@ -195,10 +210,10 @@ class WorkOrderService(Application):
                 actor=actor, at=at, dispatch_due_at=dispatch_due,
             )
             try:
-                self._commit(order)
+                self._commit(order, staged=[w for w in (number_write, key_write) if w])
             except IntegrityError:
-                # Another process (or a lost sequence update) took this number: move past it.
-                self.numbers.skip_past(day, seq)
+                # Another process took this number (or first sealed this caller): try the
+                # next number, with the key that won.
                 continue
             return ticket_no
         raise RuntimeError("could not allocate a ticket number after 100 attempts")

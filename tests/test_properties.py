@@ -115,8 +115,8 @@ class WorkOrderMachine(RuleBasedStateMachine):
         self.saved: list[WorkOrder] = []
         commit = self.service._commit
 
-        def spy(*orders: WorkOrder) -> None:
-            commit(*orders)
+        def spy(*orders: WorkOrder, **staged: Any) -> None:
+            commit(*orders, **staged)
             self.saved.extend(orders)
             self.live.update({o.ticket_no: o for o in orders})
 

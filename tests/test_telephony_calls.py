@@ -104,11 +104,11 @@ def _resolved(engine: Engine, phone: str) -> str:
 def _queried_order(engine: Engine, clock: SimClock) -> None:
     """An order numbered 123456 (the number spoken in the query fixture), 办理中."""
     s = engine.service
-    citizen_id, token = engine.vault.seal(PersonalData(name="赵六", phone="13900000009"))
+    citizen_id, token, key = engine.vault.seal(PersonalData(name="赵六", phone="13900000009"))
     order = WorkOrder.register(ticket_no=QUERIED_TICKET, channel="电话", category="求助",
                                urgency="一般", region="甬江区", content="路面塌陷",
                                citizen_id=citizen_id, personal=token, actor=AGENT, at=clock.now)
-    s.save(order)
+    s._commit(order, staged=[key] if key else [])
     s.dispatch(QUERIED_TICKET, dept=DEPT, assist=[], actor=AGENT)
     s.sign(QUERIED_TICKET, dept=DEPT, actor=UNIT)
 
@@ -207,7 +207,7 @@ def test_silence_is_asked_again_then_retried_then_unreachable(scenario: Scenario
     view = scenario.show("silent")
     assert [a["outcome"] for a in view["call_attempts"]] == ["answered", "no_answer",
                                                               "no_answer"]
-    assert [a["at"][11:16] for a in view["call_attempts"]] == ["01:00", "01:30", "02:00"]
+    assert [a["at"][11:16] for a in view["call_attempts"]] == ["09:00", "09:30", "10:00"]  # Beijing
     assert view["callback"]["result"] == "无法联系" and view["state"] == "已归档"
 
 

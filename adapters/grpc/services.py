@@ -62,6 +62,9 @@ class SerialisedCommands:
         return serialised
 
 
+MAX_VERSION = 2**31 - 1  # far past any order's history, inside every store's integers
+
+
 def ticket_message(view: dict[str, Any]) -> common_pb.Ticket:
     message = common_pb.Ticket()
     convert.fill(message, view)
@@ -132,8 +135,9 @@ class TicketService(ticket_grpc.TicketServiceServicer):
         self.auth.centre(context)
         no = _required_ticket(request.ticket_no)
         if request.HasField("version"):
-            if request.version < 1:
-                raise InvalidInput("version", "版本号应从 1 开始", "version starts at 1")
+            if not 1 <= request.version <= MAX_VERSION:  # uint64 would overflow the store
+                raise InvalidInput("version", f"版本号应在 1 到 {MAX_VERSION} 之间",
+                                   f"version must be 1..{MAX_VERSION}")
             order = self.service.load(no, version=request.version)
             view = self.service.view(order)
         else:
