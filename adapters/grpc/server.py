@@ -9,9 +9,7 @@ standard health checking (grpc.health.v1) and server reflection, on a thread poo
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent import futures
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +34,6 @@ from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket
 from adapters.grpc.request_checks import RequestGuard
 from adapters.grpc.services import (
     AuditService,
-    SerialisedCommands,
     TelephonyService,
     TicketService,
 )
@@ -119,8 +116,7 @@ def serve_grpc(
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                     thread_name_prefix="rexian-grpc"),
                          interceptors=(RequestGuard(),), options=SERVER_OPTIONS)
-    lock = threading.Lock() if getattr(engine.config, "kind", "") == "sqlite" else nullcontext()
-    service = SerialisedCommands(engine.service, lock)
+    service = engine.service  # its commits queue on the service's own lock (SQLite)
     ticket_grpc.add_TicketServiceServicer_to_server(
         TicketService(engine, auth, service=service), server)
     dept_grpc.add_DepartmentFeedServiceServicer_to_server(

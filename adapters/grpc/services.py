@@ -25,42 +25,9 @@ from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as 
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.telephony_reports import ReportResult, TelephonyReport, apply_report_detailed
-from domain.commands import BY_NAME, CATALOGUE, CommandSpec, Field
+from domain.commands import CATALOGUE, CommandSpec, Field
 from domain.errors import InvalidInput
 from domain.values import Actor
-
-# The service's commands (they write); queries pass through unserialised. The catalogue's
-# commands, their common entry point, and the engine's own (ladder, robot, calendar).
-COMMANDS = frozenset({
-    *BY_NAME, "execute", "escalate_due", "record_call", "request_handoff", "revise_deadline",
-    "import_arrangement",
-})
-
-
-class SerialisedCommands:
-    """The engine's service with its commands run one at a time in this process.
-
-    SQLite has one writer at a time anyway; when several gRPC threads commit at once, the
-    losers sleep in SQLite's busy handler with growing back-offs (1, 2, 5, 10... 100 ms),
-    which turns a 5 ms commit into a 100+ ms one under load. A process-wide lock queues
-    them instead. PostgreSQL commits concurrently (group commit): no lock there.
-    """
-
-    def __init__(self, service: Any, lock: Any) -> None:
-        self._service = service
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._service, name)
-        if name not in COMMANDS or not callable(attribute):
-            return attribute
-
-        def serialised(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return serialised
-
 
 MAX_VERSION = 2**31 - 1  # far past any order's history, inside every store's integers
 
