@@ -4,7 +4,8 @@ The ledger row (position, order, version, hash of the stored bytes, rolling chai
 is written by the very transaction that stores the event, under the event store's own
 write lock (SQLite's writer lock; PostgreSQL's table lock that also orders notification
 ids). So there is no window in which an event exists unsealed, and no extra commit per
-command. `rexian verify` compares the store with the ledger.
+command. `rexian verify` compares the store with the ledger. The PostgreSQL recorder lives
+in sealed_postgres.py, so a SQLite engine never imports psycopg.
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg.sql import SQL
 
 from domain.audit import GENESIS
 
@@ -80,25 +79,4 @@ class SealedSQLiteRecorder(SQLiteApplicationRecorder):
             row = c.fetchone()
             c.executemany(f"INSERT INTO {LEDGER} VALUES (?, ?, ?, ?, ?)",
                           seal_rows(row[0] if row else GENESIS, stored_events, ids))
-        return ids
-
-
-class SealedPostgresRecorder(PostgresApplicationRecorder):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sql_create_statements.append(SQL(LEDGER_DDL))  # type: ignore[arg-type]
-
-    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        for sql, params in staged_statements(kwargs):
-            curs.execute(SQL(sql.replace("?", "%s")), params)  # type: ignore[arg-type]
-        if ids:
-            # Still inside the insert transaction, under the events table lock.
-            curs.execute(SQL(LAST_CHAIN))  # type: ignore[arg-type]
-            row = curs.fetchone()
-            previous = (row["chain_hash"] if isinstance(row, dict) else row[0]) if row \
-                else GENESIS
-            curs.executemany(SQL(f"INSERT INTO {LEDGER} VALUES (%s, %s, %s, %s, %s)"),  # type: ignore[arg-type]
-                             seal_rows(previous, stored_events, ids))
         return ids

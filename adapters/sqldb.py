@@ -49,7 +49,7 @@ class StoreConfig:
                     "SQLITE_DBNAME": str(self.sqlite_path),
                     "SQLITE_LOCK_TIMEOUT": "30", **cache}
         return {**cache,
-                "APPLICATION_RECORDER_TOPIC": "adapters.sealed_store:SealedPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": "adapters.sealed_postgres:SealedPostgresRecorder",
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import phonenumbers
-
 from domain.errors import InvalidInput, shown
-
-_VALID_TYPES = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
 
 
 @lru_cache(maxsize=4096)  # parsing is ~0.2 ms; repeat callers are common
 def normalize_phone(raw: str) -> str:
     """Return the national form without separators (13800138000, 057488888888) or raise."""
+    import phonenumbers  # ~40 ms of start-up that only intake needs
+
+    valid_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
+                   phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
     text = (raw or "").strip()
     try:
         number = phonenumbers.parse(text, "CN")
@@ -29,7 +25,7 @@ def normalize_phone(raw: str) -> str:
         # The national form has no room for an extension: its digits would be glued
         # onto the number (13800138000 ext. 12 -> 1380013800012).
         raise _invalid(text)
-    if phonenumbers.number_type(number) not in _VALID_TYPES:
+    if phonenumbers.number_type(number) not in valid_types:
         raise _invalid(text)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return "".join(ch for ch in national if ch.isdigit())

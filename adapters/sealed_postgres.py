@@ -1,0 +1,35 @@
+"""The sealing recorder for PostgreSQL (see sealed_store.py; kept apart so that SQLite
+engines never import psycopg)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL
+
+from adapters.sealed_store import LAST_CHAIN, LEDGER, LEDGER_DDL, seal_rows, staged_statements
+from domain.audit import GENESIS
+
+
+class SealedPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.append(SQL(LEDGER_DDL))  # type: ignore[arg-type]
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        for sql, params in staged_statements(kwargs):
+            curs.execute(SQL(sql.replace("?", "%s")), params)  # type: ignore[arg-type]
+        if ids:
+            # Still inside the insert transaction, under the events table lock.
+            curs.execute(SQL(LAST_CHAIN))  # type: ignore[arg-type]
+            row = curs.fetchone()
+            previous = (row["chain_hash"] if isinstance(row, dict) else row[0]) if row \
+                else GENESIS
+            curs.executemany(SQL(f"INSERT INTO {LEDGER} VALUES (%s, %s, %s, %s, %s)"),  # type: ignore[arg-type]
+                             seal_rows(previous, stored_events, ids))
+        return ids
