@@ -210,9 +210,9 @@ def test_remote_tick_and_verify(running: Running, clock: SimClock,
     again = runner.invoke(app, [*remote, "tick"], env={"COLUMNS": "120"})
     assert again.exit_code == 0 and lines_with(again.stdout, "通报", "0")
 
-    # The gRPC VerifyResponse has no ledger position: said, not printed as "?" or "None".
+    # Remote verify prints the anchor to publish, POSITION:HASH, as the server found it.
     checked = runner.invoke(app, [*remote, "verify"], env={"COLUMNS": "120"})
     assert checked.exit_code == 0, checked.output
-    head = running.engine.verify().as_dict()["ledger_head"]
-    assert head in checked.stdout and "position not reported" in checked.stdout
+    local = running.engine.verify().as_dict()
+    assert f"{local['ledger_position']}:{local['ledger_head']}" in checked.stdout
     assert "?:" not in checked.stdout and "None" not in checked.stdout

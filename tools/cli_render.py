@@ -324,7 +324,7 @@ def tick_table(counts: dict[str, int], names: dict[str, str]) -> RenderableType:
 
 def verify_view(report: dict[str, Any], anchors: Sequence[tuple[int, str]]) -> RenderableType:
     position = report.get("ledger_position")
-    # Over gRPC the VerifyResponse carries no position: say so rather than print "?".
+    # A server older than VerifyResponse.ledger_position sends none: say so, never "?".
     where = (f"{position}:{report['ledger_head']}" if position is not None
              else f"{report['ledger_head']}（服务端未提供位置 / position not reported)")
     facts = _grid()

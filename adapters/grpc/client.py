@@ -196,7 +196,8 @@ class RemoteEngine:
             "problems": [{"ticket_no": p.ticket_no,
                           "version": p.version if p.HasField("version") else None,
                           "kind": p.kind, "message": p.message} for p in r.problems],
-            "unsealed_events": r.unsealed_events, "ledger_head": r.ledger_head})
+            "unsealed_events": r.unsealed_events, "ledger_head": r.ledger_head,
+            "ledger_position": r.ledger_position})
 
     def close(self) -> None:
         self.channel.close()

@@ -260,7 +260,8 @@ class AuditService(audit_grpc.AuditServiceServicer):
             problems=[audit_pb.Problem(ticket_no=str(p["ticket_no"]), version=p.get("version"),
                                        kind=p["kind"], message=p["message"])
                       for p in report["problems"]],
-            unsealed_events=report["unsealed_events"], ledger_head=report["ledger_head"])
+            unsealed_events=report["unsealed_events"], ledger_head=report["ledger_head"],
+            ledger_position=report.get("ledger_position") or 0)
 
 
 _DIAL_OUTCOMES = {

@@ -58,17 +58,19 @@ class Problem(_message.Message):
     def __init__(self, ticket_no: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
-    __slots__ = ("ok", "checked_orders", "checked_events", "problems", "unsealed_events", "ledger_head")
+    __slots__ = ("ok", "checked_orders", "checked_events", "problems", "unsealed_events", "ledger_head", "ledger_position")
     OK_FIELD_NUMBER: _ClassVar[int]
     CHECKED_ORDERS_FIELD_NUMBER: _ClassVar[int]
     CHECKED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
     UNSEALED_EVENTS_FIELD_NUMBER: _ClassVar[int]
     LEDGER_HEAD_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
     ok: bool
     checked_orders: int
     checked_events: int
     problems: _containers.RepeatedCompositeFieldContainer[Problem]
     unsealed_events: int
     ledger_head: str
-    def __init__(self, ok: _Optional[bool] = ..., checked_orders: _Optional[int] = ..., checked_events: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[Problem, _Mapping]]] = ..., unsealed_events: _Optional[int] = ..., ledger_head: _Optional[str] = ...) -> None: ...
+    ledger_position: int
+    def __init__(self, ok: _Optional[bool] = ..., checked_orders: _Optional[int] = ..., checked_events: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[Problem, _Mapping]]] = ..., unsealed_events: _Optional[int] = ..., ledger_head: _Optional[str] = ..., ledger_position: _Optional[int] = ...) -> None: ...
