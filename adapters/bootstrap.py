@@ -135,7 +135,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             commit_lock=threading.Lock() if config.kind == "sqlite" else None,
         )
         engine = Engine(config, db, service, vault, registry)
-        service.refresh_calendar()  # arrangements imported into this store
         engine.runners = {
             "tickets": ProjectionRunner(service, db, TicketList()),
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),

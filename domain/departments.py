@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
-from domain.errors import InvalidInput, UnknownDepartment
+from domain.errors import InvalidInput, UnknownDepartment, shown
 from domain.phone import normalize_phone
 from domain.ports import Department
 
@@ -29,21 +30,32 @@ class DepartmentRegistry:
                     f"单位“{dept.name}”的上级单位“{dept.supervisor}”不在名录中",
                     f"supervisor {dept.supervisor!r} of {dept.name!r} is not in the registry",
                 )
+        self._phones_checked = False
+
+    def _checked(self) -> dict[str, Department]:
+        """Duty phones are normalised (and a bad one refused, naming the unit) on first use:
+        parsing them costs ~0.1 s of start-up that read-only commands never need."""
+        if not self._phones_checked:
+            for name, dept in list(self._by_name.items()):
+                try:
+                    phone = normalize_phone(dept.duty_phone)
+                except InvalidInput:
+                    raise InvalidInput(
+                        "duty_phone", f"单位“{name}”的值班电话无效：{shown(dept.duty_phone)}",
+                        f"duty phone of {name!r} is invalid: {shown(dept.duty_phone)!r}",
+                    ) from None
+                self._by_name[name] = replace(dept, duty_phone=phone)
+            self._phones_checked = True
+        return self._by_name
 
     def get(self, name: str) -> Department:
         try:
-            return self._by_name[name]
+            return self._checked()[name]
         except KeyError:
             raise UnknownDepartment(name) from None
 
     def all(self) -> list[Department]:
-        return list(self._by_name.values())
-
-    def by_token(self, token: str) -> Department | None:
-        for dept in self._by_name.values():
-            if token and dept.token == token:
-                return dept
-        return None
+        return list(self._checked().values())
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> DepartmentRegistry:
@@ -70,7 +82,7 @@ class DepartmentRegistry:
                 name=row["name"].strip(),
                 region=row["region"].strip(),
                 supervisor=(row.get("supervisor") or None),
-                duty_phone=normalize_phone(row["duty_phone"]),
+                duty_phone=row["duty_phone"].strip(),
                 token=str(row.get("token", "")),
             ))
         return cls(departments)

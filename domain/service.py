@@ -119,6 +119,7 @@ class WorkOrderService(Application):
         # The last year a provisional calendar is offered for (the year after the wall
         # clock's; tests pin it so their scenarios do not age).
         self.horizon = horizon
+        self._calendar_fresh = False
         # Called after each successful save (the department feed wakes its projection on it).
         self.on_saved = on_saved
         # SQLite has one writer at a time anyway; when several threads of this process
@@ -202,7 +203,7 @@ class WorkOrderService(Application):
         at = self.now()
         dispatch_due = None
         if self.deadlines:
-            with _calendar_known():  # an order from a year no calendar covers is refused now
+            with self._calendar_known():  # an order from a year no calendar covers is refused now
                 self.deadlines.calendar.check_year(self.deadlines.local(at).year)
             dispatch_due = self.deadlines.dispatch_due(urgency, at)
         day = at.astimezone(SHANGHAI).date()
@@ -267,14 +268,14 @@ class WorkOrderService(Application):
         the event, so replay never needs the policy."""
         if not self.deadlines or not recipe:
             return None
-        with _calendar_known():
+        with self._calendar_known():
             return compute_clock(self.deadlines, order.category, order.urgency, recipe,
                                  not_before)
 
     def _sign_due(self, order: WorkOrder, at: datetime) -> datetime | None:
         if not self.deadlines:
             return None
-        with _calendar_known():
+        with self._calendar_known():
             return self.deadlines.sign_due(order.urgency, at)
 
     def sign(self, ticket_no: str, *, dept: str, actor: Actor) -> None:
@@ -440,6 +441,8 @@ class WorkOrderService(Application):
         if not self.deadlines:
             raise InvalidInput("calendar", "引擎未配置时限策略", "the engine has no deadline policy")
         year = int(content["year"])
+        if not self._calendar_fresh:
+            self.refresh_calendar()
         calendar = self.deadlines.calendar
         if year < calendar.first_year or year > calendar.last_year:
             error = CalendarRangeError(year, calendar.first_year, calendar.last_year)
@@ -488,7 +491,18 @@ class WorkOrderService(Application):
         when any year changed."""
         if not self.deadlines:
             return False
+        self._calendar_fresh = True
         return self.deadlines.calendar.install(self.imported_arrangements(), self.horizon())
+
+    @contextmanager
+    def _calendar_known(self) -> Iterator[None]:
+        """Calendar work on this store's arrangements (read once per process, lazily:
+        `show` and `list` never need them; the ticker refreshes every tick), with a year
+        outside the calendar refused as input."""
+        if not self._calendar_fresh:
+            self.refresh_calendar()
+        with _calendar_known():
+            yield
 
     def record_call(
         self, ticket_no: str, *, call_id: str, purpose: str, outcome: str, attempt: int,

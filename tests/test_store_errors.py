@@ -36,3 +36,13 @@ def test_an_unreachable_postgresql_is_named(tmp_path: Path) -> None:
     done = rexian(f"postgresql://u:p@127.0.0.1:{port}/rexian", "list")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "无法打开事件库" in done.stderr and f"127.0.0.1:{port}" in done.stderr
+
+
+def test_a_bad_duty_phone_is_named_when_the_registry_is_first_used(tmp_path: Path) -> None:
+    registry = tmp_path / "departments.toml"
+    registry.write_text('[[department]]\nname = "区水务局"\nregion = "甬江区"\n'
+                        'duty_phone = "12"\n', encoding="utf-8")
+    done = rexian(None, "--db", str(tmp_path / "r.db"), "--departments", str(registry),
+                  "departments")
+    assert done.returncode == 2 and "区水务局" in done.stderr and "值班电话" in done.stderr
+    assert "Traceback" not in done.stderr

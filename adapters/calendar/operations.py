@@ -38,6 +38,7 @@ def year_view(engine: Engine, year: int) -> dict[str, Any]:
     deadlines = engine.service.deadlines
     if deadlines is None:
         raise InvalidInput("calendar", "引擎未配置时限策略", "the engine has no deadline policy")
+    engine.service.refresh_calendar()  # the store's imports, as another process left them
     cal = deadlines.calendar
     try:
         arrangement = cal.arrangement(year)

@@ -25,8 +25,6 @@ from importlib.metadata import version as package_version
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
-
 from domain.policies.statutory import statutory_holidays
 
 Basis = Literal["official", "provisional"]
@@ -103,6 +101,8 @@ def provisional_arrangement(year: int) -> YearArrangement:
 @cache
 def packaged_arrangements() -> dict[int, YearArrangement]:
     """The arrangements shipped in ``chinesecalendar``, one per year it knows."""
+    import chinese_calendar  # its tables cost start-up; only clocks and calendar views need them
+
     source = f"chinesecalendar {package_version('chinesecalendar')}"
     by_year: dict[int, tuple[set[date], set[date], dict[date, str]]] = {}
     for day, holiday in chinese_calendar.holidays.items():

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import chinese_calendar
-from lunardate import LunarDate
-
 # Revisions of the 办法 by the first year they applied to.
 REVISION_2007 = 2008  # 春节 = 除夕、初一、初二; 劳动节 1 day; 清明/端午/中秋 added
 REVISION_2013 = 2014  # 春节 = 初一至初三
@@ -29,6 +26,8 @@ def statutory_holidays(year: int) -> dict[date, str]:
     if not FIRST_RULE_YEAR <= year <= LAST_LUNAR_YEAR:
         raise ValueError(f"statutory holidays are known for {FIRST_RULE_YEAR}-{LAST_LUNAR_YEAR}, "
                          f"not {year}")
+    from lunardate import LunarDate  # imported on first use: start-up of every command
+
     days: dict[date, str] = {date(year, 1, 1): "元旦"}
     new_year = LunarDate(year, 1, 1).to_solar_date()
     eve = new_year - timedelta(days=1)
@@ -51,5 +50,7 @@ def statutory_holidays(year: int) -> dict[date, str]:
 
 
 def _qingming(year: int) -> date:
+    import chinese_calendar
+
     terms = chinese_calendar.get_solar_terms(date(year, 4, 3), date(year, 4, 6))
     return next(day for day, name in terms if name == "清明")
