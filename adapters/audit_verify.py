@@ -48,7 +48,8 @@ class VerifyReport:
 
 
 def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None,
-           anchors: Sequence[tuple[int, str]] = ()) -> VerifyReport:
+           anchors: Sequence[tuple[int, str]] = (),
+           on_progress: Callable[[int, int], None] | None = None) -> VerifyReport:
     """Check hash chains of stored events against each other and against the ledger.
 
     `anchors` are (position, chain hash) pairs published earlier (e.g. a daily head sent
@@ -115,7 +116,9 @@ def verify(app: Application, db: SqlDatabase, ticket_no: str | None = None,
                            f"at position {position} differs from the published anchor"})
     hashes: dict[int, str] = {}
     replayed: dict[str, list[Any]] = {}
-    for oid, notes in streams.items():
+    for done, (oid, notes) in enumerate(streams.items(), start=1):
+        if on_progress is not None:
+            on_progress(done, len(streams))  # orders checked so far, for a progress bar
         if wanted is not None and oid != wanted:
             continue
         notes.sort(key=lambda n: n.originator_version)

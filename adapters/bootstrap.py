@@ -60,10 +60,11 @@ class Engine:
         return rows
 
     def verify(self, ticket_no: str | None = None,
-               anchors: Sequence[tuple[int, str]] = ()) -> VerifyReport:
+               anchors: Sequence[tuple[int, str]] = (),
+               on_progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         # Read-only: no projection catch-up first (it would crash on the very undecodable
         # event verify must report, and feed tampered events into the read models).
-        return verify(self.service, self.db, ticket_no, anchors)
+        return verify(self.service, self.db, ticket_no, anchors, on_progress)
 
     def close(self) -> None:
         self.service.close()

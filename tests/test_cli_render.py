@@ -216,3 +216,33 @@ def test_remote_tick_and_verify(running: Running, clock: SimClock,
     local = running.engine.verify().as_dict()
     assert f"{local['ledger_position']}:{local['ledger_head']}" in checked.stdout
     assert "?:" not in checked.stdout and "None" not in checked.stdout
+
+
+def test_verify_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+
+    db = str(tmp_path / "bar.db")
+    for _ in range(3):
+        created = rexian(db, "intake", "--channel", "电话", "--category", "投诉", "--region",
+                         "甬江区东湖街道", "--caller-name", "张三", "--caller-phone", "13800138000",
+                         "--content", "噪音")
+        assert created.returncode == 0, created.stderr
+    piped = rexian(db, "verify")
+    assert piped.returncode == 0 and "verifying" not in piped.stderr  # no bar in a pipe
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    done = subprocess.run([str(SCRIPT), "--db", db, "verify"], stdin=follower, stdout=follower,
+                          stderr=follower, env={**env, "COLUMNS": "120"}, timeout=60)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert done.returncode == 0
+    assert "verifying" in shown.decode("utf-8", "replace")

@@ -356,7 +356,15 @@ def verify(ctx: typer.Context,
 
         return verify_view(report, anchors)
 
-    result = run(ctx, as_json, lambda e: e.verify(ticket, anchors).as_dict(), text)
+    def action(engine: Engine) -> dict[str, Any]:
+        if as_json:  # scripts: no bar, and no rich import
+            return engine.verify(ticket, anchors).as_dict()
+        from tools.cli_render import progress_reporter
+
+        with progress_reporter("完整性校验 / verifying") as report:
+            return engine.verify(ticket, anchors, on_progress=report).as_dict()
+
+    result = run(ctx, as_json, action, text)
     if not result["ok"]:
         raise typer.Exit(1)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -356,6 +357,25 @@ def verify_view(report: dict[str, Any], anchors: Sequence[tuple[int, str]]) -> R
                           f"belongs to another store", "yellow"))
     return Panel(Group(facts, head, Text(""), problems, *notes), title="篡改 / TAMPERED",
                  title_align="left", border_style="red", expand=False)
+
+
+@contextmanager
+def progress_reporter(description: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A `(done, total)` callback that draws a progress bar on stderr when it is a
+    terminal; None otherwise."""
+    err = console(stderr=True)
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as bar:
+        task = bar.add_task(description, total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield report
 
 
 def progress(items: Iterable[T], total: int, description: str) -> Iterator[T]:

@@ -182,7 +182,8 @@ class RemoteEngine:
         return dict(response.steps)
 
     def verify(self, ticket_no: str | None = None,
-               anchors: Sequence[tuple[int, str]] = ()) -> RemoteVerifyReport:
+               anchors: Sequence[tuple[int, str]] = (),
+               on_progress: Callable[[int, int], None] | None = None) -> RemoteVerifyReport:
         if anchors:
             raise InvalidInput("anchor", "锚点校验需在本地打开事件库执行（--db）",
                                "anchors are checked against the store itself: run verify "
