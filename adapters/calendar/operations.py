@@ -45,8 +45,8 @@ def year_view(engine: Engine, year: int) -> dict[str, Any]:
     except ValueError as error:
         zh = getattr(error, "zh", str(error))
         raise InvalidInput("year", zh, getattr(error, "en", str(error))) from None
-    days = [date(year, 1, 1).fromordinal(o) for o in range(date(year, 1, 1).toordinal(),
-                                                           date(year, 12, 31).toordinal() + 1)]
+    days = [date.fromordinal(o) for o in range(date(year, 1, 1).toordinal(),
+                                               date(year, 12, 31).toordinal() + 1)]
     off = [d for d in days if not cal.is_working_day(d) and d.weekday() < 5]
     working_weekends = [d for d in days if cal.is_working_day(d) and d.weekday() >= 5]
     return {
