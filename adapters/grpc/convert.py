@@ -10,15 +10,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from domain.views import iso
+from domain.views import SHANGHAI, iso
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
 _STRUCT = Struct.DESCRIPTOR.full_name
 EXTRA = "extra"

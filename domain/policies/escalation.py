@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from domain.ports import DepartmentDirectory
+from domain.views import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LEADERSHIP = "热线领导"
 
 
