@@ -9,9 +9,10 @@ import inspect
 import pytest
 import typer.main
 
+from adapters.grpc.department import UNIT_COMMANDS, DepartmentFeedService
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
-from adapters.grpc.services import UNIT_COMMANDS, DepartmentFeedService, TicketService
+from adapters.grpc.services import TicketService
 from domain.commands import CATALOGUE, CommandSpec
 from domain.service import WorkOrderService
 from tests.bdd.steps import STEP_MODULES

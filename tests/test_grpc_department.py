@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from adapters.grpc import convert
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from domain.service import SHANGHAI
+from domain.values import Actor
 from tests.conftest import SimClock
 from tests.test_grpc_support import CITY, MARKET, WATER, Running, md, running_fixture
 
@@ -84,6 +86,66 @@ def test_department_errors(running: Running) -> None:
     with pytest.raises(grpc.RpcError) as excinfo:
         f.ReportPlan(pb.ReportPlanRequest(ticket_no=no, note="x"), metadata=water)
     assert excinfo.value.details().startswith("eta: ")  # type: ignore[attr-defined]
+
+
+def _denial(call: Callable[[], Any]) -> tuple[Any, str]:
+    with pytest.raises(grpc.RpcError) as excinfo:
+        call()
+    error: Any = excinfo.value
+    return error.code(), error.details()
+
+
+def test_no_existence_oracle(running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unknown number and another unit's order get the same answer by the same path:
+    neither loads an order (loading the existing one would make it the slower answer)."""
+    f, city = running.feed, running.dept(CITY)
+    theirs = running.dispatched(WATER)
+    unknown = "209901019999"
+    service = running.engine.service
+    loads: list[str] = []
+    real_load = service.load
+
+    def counted_load(no: str, *args: Any, **kwargs: Any) -> Any:
+        loads.append(no)
+        return real_load(no, *args, **kwargs)
+
+    monkeypatch.setattr(service, "load", counted_load)
+    for rpc in ("GetTicket", "Sign", "Resolve"):
+        call = DEPT_CALLS[rpc]
+        answers = {no: _denial(functools.partial(call, f, no, city)) for no in (theirs, unknown)}
+        (code_a, text_a), (code_b, text_b) = answers[theirs], answers[unknown]
+        assert code_a == code_b == grpc.StatusCode.PERMISSION_DENIED
+        assert text_a.replace(theirs, "N") == text_b.replace(unknown, "N")
+    assert loads == []
+    # An order that concerned the unit once (moved to another lead) is loaded and refused.
+    f.Return(pb.ReturnRequest(ticket_no=theirs, reason="非本单位职责"),
+             metadata=running.dept(WATER))
+    running.tickets.Redispatch(ticket_pb.RedispatchRequest(ticket_no=theirs, dept=MARKET,
+                                                           reason="职责调整"),
+                               metadata=running.centre)
+    loads.clear()
+    code, _ = _denial(lambda: f.GetTicket(pb.GetTicketRequest(ticket_no=theirs),
+                                          metadata=running.dept(WATER)))
+    assert code == grpc.StatusCode.PERMISSION_DENIED and loads == [theirs]
+
+
+def test_visibility_catches_up_with_a_fresh_dispatch(tmp_path: Path, clock: SimClock) -> None:
+    """The feed may lag the store by a moment: a miss catches up before refusing."""
+    from adapters.grpc.feed import FeedHub
+
+    engine = build_engine(str(tmp_path / "rexian.db"), clock=clock)
+    try:
+        hub = FeedHub(engine)  # not started: nothing indexes in the background
+        hub.index()
+        service = engine.service
+        no = service.intake(channel="电话", category="投诉", urgency="一般",
+                            region="甬江区东湖街道", content="污水外溢", caller_name="张三",
+                            caller_phone="13800138000", actor=Actor("agent", "a1"))
+        service.dispatch(no, dept=WATER, assist=[CITY], actor=Actor("dispatcher", "d1"))
+        assert hub.concerns(WATER, no) and hub.concerns(CITY, no)
+        assert not hub.concerns(MARKET, no) and not hub.concerns(WATER, "209901019999")
+    finally:
+        engine.close()
 
 
 def _drain(call: Any) -> None:

@@ -1,22 +1,34 @@
-"""The department API as served: DepartmentFeedService without an existence oracle.
+"""The department API: a unit's feed, its reads and its commands, without an existence oracle.
 
-A unit must not learn which work orders exist beyond its own: answering NOT_FOUND for an
+A unit must not learn which work orders exist beyond its own. Answering NOT_FOUND for an
 unknown number but PERMISSION_DENIED for another unit's order would let it probe the
-centre's ticket numbers. Here both get the same status, message and (no) trailers.
+centre's ticket numbers, and so would answering the second more slowly (loading the other
+unit's order before refusing). So whether an order concerns the unit is read from the
+unit's own feed rows first, one indexed query whatever the number: an unknown order and an
+order that never concerned the unit cost the same and get the same status, message and (no)
+trailers. Only an order that has concerned the unit (it saw it in its feed) is loaded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import grpc
 from grpc import ServicerContext as Ctx
 
-from adapters.grpc.errors import Abort, unary
+from adapters.grpc import convert
+from adapters.grpc.auth import Authenticator
+from adapters.grpc.errors import Abort, streaming, unary
+from adapters.grpc.feed import FeedHub, FeedRow
+from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
-from adapters.grpc.services import DepartmentFeedService, ticket_message
+from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
+from adapters.grpc.services import request_value, summary_message, ticket_message
+from domain.commands import CATALOGUE, CommandSpec
 from domain.errors import UnknownTicket, shown
-from domain.values import require_ticket_no
+from domain.values import Actor, require_ticket_no
+from domain.workorder import WorkOrder
 
 
 def not_yours(ticket_no: str, dept: str) -> Abort:
@@ -26,16 +38,36 @@ def not_yours(ticket_no: str, dept: str) -> Abort:
                  f"work order {shown(ticket_no)} is not one of {dept}'s orders")
 
 
-class DepartmentApi(DepartmentFeedService):
-    def _visible_order(self, ticket_no: str, dept: str) -> Any:
+def feed_event(row: FeedRow) -> dept_pb.FeedEvent:
+    return dept_pb.FeedEvent(
+        position=row.position, ticket_no=row.ticket_no, type=row.type,
+        occurred_at=convert.to_timestamp(row.occurred_at), version=row.version,
+        actor=common_pb.Actor(role=row.actor_role, id=row.actor_id), relation=row.relation,
+        payload_json=row.payload)
+
+
+class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
+    """A department's feed and commands (department token; only its own orders)."""
+
+    def __init__(self, engine: Any, auth: Authenticator, hub: FeedHub,
+                 wait_timeout: float = 0.5, service: Any = None) -> None:
+        self.engine = engine
+        self.service = service or engine.service
+        self.auth = auth
+        self.hub = hub
+        self.wait_timeout = wait_timeout
+
+    def _visible_order(self, ticket_no: str, dept: str) -> WorkOrder:
         """The order if `dept` leads or assists it; otherwise `not_yours`, existing or not."""
         number = require_ticket_no(ticket_no)
+        if not self.hub.concerns(dept, number):
+            raise not_yours(number, dept)
         try:
             order = self.service.load(number)
-        except UnknownTicket:
+        except UnknownTicket:  # feed rows without an order: cannot happen, same answer
             raise not_yours(number, dept) from None
         if dept != order.department and dept not in order.assist_departments:
-            raise not_yours(number, dept)
+            raise not_yours(number, dept)  # it once concerned the unit (moved, supervised)
         return order
 
     def _lead_order(self, ticket_no: str, dept: str) -> None:
@@ -45,8 +77,62 @@ class DepartmentApi(DepartmentFeedService):
                         f"单位 {dept} 不是工单 {shown(ticket_no)} 的主办单位 / department "
                         f"{dept} is not the lead unit of work order {shown(ticket_no)}")
 
+    def _actor(self, dept: str, operator: str) -> Actor:
+        return Actor("department", f"{dept}/{operator.strip()}" if operator.strip() else dept)
+
+    @streaming(department_api=True)
+    def Subscribe(self, request: dept_pb.SubscribeRequest, context: Ctx
+                  ) -> Iterator[dept_pb.SubscribeResponse]:
+        dept = self.auth.department(context, request.department or None)
+        position = (request.after_position if request.HasField("after_position")
+                    else self.hub.acked(dept))
+        context.add_callback(self.hub.poke)  # a cancelled client frees its thread at once
+        gone = lambda: not context.is_active()  # noqa: E731
+        while not self.hub.closing and not gone():
+            seen = self.hub.generation
+            rows = self.hub.read(dept, position)
+            for row in rows:
+                yield dept_pb.SubscribeResponse(event=feed_event(row))
+                position = row.position
+            if not rows:
+                self.hub.wait(seen, self.wait_timeout, gone)
+
+    @unary(department_api=True)
+    def Ack(self, request: dept_pb.AckRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context, request.department or None)
+        return dept_pb.AckResponse(acked_position=self.hub.ack(dept, request.position))
+
     @unary(department_api=True)
     def GetTicket(self, request: dept_pb.GetTicketRequest, context: Ctx) -> Any:
         dept = self.auth.department(context)
         order = self._visible_order(request.ticket_no, dept)
         return dept_pb.GetTicketResponse(ticket=ticket_message(self.service.view(order)))
+
+    @unary(department_api=True)
+    def ListTickets(self, request: dept_pb.ListTicketsRequest, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        rows = self.engine.list(state=request.state or None, dept=dept)
+        return dept_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
+
+
+def _department_rpc(spec: CommandSpec) -> Any:
+    """The department API's method of a unit's catalogue command: the unit comes from the
+    token (never from the request), the order must be its own, an operator may be named."""
+    response_class = getattr(dept_pb, f"{spec.rpc}Response")
+
+    def method(self: DepartmentFeedService, request: Any, context: Ctx) -> Any:
+        dept = self.auth.department(context)
+        self._lead_order(request.ticket_no, dept)
+        values = {f.name: request_value(request, f) for f in spec.fields if f.name != "dept"}
+        self.service.execute(spec.name, request.ticket_no, dept=dept,
+                             actor=self._actor(dept, request.operator), **values)
+        return response_class(ticket=ticket_message(self.service.show(request.ticket_no)))
+
+    method.__name__ = method.__qualname__ = spec.rpc
+    return unary(department_api=True)(method)
+
+
+# The unit's own commands: those whose actor is the acting unit.
+UNIT_COMMANDS = tuple(spec for spec in CATALOGUE if spec.actor_id == "{dept}")
+for _spec in UNIT_COMMANDS:
+    setattr(DepartmentFeedService, _spec.rpc, _department_rpc(_spec))

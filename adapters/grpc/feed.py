@@ -118,6 +118,8 @@ class DepartmentFeedProjection:
             "ticket_no TEXT NOT NULL, type TEXT NOT NULL, version INTEGER NOT NULL, "
             "occurred_at TEXT NOT NULL, actor_role TEXT NOT NULL, actor_id TEXT NOT NULL, "
             "relation TEXT NOT NULL, payload TEXT NOT NULL, PRIMARY KEY (dept, position))")
+        # Which orders have concerned a unit (the department API's visibility check).
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {FEED}_ticket ON {FEED} (dept, ticket_no)")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {ORDERS} (originator_id TEXT PRIMARY KEY, "
                     "ticket_no TEXT NOT NULL, lead TEXT)")
         cur.execute(f"CREATE TABLE IF NOT EXISTS {ACKS} (dept TEXT PRIMARY KEY, "
@@ -272,6 +274,20 @@ class FeedHub:
                 "ORDER BY position LIMIT ?", (dept, after, limit)).fetchall()
         return [FeedRow(int(r[0]), r[1], r[2], int(r[3]), datetime.fromisoformat(r[4]), r[5],
                         r[6], r[7], r[8]) for r in rows]
+
+    def concerns(self, dept: str, ticket_no: str) -> bool:
+        """Whether any feed row of `dept` names the order: one indexed lookup, as cheap for
+        a number that exists as for one that does not. On a miss the feed catches up first
+        (an order dispatched a moment ago); that cost does not depend on the number."""
+        if self._names(dept, ticket_no):
+            return True
+        self.index()
+        return self._names(dept, ticket_no)
+
+    def _names(self, dept: str, ticket_no: str) -> bool:
+        with self.db.transaction(immediate=False) as cur:
+            return cur.execute(f"SELECT 1 FROM {FEED} WHERE dept = ? AND ticket_no = ? LIMIT 1",
+                               (dept, ticket_no)).fetchone() is not None
 
     def indexed_position(self) -> int:
         return self.runner.position()

@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import DEFAULT_CENTRE_TOKEN, Authenticator, centre_token_from_env
 from adapters.grpc.calendar_service import CalendarService
-from adapters.grpc.department import DepartmentApi
+from adapters.grpc.department import DepartmentFeedService
 from adapters.grpc.feed import FeedHub
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -120,7 +120,7 @@ def serve_grpc(
     ticket_grpc.add_TicketServiceServicer_to_server(
         TicketService(engine, auth, service=service), server)
     dept_grpc.add_DepartmentFeedServiceServicer_to_server(
-        DepartmentApi(engine, auth, hub, service=service), server)
+        DepartmentFeedService(engine, auth, hub, service=service), server)
     audit_grpc.add_AuditServiceServicer_to_server(AuditService(engine, auth), server)
     calendar_grpc.add_CalendarServiceServicer_to_server(CalendarService(engine, auth), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)

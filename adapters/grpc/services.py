@@ -7,19 +7,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 from grpc import ServicerContext as Ctx
 
 from adapters.grpc import convert
 from adapters.grpc.auth import Authenticator, resolve_actor
-from adapters.grpc.errors import Abort, streaming, unary
-from adapters.grpc.feed import FeedHub, FeedRow
+from adapters.grpc.errors import streaming, unary
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
 from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
-from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as tel_grpc
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
@@ -137,95 +134,6 @@ class TicketService(ticket_grpc.TicketServiceServicer):
 
 for _spec in CATALOGUE:
     setattr(TicketService, _spec.rpc, _lifecycle_rpc(_spec))
-
-
-def feed_event(row: FeedRow) -> dept_pb.FeedEvent:
-    return dept_pb.FeedEvent(
-        position=row.position, ticket_no=row.ticket_no, type=row.type,
-        occurred_at=convert.to_timestamp(row.occurred_at), version=row.version,
-        actor=common_pb.Actor(role=row.actor_role, id=row.actor_id), relation=row.relation,
-        payload_json=row.payload)
-
-
-class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
-    """A department's feed and commands (department token; only its own orders)."""
-
-    def __init__(self, engine: Any, auth: Authenticator, hub: FeedHub,
-                 wait_timeout: float = 0.5, service: Any = None) -> None:
-        self.engine = engine
-        self.service = service or engine.service
-        self.auth = auth
-        self.hub = hub
-        self.wait_timeout = wait_timeout
-
-    @streaming(department_api=True)
-    def Subscribe(self, request: dept_pb.SubscribeRequest, context: Ctx
-                  ) -> Iterator[dept_pb.SubscribeResponse]:
-        dept = self.auth.department(context, request.department or None)
-        position = (request.after_position if request.HasField("after_position")
-                    else self.hub.acked(dept))
-        context.add_callback(self.hub.poke)  # a cancelled client frees its thread at once
-        gone = lambda: not context.is_active()  # noqa: E731
-        while not self.hub.closing and not gone():
-            seen = self.hub.generation
-            rows = self.hub.read(dept, position)
-            for row in rows:
-                yield dept_pb.SubscribeResponse(event=feed_event(row))
-                position = row.position
-            if not rows:
-                self.hub.wait(seen, self.wait_timeout, gone)
-
-    @unary(department_api=True)
-    def Ack(self, request: dept_pb.AckRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context, request.department or None)
-        return dept_pb.AckResponse(acked_position=self.hub.ack(dept, request.position))
-
-    def _lead_order(self, ticket_no: str, dept: str) -> None:
-        order = self.service.load(_required_ticket(ticket_no))
-        if order.department != dept:
-            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
-                        f"department {dept} is not the lead unit of work order {ticket_no}")
-
-    def _actor(self, dept: str, operator: str) -> Actor:
-        return Actor("department", f"{dept}/{operator.strip()}" if operator.strip() else dept)
-
-    @unary(department_api=True)
-    def GetTicket(self, request: dept_pb.GetTicketRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        order = self.service.load(_required_ticket(request.ticket_no))
-        if dept != order.department and dept not in order.assist_departments:
-            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
-                        f"work order {request.ticket_no} is not one of {dept}'s orders")
-        return dept_pb.GetTicketResponse(ticket=ticket_message(self.service.view(order)))
-
-    @unary(department_api=True)
-    def ListTickets(self, request: dept_pb.ListTicketsRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        rows = self.engine.list(state=request.state or None, dept=dept)
-        return dept_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
-
-
-def _department_rpc(spec: CommandSpec) -> Any:
-    """The department API's method of a unit's catalogue command: the unit comes from the
-    token (never from the request), the order must be its own, an operator may be named."""
-    response_class = getattr(dept_pb, f"{spec.rpc}Response")
-
-    def method(self: DepartmentFeedService, request: Any, context: Ctx) -> Any:
-        dept = self.auth.department(context)
-        self._lead_order(request.ticket_no, dept)
-        values = {f.name: request_value(request, f) for f in spec.fields if f.name != "dept"}
-        self.service.execute(spec.name, request.ticket_no, dept=dept,
-                             actor=self._actor(dept, request.operator), **values)
-        return response_class(ticket=ticket_message(self.service.show(request.ticket_no)))
-
-    method.__name__ = method.__qualname__ = spec.rpc
-    return unary(department_api=True)(method)
-
-
-# The unit's own commands: those whose actor is the acting unit.
-UNIT_COMMANDS = tuple(spec for spec in CATALOGUE if spec.actor_id == "{dept}")
-for _spec in UNIT_COMMANDS:
-    setattr(DepartmentFeedService, _spec.rpc, _department_rpc(_spec))
 
 
 class AuditService(audit_grpc.AuditServiceServicer):
