@@ -20,6 +20,7 @@ from adapters.bootstrap import Engine, build_engine
 from adapters.telephony.dialler import dial_due_async, prepare_due, record_call_result
 from adapters.telephony.robot import CallResult, CallTask
 from adapters.ticker import tick
+from domain.policies.escalation import ACK_REQUEST
 from domain.policies.policy_file import CallbackSettings
 from domain.service import SHANGHAI
 from domain.values import Actor
@@ -323,11 +324,12 @@ def test_reminders_are_queued_and_dialled_once(eng: Engine, clock: SimClock) -> 
     assert sorted(o.outcome for o in outcomes) == ["answered", "no_answer"]
     assert sorted(robot.numbers()) == ["057487000102", "13800138013"]
     by_purpose = {t.purpose: t for t in robot.tasks}
-    assert by_purpose["临期提醒"].kind == "reminder" and by_purpose["临期提醒"].ask_ack
-    assert not by_purpose["预计办结告知"].ask_ack
+    assert by_purpose["临期提醒"].kind == "reminder"
     recorded = {e.purpose: e.script for e in s.events.get(order_id(ticket))
                 if isinstance(e, WorkOrder.OutboundCallRequested)}
-    assert by_purpose["临期提醒"].script == recorded["临期提醒"]  # said as recorded
+    assert {t.purpose: t.script for t in robot.tasks} == recorded  # said as recorded
+    # The unit is asked to acknowledge in the recorded words; the citizen is not.
+    assert ACK_REQUEST in recorded["临期提醒"] and ACK_REQUEST not in recorded["预计办结告知"]
     attempts = s.show(ticket)["call_attempts"]
     assert sorted(a["purpose"] for a in attempts) == ["临期提醒", "预计办结告知"]
     assert jobs(eng, ticket) == []  # dialled once, whatever the outcome

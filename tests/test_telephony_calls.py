@@ -32,11 +32,13 @@ from adapters.telephony.ice import is_loopback_only
 from adapters.telephony.media import EndpointSettings
 from adapters.telephony.robot import CallbackRobot, RobotSettings
 from adapters.ticker import tick
+from domain.policies.escalation import ACK_REQUEST, CLOSING
 from domain.ports import PersonalData
 from domain.service import SHANGHAI
 from domain.values import Actor
 from domain.workorder import WorkOrder
 from tests.conftest import SimClock
+from tests.support.prompts import spelled
 from tools import convert_whisper
 from tools.sim_citizen import Citizen, SimulatedGateway
 
@@ -102,7 +104,8 @@ def _resolved(engine: Engine, phone: str) -> str:
 
 
 def _queried_order(engine: Engine, clock: SimClock) -> None:
-    """An order numbered 123456 (the number spoken in the query fixture), 办理中."""
+    """An order numbered 123456 (the number spoken in the query fixture), 办理中 with an
+    extension awaiting approval (延期审批中): the answer must say so, not plain 办理中."""
     s = engine.service
     citizen_id, token, key = engine.vault.seal(PersonalData(name="赵六", phone="13900000009"))
     order = WorkOrder.register(ticket_no=QUERIED_TICKET, channel="电话", category="求助",
@@ -111,6 +114,7 @@ def _queried_order(engine: Engine, clock: SimClock) -> None:
     s._commit(order, staged=[key] if key else [])
     s.dispatch(QUERIED_TICKET, dept=DEPT, assist=[], actor=AGENT)
     s.sign(QUERIED_TICKET, dept=DEPT, actor=UNIT)
+    s.request_extension(QUERIED_TICKET, dept=DEPT, days=3, reason="需协调管网改造", actor=UNIT)
 
 
 async def _run(engine: Engine, clock: SimClock, model: Path) -> Scenario:
@@ -237,12 +241,13 @@ def test_progress_query_reads_back_number_state_and_date(scenario: Scenario) -> 
     assert call.call is not None
     queried = scenario.engine.service.load(QUERIED_TICKET)
     expected = queried.due_at.astimezone(SHANGHAI).date()
-    assert call.call.queries == [{"ticket_no": QUERIED_TICKET, "state": "办理中",
+    assert call.call.queries == [{"ticket_no": QUERIED_TICKET, "state": "办理中_延期审批中",
                                   "expected": expected.isoformat()}]
     played = call.call.played
     start = played.index("query_ticket")
     assert played[start + 1:start + 7] == ["d1", "n2", "n3", "n4", "n5", "n6"]  # read back
-    assert played[start + 7:start + 9] == ["current_state", "state_handling"]
+    assert played[start + 7:start + 9] == ["current_state", "state_extension_pending"]
+    assert "当前状态：办理中（延期审批中）预计" in spelled(played)
     assert "expected" in played and "before_done" in played
     assert played[start + 9:].count("month") == 1
     # ...then the callback question again, answered this time.
@@ -259,11 +264,16 @@ def test_reminders_from_the_deadline_ladder_are_dialled_once(scenario: Scenario)
     assert by_purpose["督办提醒"].outcome == "no_answer"
     unit_call = by_purpose["临期提醒"].call
     assert unit_call is not None and unit_call.number == UNIT_PHONE
-    assert unit_call.played[:3] == ["greet", "ticket", "digit_2"]  # the recorded script
-    assert "ack_request" in unit_call.played and unit_call.acknowledged is False
+    scripts = {e["details"]["purpose"]: e["details"]["script"]
+               for e in scenario.events("urgent") if e["type"] == "OutboundCallRequested"}
+    # Every word heard is in the recorded event: the request and the goodbye too.
+    assert spelled(unit_call.played) == scripts["临期提醒"]
+    assert scripts["临期提醒"].endswith(ACK_REQUEST + CLOSING)
+    assert unit_call.acknowledged is False  # picked up, said nothing after the request
+    assert [spelled(t.prompt)[-len(ACK_REQUEST):] for t in unit_call.turns] == [ACK_REQUEST]
     notice = by_purpose["预计办结告知"].call
     assert notice is not None and notice.number == NUMBERS["urgent"]
-    assert "in_progress_eta" in notice.played and notice.acknowledged is None
+    assert spelled(notice.played) == scripts["预计办结告知"] and notice.acknowledged is None
     attempts = scenario.show("urgent")["call_attempts"]
     assert sorted(a["purpose"] for a in attempts) == ["临期提醒", "督办提醒", "预计办结告知"]
     assert len(reminders) == 3  # each dialled once, none retried

@@ -3,13 +3,13 @@
 The scripts come from the real domain (the deadline ladder's OutboundCallRequested events,
 composed in domain/policies/escalation.py), the calls go over real WebRTC on loopback to the
 simulated gateway, and the check is on the manifest: the texts of the clips played, joined,
-are the recorded script. No ASR runs (nobody answers), so no whisper model is needed.
+are the recorded script, greeting, acknowledgement request and goodbye included: the robot
+adds nothing. No ASR runs (nobody answers), so no whisper model is needed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,28 +19,20 @@ from adapters.bootstrap import Engine, build_engine
 from adapters.telephony.asr import AsrPool
 from adapters.telephony.dialler import JobOutcome, dial_due_async
 from adapters.telephony.media import EndpointSettings
-from adapters.telephony.prompts import PROMPT_DIR, PromptLibrary
+from adapters.telephony.prompts import PromptLibrary
 from adapters.telephony.robot import CallbackRobot, CallTask, RobotSettings
-from adapters.telephony.script import UnvoiceableScript
+from adapters.telephony.script import UnvoiceableScript, asks_for_ack, turns
 from adapters.ticker import tick
 from domain.departments import DepartmentRegistry
-from domain.policies.escalation import compose_step
+from domain.policies.escalation import ACK_REQUEST, CLOSING, OPENING, compose_step
 from domain.service import SHANGHAI
 from domain.values import Actor
 from tests.conftest import SimClock
+from tests.support.prompts import TEXTS, spelled
 from tools.sim_citizen import Citizen, SimulatedGateway
 
 AGENT = Actor("agent", "a1")
 CENTRE = Actor("dispatcher", "centre")
-TEXTS: dict[str, str] = {name: entry["text"] for name, entry in json.loads(
-    (PROMPT_DIR / "manifest.json").read_text(encoding="utf-8"))["clips"].items()}
-
-
-def spelled(clips: list[str]) -> str:
-    """What the clips say, from the manifest."""
-    return "".join(TEXTS[name] for name in clips)
-
-
 def no_asr(kind: str) -> Any:
     raise AssertionError("nobody answers: no ASR")
 
@@ -109,9 +101,16 @@ def test_reminders_play_exactly_the_recorded_script(ladder: Any, order: str) -> 
                         else {"临期提醒", "预计办结告知"})
     for job_id, call in calls:
         assert call.outcome == "answered" and call.error is None
-        tail = ["ack_request", "bye"] if call.purpose in ("临期提醒", "督办提醒") else ["bye"]
-        assert call.played[-len(tail):] == tail  # the only words beyond the script
-        assert spelled(call.played[:-len(tail)]) == scripts[job_id], call.purpose
+        script = scripts[job_id]
+        assert spelled(call.played) == script, call.purpose  # every word heard is recorded
+        assert script.startswith(OPENING) and script.endswith(CLOSING)
+        if call.purpose in ("临期提醒", "督办提醒"):  # asked to act: the request is recorded
+            assert script.endswith(ACK_REQUEST + CLOSING)
+            [listened] = call.turns  # ...and the robot listened right after it
+            assert spelled(listened.prompt).endswith(ACK_REQUEST) and listened.heard_s is None
+            assert call.acknowledged is False and call.played[-1] == "bye"
+        else:
+            assert ACK_REQUEST not in script and call.turns == [] and call.acknowledged is None
 
 
 def test_the_urgent_unit_hears_its_own_report_by_time(ladder: Any) -> None:
@@ -138,8 +137,13 @@ def test_every_ladder_script_for_every_department_can_be_voiced() -> None:
                                    lead=dept.name, citizen_id="c1", due_at=due,
                                    departments=registry, supervision_count=0, report_by=by)
             for call in content["calls"]:
-                utterance = library.script(call["script"])
-                assert spelled(utterance.clips) == utterance.text == call["script"]
+                script = call["script"]
+                utterance = library.script(script)
+                assert spelled(utterance.clips) == utterance.text == script
+                said = [library.script(turn) for turn in turns(script)]
+                assert "".join(spelled(u.clips) for u in said) == script
+                assert [asks_for_ack(u.text) for u in said] == (
+                    [True, False] if call["purpose"] != "预计办结告知" else [False])
 
 
 def test_the_report_by_time_is_read_as_a_time() -> None:
@@ -181,6 +185,39 @@ def test_an_unvoiceable_reminder_rings_nobody() -> None:
         finally:
             await robot.close()
             robot.asr.close()
+
+    asyncio.run(body())
+
+
+def test_turns_cut_after_each_acknowledgement_request_and_join_to_the_script() -> None:
+    asked = f"{OPENING}工单1将于今日18:00前反馈处理计划。{ACK_REQUEST}{CLOSING}"
+    assert turns(asked) == [f"{OPENING}工单1将于今日18:00前反馈处理计划。{ACK_REQUEST}",
+                            CLOSING]
+    assert turns(f"{OPENING}{CLOSING}") == [f"{OPENING}{CLOSING}"]
+    assert turns(f"工单1{ACK_REQUEST}") == [f"工单1{ACK_REQUEST}"]
+    for script in (asked, f"{OPENING}{CLOSING}", f"{ACK_REQUEST}{ACK_REQUEST}x", "工单1"):
+        assert "".join(turns(script)) == script
+
+
+def test_a_script_recorded_before_the_request_and_goodbye_is_said_as_recorded() -> None:
+    """An OutboundCallRequested stored before the request and the closing were composed into
+    the script: the robot says that script alone, asks nothing and adds no goodbye."""
+    legacy = "您好，这里是12345热线。工单2025093000001将于2025年10月01日10:20到期，请于今日08:20前反馈处理计划。"
+
+    async def body() -> None:
+        gateway = SimulatedGateway(default=Citizen(answers=[]))
+        url = await gateway.start()
+        robot = CallbackRobot(url, AsrPool(no_asr, workers=1))
+        try:
+            call = await robot.call(CallTask("legacy-try1", "057487000102", "2025093000001",
+                                             kind="reminder", purpose="临期提醒", script=legacy))
+        finally:
+            await robot.close()
+            robot.asr.close()
+            await gateway.stop()
+        assert call.outcome == "answered" and call.error is None
+        assert spelled(call.played) == legacy
+        assert call.turns == [] and call.acknowledged is None
 
     asyncio.run(body())
 

@@ -66,7 +66,6 @@ ADAPTER = "robot"
 LEASE_S = 600.0  # a call never lasts this long; a crashed dialler's lease expires
 ERROR_BACKOFF_S = 60.0  # gateway unreachable: leave the job alone this long
 UNREACHABLE = ("空号", "停机")
-ACK_PURPOSES = ("临期提醒", "督办提醒")
 
 
 @dataclass
@@ -121,7 +120,7 @@ def engine_progress(engine: Any) -> ProgressLookup:
             if order.plan and order.plan.get("clock_no") == order.clock_no:
                 instant = _parse(order.plan.get("eta")) or instant
             expected = instant.astimezone(SHANGHAI).date() if instant else None
-        return ProgressInfo(order.state, expected)
+        return ProgressInfo(order.full_state, expected)  # a sub-state is said as such
 
     return lookup
 
@@ -173,7 +172,7 @@ def _task_for(engine: Any, job: DialJob, call_id: str) -> CallTask | None:
     return CallTask(call_id=call_id, number=number, ticket_no=job.ticket_no,
                     kind="callback" if job.kind == "callback" else "reminder",
                     purpose=job.purpose, category=job.category or order.category,
-                    script=job.script, ask_ack=job.purpose in ACK_PURPOSES)
+                    script=job.script)
 
 
 async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome:

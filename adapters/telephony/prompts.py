@@ -10,9 +10,11 @@ built the way IVR systems build them, by concatenating clips:
   can check every digit ("工单 二零二五零九三零零零零幺");
 * dates are read as 月/日 numerals (十二月三十一日), from ``n0``..``n10``, ``month``, ``day``;
 * the request category (投诉, 咨询, ...) and the order state (办理中, 已办结, ...) are clips;
-  every lifecycle state has one (checked at import: a state the citizen could ask about is
-  never read as another), and an unknown state raises instead of being guessed;
-* reminders say their recorded script word for word (``adapters.telephony.script``).
+  every lifecycle state, top-level and sub-state, has one (checked at import: a state the
+  citizen could ask about is never read as another, so 办理中/延期审批中 is heard as
+  办理中（延期审批中）), and an unknown state raises instead of being guessed;
+* reminders say their recorded script word for word, greeting to goodbye
+  (``adapters.telephony.script``); the robot adds nothing to it.
 
 Loading checks the set: a manifest entry without its audio file, or a clip the code needs
 missing from the manifest, is an error at start-up rather than in the middle of a call.
@@ -56,12 +58,12 @@ _WORD_CLIPS = {*DIGIT_CLIPS.values(), *(f"n{d}" for d in range(11)), "month", "d
 # Clips the sentences below use by name (beside the state, category and variable clips).
 FIXED_CLIPS = ("greet_callback", "your_request", "issue_resolved", "q_satisfied", "q_options",
                "sorry_unclear", "thanks_bye", "handoff", "unrecognized_bye", "query_ticket",
-               "current_state", "expected", "before_done", "not_found", "ack_request", "bye")
+               "current_state", "expected", "before_done", "not_found")
 # The phrases of the reminder scripts composed in domain/policies/escalation.py (department
 # names come on top): required at load so a lost one fails at start-up, not on a call.
 SCRIPT_PHRASES = ("greet", "ticket", "will_be_due", "due_report_by", "today", "report_plan",
                   "your_request", "issue_ticket", "in_progress_eta", "before_done",
-                  "lead_ticket", "due_supervise")
+                  "lead_ticket", "due_supervise", "ack_request", "bye")
 
 
 class PromptError(RuntimeError):
@@ -223,8 +225,9 @@ class PromptLibrary:
 
     # ----- progress query (进度查询) ------------------------------------------------------
     def progress(self, number: str, state: str | None, expected: date | None) -> Utterance:
-        """Always reads the number back; then the state and the expected completion date,
-        or "未查询到该工单" when there is no such order (state None)."""
+        """Always reads the number back; then the state (the full state,
+        ``lifecycle.join_state``, so a sub-state is heard as such) and the expected
+        completion date, or "未查询到该工单" when there is no such order (state None)."""
         parts: list[str | list[str]] = ["query_ticket", self.digits(number)]
         if state is None:
             parts.append("not_found")
@@ -238,9 +241,6 @@ class PromptLibrary:
     def script(self, text: str) -> Utterance:
         """The recorded script, word for word (UnvoiceableScript when a clip is missing)."""
         return self.compose(segment(text, self.phrases))
-
-    def bye(self) -> Utterance:
-        return self.compose(["bye"])
 
 
 @cache

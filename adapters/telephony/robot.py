@@ -14,18 +14,34 @@ A callback (回访) call goes:
 5. 未识别 → re-ask once ("抱歉，没有听清…"); still 未识别 → apologise and hang up with no
    result (the dialler retries later);
 6. a progress query ("查询" + order number, parsed by ``parse_progress_query``) gets the
-   number read back digit by digit, the order's state and its expected completion date,
-   and then the callback question again (one query per call);
+   number read back digit by digit, the order's state as it is (a sub-state included:
+   办理中（延期审批中）, never plain 办理中) and its expected completion date, and then the
+   callback question again (one query per call);
 7. 满意/基本满意/不满意 → thanks; 转人工 → "正在为您转接人工服务"; then hang up.
 
 The robot only talks; it records nothing. ``CallResult`` says what happened, and the
 dialler (``dialler``) turns it into reports for ``adapters.telephony_reports`` after the
 call, so robot, gRPC and Kafka results share one idempotent path into the domain.
 
-Reminder calls (OutboundCallRequested) say the event's recorded ``script`` word for word
-(``prompts.script``: clips whose manifest texts, joined, are the script) and, when the
-purpose asks the unit to act, ask for an acknowledgement ("收到请回复收到") and note whether
-it came. A script the clips cannot say raises ``UnvoiceableScript`` before anyone is dialled.
+What is heard is what is audited:
+
+* A reminder call (OutboundCallRequested) says the event's recorded ``script`` and nothing
+  else: opening, message, the acknowledgement request where the purpose asks the unit to
+  act, and the closing are all in it (``domain.policies.escalation``). The robot says it in
+  turns (``script.turns``), listening for "收到" after a turn that ends with the request;
+  the clips' manifest texts, joined, are the script (``prompts.script``). A script the clips
+  cannot say raises ``UnvoiceableScript`` before anyone is dialled. A script recorded
+  before the request and closing were part of it is said as recorded: no request is asked
+  (``acknowledged`` stays None) and no goodbye is added.
+* A callback (回访) has no recorded script. Its words are the fixed prompt catalogue
+  (``tools.prompt_texts.FIXED_CLIPS``; texts in the committed ``prompts/manifest.json``,
+  versioned with the code) in the flow above; the only variable words are the request's
+  category (recorded at intake) and the progress answer (the number the citizen said, the
+  queried order's state and expected date, which its own events hold). The call result
+  records the outcome, the answer and the citizen's transcript, not which clips were
+  played: an audit can read every sentence a callback can say from the catalogue of the
+  deployed commit, but which ones one call said is only in ``CallResult.played`` (logs,
+  drills). Recording that would take a field in the telephony report (proto and Avro).
 """
 
 from __future__ import annotations
@@ -48,7 +64,7 @@ from adapters.telephony.asr import AsrPool
 from adapters.telephony.ice import is_loopback_url, loopback_only
 from adapters.telephony.media import CallEnded, EndpointSettings, listen
 from adapters.telephony.prompts import PromptLibrary, Utterance
-from adapters.telephony.script import UnvoiceableScript
+from adapters.telephony.script import UnvoiceableScript, asks_for_ack, turns
 from adapters.telephony.signalling import SignallingError
 from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
 
@@ -62,7 +78,7 @@ _ACK = re.compile(r"收到|好的|知道|明白|可以|行")
 
 @dataclass(frozen=True)
 class ProgressInfo:
-    state: str
+    state: str  # the full state (lifecycle.join_state): 办理中_延期审批中, not 办理中
     expected: date | None
 
 
@@ -87,7 +103,6 @@ class CallTask:
     purpose: str = "回访"
     category: str | None = None
     script: str | None = None  # reminders: the recorded text, said word for word
-    ask_ack: bool = True
 
 
 @dataclass
@@ -192,7 +207,7 @@ class CallbackRobot:
 
         A reminder whose script cannot be voiced raises UnvoiceableScript before dialling:
         nobody is called to hear something other than what was recorded."""
-        reminder = self._reminder_utterance(task) if task.kind == "reminder" else None
+        reminder = self._reminder_turns(task) if task.kind == "reminder" else None
         result = CallResult(task.call_id, task.number, task.ticket_no, task.kind, task.purpose,
                             outcome="error")
         try:
@@ -311,31 +326,34 @@ class CallbackRobot:
         return self.prompts.progress(number, info.state if info else None,
                                      info.expected if info else None)
 
-    def _reminder_utterance(self, task: CallTask) -> Utterance:
+    def _reminder_turns(self, task: CallTask) -> list[Utterance]:
+        """The recorded script in its turns, every one voiced before the dial."""
         if not task.script:
             raise UnvoiceableScript(f"reminder {task.call_id} has no recorded script to say")
-        utterance = self.prompts.script(task.script)
-        if task.ask_ack:
-            utterance = self.prompts.join(utterance, self.prompts.compose(["ack_request"]))
-        return utterance
+        return [self.prompts.script(turn) for turn in turns(task.script)]
 
-    async def _reminder(self, leg: CallLeg, utterance: Utterance, result: CallResult) -> None:
-        await self._say(leg, utterance, result)
-        if "ack_request" in utterance.clips:
-            leg.inbox.drain()
-            audio, ended = await listen(leg.inbox, self.settings.ack)
-            turn = Turn(utterance.clips, None if audio is None else audio.size / 16000)
-            result.turns.append(turn)
-            result.acknowledged = False
-            if audio is not None:
-                started = time.perf_counter()
-                transcription = await self.asr.transcribe(audio, "ack")
-                turn.asr_s = time.perf_counter() - started
-                turn.transcript = result.transcript = clean(transcription.text)
-                quiet = (transcription.no_speech_prob or 0.0) >= NO_SPEECH_PROB
-                result.acknowledged = bool(_ACK.search(transcription.text)) and not quiet
-                result.answer_end = ended
-        await self._say(leg, self.prompts.bye(), result)
+    async def _reminder(self, leg: CallLeg, said: list[Utterance], result: CallResult
+                        ) -> None:
+        for utterance in said:
+            await self._say(leg, utterance, result)
+            if asks_for_ack(utterance.text):
+                await self._acknowledgement(leg, utterance, result)
+
+    async def _acknowledgement(self, leg: CallLeg, asked: Utterance, result: CallResult
+                               ) -> None:
+        leg.inbox.drain()
+        audio, ended = await listen(leg.inbox, self.settings.ack)
+        turn = Turn(asked.clips, None if audio is None else audio.size / 16000)
+        result.turns.append(turn)
+        result.acknowledged = False
+        if audio is not None:
+            started = time.perf_counter()
+            transcription = await self.asr.transcribe(audio, "ack")
+            turn.asr_s = time.perf_counter() - started
+            turn.transcript = result.transcript = clean(transcription.text)
+            quiet = (transcription.no_speech_prob or 0.0) >= NO_SPEECH_PROB
+            result.acknowledged = bool(_ACK.search(transcription.text)) and not quiet
+            result.answer_end = ended
 
 
 async def gather_calls(robot: CallbackRobot, tasks: list[CallTask]) -> list[CallResult]:

@@ -12,7 +12,9 @@ the characters it covers (so the clips played, read back, *are* the recorded scr
 * any other run of digits (a ticket number): digit by digit, 1 as 幺 as on the phone.
 
 A script that cannot be cut into clips completely raises ``UnvoiceableScript``: the robot
-never plays something other than the recorded text.
+never plays something other than the recorded text. The script is the whole call, opening
+to closing; ``turns`` cuts it where the robot stops to listen (after each recorded
+acknowledgement request), so nothing is said between the turns but the turns themselves.
 
 The names and texts of the variable clips are defined here; ``tools.make_prompts`` adds
 their pronunciation and generates them.
@@ -23,6 +25,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
+
+from domain.policies.escalation import ACK_REQUEST
 
 Part = str | list[str]  # a phrase clip, or a run of word clips read with short gaps
 
@@ -68,6 +72,19 @@ def is_variable_clip(name: str) -> bool:
 
 class UnvoiceableScript(ValueError):
     """A script the committed clips cannot say word for word."""
+
+
+def turns(script: str) -> list[str]:
+    """The recorded script in the pieces the robot says between listening: cut after each
+    acknowledgement request, so a turn that ends with ``ACK_REQUEST`` is followed by
+    listening. Joined, the turns are the script."""
+    pieces = script.split(ACK_REQUEST)
+    cut = [piece + ACK_REQUEST for piece in pieces[:-1]]
+    return cut + [pieces[-1]] if pieces[-1] else cut
+
+
+def asks_for_ack(turn: str) -> bool:
+    return turn.endswith(ACK_REQUEST)
 
 
 _DATETIME = re.compile(r"(\d{4})年(\d{2})月(\d{2})日(\d{2}):(\d{2})")

@@ -4,6 +4,13 @@
 the expected completion date. Level 1: no plan by then → call the unit's supervising
 department. Level 2 (超期): a supervision order (督办单) to the supervising department.
 Level 3: a public notice (通报) for hotline leadership.
+
+A call's ``script`` (recorded in OutboundCallRequested) is everything the robot says on
+that call, opening to closing: the robot has no words of its own, so an audit reading the
+event reads every word heard. A call that asks the unit to act also records the
+acknowledgement request, after which the robot stops to listen (``ACK_REQUEST``).
+Scripts recorded before the request and the closing were part of them are said as
+recorded, without either.
 """
 
 from __future__ import annotations
@@ -15,6 +22,16 @@ from domain.ports import DepartmentDirectory
 from domain.views import SHANGHAI
 
 LEADERSHIP = "热线领导"
+
+# The fixed words around every reminder's message, recorded in the script with it.
+OPENING = "您好，这里是12345热线。"
+ACK_REQUEST = "收到请回复收到。"  # the robot listens for the answer right after this
+CLOSING = "感谢接听，再见。"
+
+
+def _script(message: str, *, ask_ack: bool) -> str:
+    """What the robot says on one call, word for word."""
+    return OPENING + message + (ACK_REQUEST if ask_ack else "") + CLOSING
 
 
 def _local(instant: datetime) -> str:
@@ -67,12 +84,13 @@ def compose_step(
             "calls": [
                 _call(ticket_no, 1, call_key, target_role="department", target_dept=lead,
                       phone=unit.duty_phone, purpose="临期提醒",
-                      script=f"您好，这里是12345热线。工单{ticket_no}将于{due}到期，"
-                             f"请于{_report_by(report_by, due_at)}前反馈处理计划。"),
+                      script=_script(f"工单{ticket_no}将于{due}到期，请于"
+                                     f"{_report_by(report_by, due_at)}前反馈处理计划。",
+                                     ask_ack=True)),
                 _call(ticket_no, 2, call_key, target_role="citizen", citizen_id=citizen_id,
                       purpose="预计办结告知",
-                      script=f"您好，这里是12345热线。您反映的问题（工单{ticket_no}）正在办理中，"
-                             f"预计于{due}前办结。"),
+                      script=_script(f"您反映的问题（工单{ticket_no}）正在办理中，"
+                                     f"预计于{due}前办结。", ask_ack=False)),
             ],
         }
     if step == "level1":
@@ -84,8 +102,8 @@ def compose_step(
                 _call(ticket_no, 1, call_key, target_role="department",
                       target_dept=supervisor.name, phone=supervisor.duty_phone,
                       purpose="督办提醒",
-                      script=f"您好，这里是12345热线。{lead}承办的工单{ticket_no}将于{due}到期，"
-                             "至今未反馈处理计划，请督促办理。"),
+                      script=_script(f"{lead}承办的工单{ticket_no}将于{due}到期，"
+                                     "至今未反馈处理计划，请督促办理。", ask_ack=True)),
             ],
         }
     if step == "level2":
