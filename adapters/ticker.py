@@ -3,6 +3,8 @@ step that has come due, exactly once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.bootstrap import Engine
 from domain.workorder import LADDER_STEPS
 from projections.clock_basis import stale_clocks
@@ -13,9 +15,11 @@ REVISED = "revised"
 COUNT_NAMES = {**STEP_NAMES, REVISED: "时限修订"}
 
 
-def tick(engine: Engine) -> dict[str, int]:
+def tick(engine: Engine, on_progress: Callable[[int, int], None] | None = None
+         ) -> dict[str, int]:
     """One tick: take the store's calendar imports, revise stale clocks, bring the index up
-    to date, take the due steps; return counts per step (and revisions)."""
+    to date, take the due steps; return counts per step (and revisions). `on_progress(done,
+    total)` follows the due orders (a progress bar: a busy morning has thousands)."""
     counts = dict.fromkeys(LADDER_STEPS, 0)
     counts[REVISED] = revise_clocks(engine)
     index = engine.runners["deadline_index"]
@@ -23,9 +27,11 @@ def tick(engine: Engine) -> dict[str, int]:
     now = engine.service.now()
     with engine.db.transaction(immediate=False) as cur:
         candidates = due_tickets(cur, now.timestamp())
-    for ticket_no in candidates:
+    for done, ticket_no in enumerate(candidates, 1):
         for step in engine.service.escalate_due(ticket_no):
             counts[step] += 1
+        if on_progress is not None:
+            on_progress(done, len(candidates))
     index.catch_up()
     return counts
 

@@ -9,6 +9,7 @@ in order: a reader never skips a gap that later fills in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from eventsourcing.application import Application
@@ -52,8 +53,9 @@ class ProjectionRunner:
                               (self.projection.name,)).fetchone()
         return int(row[0])
 
-    def catch_up(self) -> int:
+    def catch_up(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Apply every notification stored before this call; returns how many were applied.
+        `on_progress(position, head)` is called after each batch (for a progress bar).
 
         After a save this is one log read and one write transaction (was: two position
         reads, two log reads, one write). The position this runner remembers is
@@ -63,6 +65,7 @@ class ProjectionRunner:
         everything stored before the read, so the loop stops there.
         """
         applied = 0
+        head = (self.app.recorder.max_notification_id() or 0) if on_progress else 0
         while True:
             remembered = self._position
             start = self.position() if remembered is None else remembered
@@ -93,15 +96,18 @@ class ProjectionRunner:
                             (batch[-1].id, self.projection.name))
             self._position = batch[-1].id
             applied += len(batch)
+            if on_progress is not None:
+                on_progress(min(batch[-1].id, head), head)
             if len(batch) < self.batch_size:
                 # A short batch held everything stored before the read: done.
                 return applied
 
-    def rebuild(self) -> int:
+    def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop and refill the read model from the whole log (readers see it refill)."""
         with self.db.transaction() as cur:
             self.projection.drop_tables(cur)
             self.projection.create_tables(cur)
             cur.execute(f"UPDATE {TRACKING} SET position = 0 WHERE projection = ?",
                         (self.projection.name,))
         self._position = 0
-        return self.catch_up()
+        return self.catch_up(on_progress)

@@ -172,3 +172,25 @@ def test_console_script_errors(tmp_path: Path) -> None:
     assert len(names) == len(set(names))
     lead = units[names.index(LEAD)]
     assert lead["supervisor"] == "区政府" and lead["duty_phone"] == "057487000102"
+
+
+def test_projections_status_and_rebuild(tmp_path: Path) -> None:
+    """Rebuilding a read model refills it from the log: same rows, position at the head."""
+    db, now = str(tmp_path / "p.db"), "2025-11-03T09:00"
+    for phone in ("13800138000", "13900139000"):
+        ok(db, now, *INTAKE, "--category", "投诉", "--caller-phone", phone)
+    before = ok(db, now, "list")
+    status = ok(db, now, "projections", "status")
+    names = {row["name"] for row in status["projections"]}
+    assert {"tickets", "deadline_index", "callback_queue", "department_feed"} <= names
+    assert status["head"] > 0
+    rebuilt = ok(db, now, "projections", "rebuild", "tickets", "department_feed")
+    assert [r["name"] for r in rebuilt["rebuilt"]] == ["tickets", "department_feed"]
+    assert rebuilt["rebuilt"][0]["applied"] == status["head"]
+    assert ok(db, now, "list") == before
+    assert {r["name"] for r in ok(db, now, "projections", "rebuild", "--all")["rebuilt"]} == names
+    after = ok(db, now, "projections", "status")
+    assert all(row["behind"] == 0 for row in after["projections"])
+    assert "tickets" in refused(db, now, "projections", "rebuild", "nonsense")  # names the known
+    refused(db, now, "projections", "rebuild")  # neither names nor --all
+    refused(db, now, "projections", "rebuild", "tickets", "--all")

@@ -218,21 +218,16 @@ def test_remote_tick_and_verify(running: Running, clock: SimClock,
     assert "?:" not in checked.stdout and "None" not in checked.stdout
 
 
-def test_verify_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+def on_a_terminal(db: str, *args: str, now: str | None = None) -> str:
+    """What `rexian` shows when stdout and stderr are a terminal (a pty)."""
     import pty
 
-    db = str(tmp_path / "bar.db")
-    for _ in range(3):
-        created = rexian(db, "intake", "--channel", "电话", "--category", "投诉", "--region",
-                         "甬江区东湖街道", "--caller-name", "张三", "--caller-phone", "13800138000",
-                         "--content", "噪音")
-        assert created.returncode == 0, created.stderr
-    piped = rexian(db, "verify")
-    assert piped.returncode == 0 and "verifying" not in piped.stderr  # no bar in a pipe
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
-    done = subprocess.run([str(SCRIPT), "--db", db, "verify"], stdin=follower, stdout=follower,
-                          stderr=follower, env={**env, "COLUMNS": "120"}, timeout=60)
+    when = ["--now", now] if now else []
+    done = subprocess.run([str(SCRIPT), "--db", db, *when, *args], stdin=follower,
+                          stdout=follower, stderr=follower,
+                          env={**env, "COLUMNS": "120", "REXIAN_SIMULATION": "1"}, timeout=60)
     os.close(follower)
     shown = b""
     while True:
@@ -244,5 +239,28 @@ def test_verify_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
             break
         shown += chunk
     os.close(leader)
-    assert done.returncode == 0
-    assert "verifying" in shown.decode("utf-8", "replace")
+    assert done.returncode == 0, shown
+    return shown.decode("utf-8", "replace")
+
+
+def three_orders(db: str) -> None:
+    for _ in range(3):
+        created = rexian(db, *INTAKE, "--content", "噪音", now="2025-11-03T09:00")
+        assert created.returncode == 0, created.stderr
+        ticket = json.loads(rexian(db, "list", "--json").stdout)[-1]["ticket_no"]
+        dispatched = rexian(db, "dispatch", ticket, "--dept", LEAD, now="2025-11-03T10:00")
+        assert dispatched.returncode == 0, dispatched.stderr
+
+
+def test_long_work_draws_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """verify, tick and projection rebuilds: a bar on a terminal, none in a pipe."""
+    db = str(tmp_path / "bar.db")
+    three_orders(db)
+    piped = rexian(db, "verify")
+    assert piped.returncode == 0 and "verifying" not in piped.stderr  # no bar in a pipe
+    assert "verifying" in on_a_terminal(db, "verify")
+    piped = rexian(db, "projections", "rebuild", "tickets")
+    assert piped.returncode == 0 and "rebuilding" not in piped.stderr
+    assert "rebuilding" in on_a_terminal(db, "projections", "rebuild", "tickets")
+    late = "2025-12-30T09:00"  # every order far overdue: three due orders
+    assert "due steps" in on_a_terminal(db, "tick", now=late)

@@ -28,6 +28,7 @@ from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
 from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
+from tools.cli_projections import register as register_projections
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -262,7 +263,8 @@ for _spec in CATALOGUE:
     app.command(name=_spec.cli, help=_spec.summary, cls=Command)(_lifecycle_command(_spec))
 
 
-def tick_engine(engine: Engine) -> dict[str, int]:
+def tick_engine(engine: Engine, on_progress: Callable[[int, int], None] | None = None
+                ) -> dict[str, int]:
     """One deadline tick: the engine's own `tick()` when it has one (a RemoteEngine asks
     the server), else the local ticker over the engine's projection runners."""
     # Looked up on the class: RemoteEngine.__getattr__ refuses unknown attributes.
@@ -271,7 +273,7 @@ def tick_engine(engine: Engine) -> dict[str, int]:
         return counts
     from adapters.ticker import tick
 
-    return tick(engine)
+    return tick(engine, on_progress)
 
 
 @app.command(name="tick", cls=Command)
@@ -283,7 +285,15 @@ def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
         return tick_table(counts, COUNT_NAMES)
 
-    run(ctx, as_json, tick_engine, text)
+    def action(engine: Engine) -> dict[str, int]:
+        if as_json:
+            return tick_engine(engine)
+        from tools.cli_render import progress_reporter
+
+        with progress_reporter("到期检查 / due steps") as report:
+            return tick_engine(engine, report)
+
+    run(ctx, as_json, action, text)
 
 
 # ----- queries ------------------------------------------------------------------------
@@ -458,6 +468,7 @@ def serve(
 
 # ----- working-day calendar -----------------------------------------------------------
 register_calendar(app, run, ctx_of)
+register_projections(app, run)
 
 
 # ----- speech recognition -------------------------------------------------------------
