@@ -64,8 +64,10 @@ test: lint proto-check unit
 fuzz: install
 	REXIAN_FUZZ_PROFILE=fuzz $(BIN)/pytest tests/test_fuzz.py
 
+# docs/lifecycle.md and domain/lifecycle_table.py (the compiled table the runtime reads).
 diagram: install
 	$(BIN)/python -m tools.diagram > docs/lifecycle.md
+	$(BIN)/python -m tools.lifecycle_table
 
 # docs/commands.md from the command catalogue (domain/commands.py); a test checks it.
 docs: diagram

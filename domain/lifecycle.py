@@ -1,17 +1,23 @@
 """The work-order lifecycle: ONE explicit `transitions` machine is the rule book.
 
 The machine is never bound to an aggregate (that would pollute the aggregate's
-__dict__ and break snapshots, see stack notes). It is compiled once, at import,
-into a lookup table (state, command) -> next state; commands ask the table,
-events record the outcome, and replay never consults the machine.
+__dict__ and break snapshots, see stack notes). It is compiled into a lookup table
+(state, command) -> next state; commands ask the table, events record the outcome,
+and replay never consults the machine.
+
+Compiling needs `transitions.extensions`, which imports asyncio (~35 ms of every CLI
+start-up), so the compiled table is committed as domain/lifecycle_table.py
+(`make diagram`, i.e. `python -m tools.lifecycle_table`). It carries the digest of the rule
+book it was compiled from: a table that no longer matches is never used (the machine is
+compiled instead), and a test fails until it is regenerated.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any
-
-from transitions.extensions import HierarchicalMachine
 
 from domain.commands import BY_NAME
 from domain.errors import IllegalTransition
@@ -157,7 +163,16 @@ def _leaf_states() -> list[str]:
     return leaves
 
 
-def _compile() -> dict[tuple[str, str], str]:
+def rule_book_digest() -> str:
+    """What the compiled table depends on: the machine's arguments and the commands."""
+    book = json.dumps([MACHINE_KWARGS, list(COMMANDS)], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(book.encode()).hexdigest()
+
+
+def compile_table() -> dict[tuple[str, str], str]:
+    """Ask the `transitions` machine, for every leaf state and command, where it leads."""
+    from transitions.extensions import HierarchicalMachine
+
     probe = _Probe()
     machine = HierarchicalMachine(model=probe, **MACHINE_KWARGS)
     table: dict[tuple[str, str], str] = {}
@@ -170,7 +185,17 @@ def _compile() -> dict[tuple[str, str], str]:
     return table
 
 
-_TABLE = _compile()
+def _load_table() -> dict[tuple[str, str], str]:
+    try:
+        from domain.lifecycle_table import DIGEST, TABLE
+    except ImportError:  # missing or half-written: regenerate with `make diagram`
+        return compile_table()
+    if DIGEST != rule_book_digest():
+        return compile_table()  # stale: correct, only slower to start
+    return dict(TABLE)
+
+
+_TABLE = _load_table()
 LEAF_STATES: tuple[str, ...] = tuple(_leaf_states())
 
 

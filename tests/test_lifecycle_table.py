@@ -13,7 +13,9 @@ from transitions import MachineError
 from transitions.extensions import HierarchicalMachine
 
 from domain import lifecycle as lc
+from domain import lifecycle_table
 from domain.errors import IllegalTransition
+from tools import lifecycle_table as generator
 
 H_WORKING = f"{lc.HANDLING}{lc.SEPARATOR}{lc.WORKING}"
 H_PENDING = f"{lc.HANDLING}{lc.SEPARATOR}{lc.EXTENSION_PENDING}"
@@ -150,6 +152,28 @@ def test_illegal_pairs_raise_naming_state_command_and_staff_commands() -> None:
             # Internal commands (engine-only) are never offered to staff.
             internal = [c.label for c in lc.COMMANDS.values() if c.internal]
             assert internal and not set(internal) & set(err.allowed)
+
+
+def test_committed_table_is_the_compiled_machine() -> None:
+    assert generator.main(["--check"]) == 0, \
+        "domain/lifecycle_table.py is stale: run `make diagram`"
+    assert lifecycle_table.DIGEST == lc.rule_book_digest()
+    assert lifecycle_table.TABLE == lc.compile_table() == lc.transition_table()
+
+
+def test_a_stale_committed_table_is_never_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifecycle_table, "DIGEST", "0" * 64)
+    monkeypatch.setattr(lifecycle_table, "TABLE", {(lc.ARCHIVED, "reopen"): lc.HANDLING})
+    assert lc._load_table() == lc.compile_table()
+
+
+def test_the_digest_follows_the_rule_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = lc.rule_book_digest()
+    monkeypatch.setattr(lc, "TRANSITIONS", [*lc.TRANSITIONS, {"trigger": "archive",
+                                                              "source": lc.INTAKE,
+                                                              "dest": lc.ARCHIVED}])
+    monkeypatch.setitem(lc.MACHINE_KWARGS, "transitions", lc.TRANSITIONS)
+    assert lc.rule_book_digest() != before
 
 
 def test_table_is_a_copy() -> None:

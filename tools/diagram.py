@@ -60,14 +60,18 @@ def render() -> str:
     )
 
 
+def stale(path: Path, text: str) -> bool:
+    """True, with a hint on stderr, when the committed `path` is not `text`."""
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if current != text:
+        print(f"{path} is stale: run `make diagram`", file=sys.stderr)
+    return current != text
+
+
 def main(argv: list[str]) -> int:
     text = render()
     if "--check" in argv:
-        current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
-        if current != text:
-            print(f"{DOC} is stale: run `make diagram`", file=sys.stderr)
-            return 1
-        return 0
+        return int(stale(DOC, text))
     sys.stdout.write(text)
     return 0
 

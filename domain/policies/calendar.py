@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
-from importlib.metadata import version as package_version
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -101,7 +100,11 @@ def provisional_arrangement(year: int) -> YearArrangement:
 @cache
 def packaged_arrangements() -> dict[int, YearArrangement]:
     """The arrangements shipped in ``chinesecalendar``, one per year it knows."""
-    import chinese_calendar  # its tables cost start-up; only clocks and calendar views need them
+    # Both cost start-up (tables; importlib.metadata ~25 ms): only clocks and calendar views
+    # need them.
+    from importlib.metadata import version as package_version
+
+    import chinese_calendar
 
     source = f"chinesecalendar {package_version('chinesecalendar')}"
     by_year: dict[int, tuple[set[date], set[date], dict[date, str]]] = {}
@@ -140,12 +143,14 @@ class WorkingCalendar:
     the old or the new calendar, never a mix.
     """
 
-    def __init__(self, packaged: Mapping[int, YearArrangement],
+    def __init__(self, packaged: Mapping[int, YearArrangement] | None = None,
                  imported: Mapping[int, YearArrangement] | None = None,
                  horizon: int | None = None) -> None:
-        if not packaged:
+        """``packaged`` None: chinesecalendar's years, read on the first question (an
+        engine that only shows orders never pays for them)."""
+        if packaged is not None and not packaged:
             raise ValueError("a calendar needs at least one packaged year")
-        self._packaged = dict(packaged)
+        self._packaged = None if packaged is None else dict(packaged)
         self._imported: dict[int, YearArrangement] = dict(imported or {})
         self._horizon = horizon
         self._tables: _Tables | None = None
@@ -160,8 +165,7 @@ class WorkingCalendar:
                  horizon: int | None = None) -> WorkingCalendar:
         """Imported, then packaged, then provisional years up to ``horizon`` (default: the
         year after the current one)."""
-        return cls(packaged_arrangements(), imported,
-                   horizon_year() if horizon is None else horizon)
+        return cls(None, imported, horizon_year() if horizon is None else horizon)
 
     @classmethod
     def of(cls, arrangements: Iterable[YearArrangement]) -> WorkingCalendar:
@@ -246,14 +250,17 @@ class WorkingCalendar:
         return tables
 
     def _years(self) -> dict[int, YearArrangement]:
-        first = min(self._packaged)
-        last = max([*self._packaged, *self._imported, self._horizon or first])
+        packaged = self._packaged
+        if packaged is None:
+            packaged = self._packaged = packaged_arrangements()  # cached, only read
+        first = min(packaged)
+        last = max([*packaged, *self._imported, self._horizon or first])
         years: dict[int, YearArrangement] = {}
         for year in range(first, last + 1):
             if year in self._imported:
                 years[year] = self._imported[year]
-            elif year in self._packaged:
-                years[year] = self._packaged[year]
+            elif year in packaged:
+                years[year] = packaged[year]
             elif self._horizon is not None and year <= self._horizon:
                 years[year] = provisional_arrangement(year)
             else:
@@ -297,4 +304,4 @@ def _build(years: dict[int, YearArrangement]) -> _Tables:
 
 @cache
 def _official_calendar() -> WorkingCalendar:
-    return WorkingCalendar(packaged_arrangements())
+    return WorkingCalendar()
