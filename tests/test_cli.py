@@ -194,3 +194,50 @@ def test_projections_status_and_rebuild(tmp_path: Path) -> None:
     assert "tickets" in refused(db, now, "projections", "rebuild", "nonsense")  # names the known
     refused(db, now, "projections", "rebuild")  # neither names nor --all
     refused(db, now, "projections", "rebuild", "tickets", "--all")
+
+
+# ----- one command per run (start-up): the narrowed app behaves like the whole one -------
+def _names() -> list[str]:
+    from typer.main import get_command_name
+
+    from tools.cli import app
+
+    return [c.name or get_command_name(c.callback.__name__) for c in app.registered_commands
+            if c.callback] + [str(g.name) for g in app.registered_groups]
+
+
+def test_each_command_runs_alone_with_the_same_help() -> None:
+    from typer.testing import CliRunner
+
+    from tools.cli import app, app_for
+
+    runner = CliRunner()
+    names = _names()
+    assert len(names) > 20 and "show" in names and "calendar" in names
+    for name in names:
+        narrowed = app_for(["--db", "x.db", name, "--help"])
+        assert narrowed is not app
+        assert len(narrowed.registered_commands) + len(narrowed.registered_groups) == 1
+        alone = runner.invoke(narrowed, [name, "--help"], prog_name="rexian")
+        whole = runner.invoke(app, [name, "--help"], prog_name="rexian")
+        assert alone.exit_code == whole.exit_code == 0, name
+        assert alone.output == whole.output, name
+
+
+def test_help_typos_and_unknown_options_get_the_whole_app() -> None:
+    from tools.cli import app, app_for
+
+    for argv in ([], ["--help"], ["--help", "show"], ["shw", "T"], ["-x", "show"],
+                 ["--db", "x.db"]):
+        assert app_for(argv) is app, argv
+    assert app_for(["--db=x.db", "--now", "2025-11-03T09:00", "show", "T"]) is not app
+    # click reads "--help" here as the value of --db, and so do we.
+    assert app_for(["--db", "--help", "show"]).registered_commands[0].callback.__name__ \
+        == "show"
+
+
+def test_console_script_help_and_typo_suggestions() -> None:
+    done = rexian(None, "--help", simulation=False)
+    assert done.returncode == 0 and "show" in done.stdout and "intake" in done.stdout
+    typo = rexian(None, "shw", "T", simulation=False)
+    assert typo.returncode == 2 and "'shw'" in typo.stderr and "'show'" in typo.stderr
