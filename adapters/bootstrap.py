@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -133,7 +132,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             departments=registry,
             clock=clock,
             deadlines=policy,
-            commit_lock=threading.Lock() if config.kind == "sqlite" else None,
         )
         engine = Engine(config, db, service, vault, registry)
         engine.runners = {

@@ -32,6 +32,11 @@ class TicketNumbers(Protocol):
         consumes it; a number is used up only when that write commits."""
         ...
 
+    def release(self, write: Any, taken: bool) -> None:
+        """The reservation `write` ended without committing; `taken`: another writer
+        stored an order under that number. An untaken number is handed out again."""
+        ...
+
 
 @dataclass(frozen=True)
 class PersonalData:

@@ -8,17 +8,18 @@ records anything. Views returned are plain dicts (JSON-ready).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.arrangement import HolidayArrangement, arrangement_id
 from domain.commands import BY_NAME
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
+from domain.group_commit import GroupCommit
 from domain.lifecycle import OPEN_STATES
 from domain.phone import normalize_phone
 from domain.policies.calendar import (
@@ -108,7 +109,6 @@ class WorkOrderService(Application):
         deadlines: Deadlines | None = None,
         on_saved: Callable[[], object] | None = None,
         horizon: Callable[[], int] = horizon_year,
-        commit_lock: AbstractContextManager[Any] | None = None,
     ) -> None:
         super().__init__(env)
         self.numbers = numbers
@@ -122,12 +122,9 @@ class WorkOrderService(Application):
         self._calendar_fresh = False
         # Called after each successful save (the department feed wakes its projection on it).
         self.on_saved = on_saved
-        # SQLite has one writer at a time anyway; when several threads of this process
-        # commit at once (gRPC handlers, the ticker, the dialler), the losers sleep in
-        # SQLite's busy handler with growing back-offs (1, 2, 5 ... 100 ms) and a 5 ms commit
-        # becomes a 100+ ms one. Every save of this service queues on this lock instead
-        # (bootstrap gives SQLite stores one; PostgreSQL commits concurrently).
-        self.commit_lock: AbstractContextManager[Any] = commit_lock or nullcontext()
+        # Concurrent saves of this process (gRPC handlers, the ticker, the dialler) share
+        # transactions: one fsync per batch instead of per command (domain/group_commit).
+        self.group_commit = GroupCommit(self._record)
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> datetime:
@@ -141,13 +138,16 @@ class WorkOrderService(Application):
             raise UnknownTicket(ticket_no) from None
         return order
 
+    def _stored(self, originator_id: Any) -> bool:
+        return bool(self.recorder.select_events(originator_id, limit=1))
+
     def _commit(self, *orders: Aggregate, staged: Sequence[StagedWrite] = ()) -> None:
-        """Save, with any side-table writes in the same transaction (see StagedWrite)."""
-        with self.commit_lock:
-            if staged:
-                self.save(*orders, staged=list(staged))
-            else:
-                self.save(*orders)
+        """Save, with any side-table writes in the same transaction (see StagedWrite); the
+        transaction may be shared with other threads' saves (GroupCommit)."""
+        event: ProcessingEvent[Any] = ProcessingEvent()
+        event.collect_events(*orders, **({"staged": list(staged)} if staged else {}))
+        self.group_commit.commit(event)
+        self._take_snapshots(event)
         for write in staged:
             write.committed()
         cache = self.repository.cache
@@ -221,9 +221,13 @@ class WorkOrderService(Application):
             try:
                 self._commit(order, staged=[w for w in (number_write, key_write) if w])
             except IntegrityError:
-                # Another process took this number (or first sealed this caller): try the
+                # Another writer took this number (or first sealed this caller): try the
                 # next number, with the key that won.
+                self.numbers.release(number_write, taken=self._stored(order.id))
                 continue
+            except BaseException:
+                self.numbers.release(number_write, taken=False)
+                raise
             return ticket_no
         raise RuntimeError("could not allocate a ticket number after 100 attempts")
 
