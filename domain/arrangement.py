@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.lean_events import LeanEvents
 from domain.policies.calendar import OFFICIAL, YearArrangement
 from domain.values import Actor
 
@@ -37,7 +38,7 @@ class HolidayArrangement(Aggregate):
         self.imported_at: datetime | None = None
         self.imported_by = ""
 
-    class Event(Aggregate.Event):
+    class Event(Aggregate.Event, metaclass=LeanEvents):
         actor_role: str
         actor_id: str
 

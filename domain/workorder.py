@@ -20,6 +20,7 @@ from eventsourcing.domain import Aggregate
 from domain import lifecycle as lc
 from domain.audit import GENESIS, event_hash
 from domain.errors import InvalidInput, NotResponsible
+from domain.lean_events import LeanEvents
 from domain.policies.clock import (
     Step,
     extend_step,
@@ -65,7 +66,7 @@ class WorkOrder(Aggregate):
         if state.get("state") not in lc.OPEN_STATES:
             state.update(due_at=None, sign_due_at=None, dispatch_due_at=None, ladder={})
 
-    class Event(Aggregate.Event):
+    class Event(Aggregate.Event, metaclass=LeanEvents):
         actor_role: str
         actor_id: str
         prev_hash: str
