@@ -13,6 +13,7 @@ from projections.deadline_index import due_tickets
 STEP_NAMES = {"warning": "临期提醒", "level1": "一级催办", "level2": "超期督办", "level3": "通报"}
 REVISED = "revised"
 COUNT_NAMES = {**STEP_NAMES, REVISED: "时限修订"}
+CHUNK = 256  # orders decided before their saves are committed together (memory bound)
 
 
 def tick(engine: Engine, on_progress: Callable[[int, int], None] | None = None
@@ -27,11 +28,13 @@ def tick(engine: Engine, on_progress: Callable[[int, int], None] | None = None
     now = engine.service.now()
     with engine.db.transaction(immediate=False) as cur:
         candidates = due_tickets(cur, now.timestamp())
-    for done, ticket_no in enumerate(candidates, 1):
-        for step in engine.service.escalate_due(ticket_no):
-            counts[step] += 1
+    for start in range(0, len(candidates), CHUNK):
+        chunk = candidates[start:start + CHUNK]
+        for steps in engine.service.escalate_all_due(chunk).values():
+            for step in steps:
+                counts[step] += 1
         if on_progress is not None:
-            on_progress(done, len(candidates))
+            on_progress(start + len(chunk), len(candidates))
     index.catch_up()
     return counts
 

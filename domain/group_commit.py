@@ -32,12 +32,14 @@ DEFAULT_MAX_BATCH = 64
 @dataclass
 class _Save:
     event: ProcessingEvent[Any]
+    # Set when the save is done, or when its caller is to lead the next batch (`lead`):
+    # one caller woken per event (a shared condition would wake every waiting thread).
+    # The saves of one caller (commit_all) share one.
+    wake: threading.Event
     done: bool = False
+    lead: bool = False
     error: BaseException | None = None
     recordings: list[Any] = field(default_factory=list)
-    # Set when the save is done, or when its caller is to lead the next batch: one waiter
-    # woken per event (a shared condition would wake every waiting thread per batch).
-    wake: threading.Event = field(default_factory=threading.Event)
 
 
 def merged(saves: list[_Save]) -> ProcessingEvent[Any]:
@@ -70,25 +72,50 @@ class GroupCommit:
         self.split = 0
 
     def commit(self, event: ProcessingEvent[Any]) -> list[Any]:
-        save = _Save(event)
+        """Record `event`; returns its recordings or raises its own failure."""
+        [save] = self._run([event])
+        if save.error is not None:
+            raise save.error
+        return save.recordings
+
+    def commit_all(self, events: list[ProcessingEvent[Any]]) -> list[BaseException | None]:
+        """Record several saves of one caller (e.g. a tick's steps) in as few transactions
+        as they fit; each save's own failure (None: recorded), in order."""
+        return [save.error for save in self._run(events)] if events else []
+
+    def _run(self, events: list[ProcessingEvent[Any]]) -> list[_Save]:
+        wake = threading.Event()
+        saves = [_Save(event, wake) for event in events]
         with self._mutex:
-            self._queue.append(save)
+            self._queue.extend(saves)
             leading = not self._writing
             self._writing = True
-        if not leading:
-            save.wake.wait()  # done by another leader, or handed the lead
-        while not save.done:
+        while True:
+            if not leading:
+                wake.wait()  # some of ours done, or the lead handed to us
+                with self._mutex:
+                    wake.clear()
+                    leading = any(save.lead for save in saves)
+                    for save in saves:
+                        save.lead = False
+                if not leading and all(save.done for save in saves):
+                    return saves
+                if not leading:
+                    continue
             with self._mutex:
                 batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
             self._write(batch)
             with self._mutex:
                 if not self._queue:
                     self._writing = False
-                elif save.done:
-                    self._queue[0].wake.set()  # the next leader writes what queued meanwhile
-        if save.error is not None:
-            raise save.error
-        return save.recordings
+                    leading = False
+                elif all(save.done for save in saves):
+                    # The next leader writes what queued meanwhile.
+                    self._queue[0].lead = True
+                    self._queue[0].wake.set()
+                    leading = False
+            if not leading and all(save.done for save in saves):
+                return saves
 
     def _write(self, batch: list[_Save]) -> None:
         try:

@@ -39,6 +39,7 @@ from domain.policies.clock import (
 )
 from domain.policies.escalation import compose_step
 from domain.ports import (
+    ERASED,
     Clock,
     DepartmentDirectory,
     PersonalData,
@@ -144,9 +145,21 @@ class WorkOrderService(Application):
     def _commit(self, *orders: Aggregate, staged: Sequence[StagedWrite] = ()) -> None:
         """Save, with any side-table writes in the same transaction (see StagedWrite); the
         transaction may be shared with other threads' saves (GroupCommit)."""
+        event = self._collected(orders, staged)
+        self.group_commit.commit(event)
+        self._saved(event, orders, staged)
+
+    @staticmethod
+    def _collected(orders: Sequence[Aggregate], staged: Sequence[StagedWrite] = ()
+                   ) -> ProcessingEvent[Any]:
         event: ProcessingEvent[Any] = ProcessingEvent()
         event.collect_events(*orders, **({"staged": list(staged)} if staged else {}))
-        self.group_commit.commit(event)
+        return event
+
+    def _saved(self, event: ProcessingEvent[Any], orders: Sequence[Aggregate],
+               staged: Sequence[StagedWrite] = ()) -> None:
+        """What follows a committed save: snapshots, side-table caches, the aggregate cache,
+        the on_saved hook."""
         self._take_snapshots(event)
         for write in staged:
             write.committed()
@@ -371,27 +384,56 @@ class WorkOrderService(Application):
         Two engines racing on one order both try to save the same next version; the loser
         gets IntegrityError, reloads, and finds the steps already taken.
         """
-        actor = Actor("system", "deadline-ticker")
         for _attempt in range(5):
-            order = self.load(ticket_no)
-            at = self.now()
-            steps = order.due_ladder_steps(at)
-            if not steps or order.department is None or order.due_at is None:
+            order, steps = self._due_steps(ticket_no)
+            if not steps:
                 return []
-            for step in steps:
-                content = compose_step(
-                    ticket_no=ticket_no, step=step, clock_no=order.clock_no,
-                    lead=order.department, citizen_id=order.citizen_id, due_at=order.due_at,
-                    departments=self.departments,
-                    supervision_count=len(order.supervision_orders),
-                    extensions_approved=order.extensions_approved, report_by=order.report_by)
-                order.take_ladder_step(step=step, actor=actor, at=at, **content)
             try:
                 self._commit(order)
             except IntegrityError:
                 continue
             return steps
         return []
+
+    def escalate_all_due(self, ticket_nos: Sequence[str]) -> dict[str, list[str]]:
+        """`escalate_due` for many orders (a tick), their saves sharing transactions
+        (GroupCommit.commit_all); an order another engine escalated meanwhile is retried
+        alone. Returns the steps taken per order that had any."""
+        decided = [(order, steps) for order, steps in map(self._due_steps, ticket_nos) if steps]
+        events = [self._collected([order]) for order, _ in decided]
+        taken: dict[str, list[str]] = {}
+        failure: BaseException | None = None
+        for (order, steps), event, error in zip(
+                decided, events, self.group_commit.commit_all(events), strict=True):
+            if error is None:
+                self._saved(event, [order])
+                taken[order.ticket_no] = steps
+            elif isinstance(error, IntegrityError):
+                if retried := self.escalate_due(order.ticket_no):
+                    taken[order.ticket_no] = retried
+            else:
+                failure = failure or error
+        if failure is not None:
+            raise failure  # after the committed ones were followed up
+        return taken
+
+    def _due_steps(self, ticket_no: str) -> tuple[WorkOrder, list[str]]:
+        """The order with its due ladder steps taken (not saved), and those steps."""
+        order = self.load(ticket_no)
+        at = self.now()
+        steps = order.due_ladder_steps(at)
+        if not steps or order.department is None or order.due_at is None:
+            return order, []
+        actor = Actor("system", "deadline-ticker")
+        for step in steps:
+            content = compose_step(
+                ticket_no=ticket_no, step=step, clock_no=order.clock_no,
+                lead=order.department, citizen_id=order.citizen_id, due_at=order.due_at,
+                departments=self.departments,
+                supervision_count=len(order.supervision_orders),
+                extensions_approved=order.extensions_approved, report_by=order.report_by)
+            order.take_ladder_step(step=step, actor=actor, at=at, **content)
+        return order, steps
 
     def revise_deadline(self, ticket_no: str) -> bool:
         """Recompute a running clock whose calendar changed since it was computed (a
@@ -528,7 +570,12 @@ class WorkOrderService(Application):
         """The JSON shape of `show` (domain/views.py); `at` is the moment the
         time-dependent fields (sla_state) are judged at (default now)."""
         personal = self.vault.open(order.citizen_id, order.personal) if order.personal else None
-        return order_view(order, personal, self._sla_state(order, at))
+        caller: tuple[str, str | None] = ("available", None)
+        if personal is None:
+            # No token left (the Erased event cleared it), or a key shredded / locked away.
+            caller = (self.vault.closed_reason(order.citizen_id) if order.personal
+                      else (ERASED, "已删除 / erased"))
+        return order_view(order, personal, self._sla_state(order, at), caller)
 
     def _sla_state(self, order: WorkOrder, at: datetime | None = None) -> str | None:
         if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:

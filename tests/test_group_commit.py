@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
-from adapters.bootstrap import Engine
+from adapters.bootstrap import Engine, build_engine
 from domain.group_commit import GroupCommit, _Save
 from domain.values import Actor
 from tests.conftest import SimClock
@@ -83,9 +84,9 @@ def test_a_conflict_in_a_batch_fails_only_its_own_save(engine: Engine, clock: Si
     clock.set("2025-09-30T09:00:00")
     first, second = _intake(engine, "13800000001"), _intake(engine, "13800000002")
     # Two dispatches of `first` decided on the same version, and one of `second`.
-    saves = [_Save(_pending_dispatch(engine, first, "区城管局")),
-             _Save(_pending_dispatch(engine, first, "区水务局")),
-             _Save(_pending_dispatch(engine, second, "区住建局"))]
+    saves = [_Save(_pending_dispatch(engine, first, "区城管局"), threading.Event()),
+             _Save(_pending_dispatch(engine, first, "区水务局"), threading.Event()),
+             _Save(_pending_dispatch(engine, second, "区住建局"), threading.Event())]
     commits = GroupCommit(engine.service._record)
     commits._write(saves)
     assert [s.done for s in saves] == [True, True, True]
@@ -104,3 +105,39 @@ def test_a_lone_caller_gets_its_own_error(engine: Engine, clock: SimClock) -> No
     with pytest.raises(IntegrityError):
         engine.service.group_commit.commit(stale)
     assert engine.service.show(ticket)["department"] == "区水务局"
+
+
+def test_a_tick_batch_retries_alone_an_order_another_engine_escalated(
+        tmp_path: Path, clock: SimClock) -> None:
+    """escalate_all_due commits its orders together; one that another engine escalated
+    between our decision and our commit is retried alone and stepped exactly once."""
+    db = str(tmp_path / "race.db")
+    ours, other = build_engine(db, clock=clock), build_engine(db, clock=clock)
+    try:
+        clock.set("2025-09-30T09:00:00")
+        tickets = [_intake(ours, f"1380000000{i}") for i in range(4)]
+        for ticket in tickets:
+            ours.service.dispatch(ticket, dept="区城管局", assist=[], actor=DISPATCHER)
+        clock.advance(days=40)  # every ladder step due
+        raced = tickets[1]
+        decide = ours.service._due_steps
+        races: list[str] = []
+
+        def racing(ticket: str) -> Any:
+            decided = decide(ticket)
+            if ticket == raced and not races:  # once: the retry must find the steps taken
+                races.append(ticket)
+                assert other.service.escalate_due(ticket)  # commits first
+            return decided
+
+        ours.service._due_steps = racing  # type: ignore[method-assign]
+        taken = ours.service.escalate_all_due(tickets)
+        assert raced not in taken and set(taken) == set(tickets) - {raced}
+        assert all(steps == ["warning", "level1", "level2", "level3"] for steps in taken.values())
+        for ticket in tickets:
+            kinds = [e["type"] for e in ours.service.history(ticket)["events"]]
+            assert kinds.count("Escalated") == 4, (ticket, kinds)
+        assert ours.verify().ok
+    finally:
+        ours.close()
+        other.close()
