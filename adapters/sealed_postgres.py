@@ -13,11 +13,29 @@ from psycopg.sql import SQL
 from adapters.sealed_store import LAST_CHAIN, LEDGER, LEDGER_DDL, seal_rows, staged_statements
 from domain.audit import GENESIS
 
+# Not the side tables' SCHEMA_LOCK_KEY: build_engine holds that one on another session of
+# this very process while the recorder is made, and advisory locks belong to sessions.
+EVENT_SCHEMA_LOCK_KEY = 0x72657869616E01
+
 
 class SealedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sql_create_statements.append(SQL(LEDGER_DDL))  # type: ignore[arg-type]
+
+    def create_table(self) -> None:
+        """The library's DDL under the schema advisory lock: processes starting together
+        otherwise fail in its `CREATE OR REPLACE FUNCTION` ("tuple concurrently updated").
+        The lock is held by a session of its own while the library runs its
+        transactions on other pooled connections (the pool has several)."""
+        with self.datastore.get_connection() as conn:
+            autocommit, conn.autocommit = conn.autocommit, True
+            conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
+                conn.autocommit = autocommit
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:

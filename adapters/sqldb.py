@@ -161,6 +161,16 @@ class SqlDatabase:
                 conn.commit()
 
     @contextmanager
+    def schema_transaction(self) -> Iterator[Cursor]:
+        """A write transaction for DDL: on PostgreSQL it first takes the schema advisory
+        lock for the transaction, so processes creating the same tables take turns (a
+        session already holding schema_lock() passes straight through)."""
+        with self.transaction() as cur:
+            if self.postgres:
+                cur.execute("SELECT pg_advisory_xact_lock(?)", (SCHEMA_LOCK_KEY,))
+            yield cur
+
+    @contextmanager
     def schema_lock(self) -> Iterator[None]:
         """Serialise schema set-up between processes starting at the same time.
 

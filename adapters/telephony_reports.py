@@ -90,7 +90,7 @@ _ready: weakref.WeakSet[SqlDatabase] = weakref.WeakSet()
 def ensure_table(db: SqlDatabase) -> None:
     if db in _ready:
         return
-    with db.transaction() as cur:
+    with db.schema_transaction() as cur:
         cur.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} (report_id TEXT PRIMARY KEY, "
             "ticket_no TEXT NOT NULL, kind TEXT NOT NULL, status TEXT NOT NULL, "

@@ -40,7 +40,7 @@ class ProjectionRunner:
         # Where this runner last left the tracking row (None: unknown, read it). Only a
         # hint that saves a read per catch_up: it is checked under the row lock below.
         self._position: int | None = None
-        with db.transaction() as cur:
+        with db.schema_transaction() as cur:
             cur.execute(f"CREATE TABLE IF NOT EXISTS {TRACKING} (projection TEXT PRIMARY KEY, "
                         "position INTEGER NOT NULL)")
             cur.execute(f"INSERT INTO {TRACKING} (projection, position) VALUES (?, 0) "
@@ -104,7 +104,7 @@ class ProjectionRunner:
 
     def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> int:
         """Drop and refill the read model from the whole log (readers see it refill)."""
-        with self.db.transaction() as cur:
+        with self.db.schema_transaction() as cur:
             self.projection.drop_tables(cur)
             self.projection.create_tables(cur)
             cur.execute(f"UPDATE {TRACKING} SET position = 0 WHERE projection = ?",

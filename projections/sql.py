@@ -36,3 +36,7 @@ class Database(Protocol):
     def postgres(self) -> bool: ...  # row locks (FOR UPDATE) exist only there
 
     def transaction(self, immediate: bool = ...) -> AbstractContextManager[Cursor]: ...
+
+    # A transaction for CREATE/DROP TABLE, serialised between processes starting at once
+    # (PostgreSQL fails concurrent `CREATE TABLE IF NOT EXISTS` of one table).
+    def schema_transaction(self) -> AbstractContextManager[Cursor]: ...
