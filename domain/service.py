@@ -153,7 +153,13 @@ class WorkOrderService(Application):
     def _collected(orders: Sequence[Aggregate], staged: Sequence[StagedWrite] = ()
                    ) -> ProcessingEvent[Any]:
         event: ProcessingEvent[Any] = ProcessingEvent()
-        event.collect_events(*orders, **({"staged": list(staged)} if staged else {}))
+        # What ProcessingEvent.collect_events does, without its runtime Protocol checks
+        # (isinstance against two typing Protocols: ~0.1 ms a command).
+        for order in orders:
+            event.events.extend(order.collect_events())
+            event.aggregates[order.id] = order
+        if staged:
+            event.saved_kwargs["staged"] = list(staged)
         return event
 
     def _saved(self, event: ProcessingEvent[Any], orders: Sequence[Aggregate],
