@@ -29,6 +29,8 @@ LAST_CHAIN = f"SELECT chain_hash FROM {LEDGER} ORDER BY position DESC LIMIT 1"
 
 def oid_text(raw: Any) -> str:
     """An originator id spelled one way whatever the backend stores (SQLite: bare hex)."""
+    if isinstance(raw, UUID):  # what the recorders are given: no round trip
+        return str(raw)
     try:
         return str(UUID(str(raw)))
     except ValueError:
