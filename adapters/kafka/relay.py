@@ -17,7 +17,10 @@ batch N+1 while this process sends batch N. The relay also passes each record's
 partition (Kafka's default murmur2 placement, cached per key), which saves the producer
 a third of its per-record work. `InlineEncoding` does everything in the calling thread.
 
-Run standalone: `python -m adapters.kafka.relay --db URL --kafka HOST:PORT`.
+Run standalone: `python -m adapters.kafka.relay --db URL --kafka HOST:PORT`. Any number
+may run against one store (say one per engine host): only the holder of the store's leader
+lock relays (adapters/leader.py), the others stand by and one takes over within about a
+second when the leader dies; an overlap only re-sends (at least once, as above).
 """
 
 from __future__ import annotations
@@ -543,6 +546,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--inline-encoding", action="store_true",
                         help="Encode in this process instead of a helper process")
     parser.add_argument("--verbose", action="store_true", help="Print a line per batch")
+    parser.add_argument("--no-leader-lock", action="store_true",
+                        help="Relay at once, without taking the store's leader lock")
     # Fault-injection for the crash tests: sleep after the flush, before the commit.
     parser.add_argument("--hold-before-commit", type=float, default=0.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -564,37 +569,56 @@ def main(argv: Sequence[str] | None = None) -> int:
               flush=True)
         time.sleep(args.hold_before_commit)
 
-    producer: KafkaProducer | None = None
-    source: BatchSource | None = None
+    def progress(count: int, position: int) -> None:
+        if args.verbose:
+            print(f"relay published {count} events position={position}", flush=True)
+
+    def caught_up(position: int) -> None:
+        if args.verbose:
+            print(f"relay idle position={position}", flush=True)
+
+    def term(over: threading.Event) -> None:
+        """One leadership term: a producer and encoder of its own, relay until `over`."""
+        producer: KafkaProducer | None = None
+        source: BatchSource | None = None
+        try:
+            producer = make_producer(args.kafka)
+            source = (InlineEncoding(engine.service, args.batch_size) if args.inline_encoding
+                      else ProcessEncoding(store_url(engine.config), args.batch_size))
+            relay = Relay(engine.service, engine.db, producer, topic=args.topic,
+                          name=args.name, source=source,
+                          before_commit=hold if args.hold_before_commit > 0 else None,
+                          on_commit=progress)
+            helper = (f" encoder-pid={source.helper_pid}"
+                      if isinstance(source, ProcessEncoding) else " encoder=inline")
+            print(f"relay ready position={relay.position()} topic={args.topic} "
+                  f"kafka={args.kafka} db={engine.config.display}{helper}", flush=True)
+            relay.run(over, on_idle=caught_up)
+            print(f"relay stopped position={relay.position()}", flush=True)
+        finally:
+            if producer is not None:
+                producer.close(timeout=30)
+            if source is not None:
+                source.close()
+
+    def changed(leading: bool) -> None:
+        print(f"relay {'leader' if leading else 'left leadership'} pid={os.getpid()}",
+              flush=True)
+
     try:
         ensure_topics(args.kafka, {args.topic: args.partitions})
-        producer = make_producer(args.kafka)
-        source = (InlineEncoding(engine.service, args.batch_size) if args.inline_encoding
-                  else ProcessEncoding(store_url(engine.config), args.batch_size))
+        if args.no_leader_lock:
+            term(stop)
+        else:
+            from adapters.leader import lead, leadership
 
-        def progress(count: int, position: int) -> None:
-            if args.verbose:
-                print(f"relay published {count} events position={position}", flush=True)
-
-        def caught_up(position: int) -> None:
-            if args.verbose:
-                print(f"relay idle position={position}", flush=True)
-
-        relay = Relay(engine.service, engine.db, producer, topic=args.topic, name=args.name,
-                      source=source,
-                      before_commit=hold if args.hold_before_commit > 0 else None,
-                      on_commit=progress)
-        helper = (f" encoder-pid={source.helper_pid}" if isinstance(source, ProcessEncoding)
-                  else " encoder=inline")
-        print(f"relay ready position={relay.position()} topic={args.topic} "
-              f"kafka={args.kafka} db={engine.config.display}{helper}", flush=True)
-        relay.run(stop, on_idle=caught_up)
-        print(f"relay stopped position={relay.position()}", flush=True)
+            leader = leadership(engine.config, f"relay-{args.name}")
+            print(f"relay standby name={args.name} pid={os.getpid()}", flush=True)
+            try:
+                lead(leader, stop, term, on_change=changed)
+            finally:
+                leader.close()
     finally:
-        if producer is not None:
-            producer.close(timeout=30)
-        if source is not None:
-            source.close()
         engine.close()
     return 0
 

@@ -6,6 +6,11 @@ applied and committed, it leaves the group), then the relay, which publishes eve
 stored up to that moment (including events the last reports caused), flushes and
 closes its producer. Nothing is lost even without stop(): the relay's position and the
 consumer's offsets are durable and both resume where they were.
+
+With several engine processes on one store (scale-out), every process consumes telephony
+reports (the consumer group shares the partitions out) but only one relays at a time: the
+relay thread waits for the store's leader lock (adapters/leader.py: a PostgreSQL advisory
+lock, a file lock on SQLite) and a standby takes over within ~1 s when the leader dies.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from adapters.kafka.relay import (
 )
 from adapters.kafka.telephony_consumer import DEFAULT_GROUP, TelephonyConsumer
 from adapters.kafka.topics import ensure_topics
+from adapters.leader import AdvisoryLeadership, FileLeadership, lead, leadership
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,8 @@ class KafkaOptions:
     # and the producer off one core. False: encode on the relay thread.
     encoder_process: bool = True
     consume_telephony: bool = True
+    # Relay only while holding the store's leader lock (one relay among N workers).
+    leader_lock: bool = True
     producer_config: dict[str, Any] = field(default_factory=dict)
     consumer_config: dict[str, Any] = field(default_factory=dict)
 
@@ -62,10 +70,14 @@ class KafkaHandle:
         self.telephony: TelephonyConsumer | None = None
         source: BatchSource | None = None
         self.producer: Any = None
+        self.leader: AdvisoryLeadership | FileLeadership | None = (
+            leadership(engine.config, f"relay-{options.relay_name}") if options.leader_lock
+            else None)
+        self.leading = False
         try:
-            source = (ProcessEncoding(store_url(engine.config), options.batch_size)
-                      if options.encoder_process
-                      else InlineEncoding(engine.service, options.batch_size))
+            # The encoding helper process is started per leadership term (_term): a
+            # standby keeps no helper.
+            source = InlineEncoding(engine.service, options.batch_size)
             self.producer = make_producer(bootstrap, **options.producer_config)
             self.relay = Relay(engine.service, engine.db, self.producer,
                                topic=options.workorder_topic, name=options.relay_name,
@@ -94,10 +106,33 @@ class KafkaHandle:
 
     def _run_relay(self) -> None:
         try:
-            self.relay.run(self._stop_relay, idle_interval=self.options.idle_interval)
+            if self.leader is None:
+                self._term(self._stop_relay)
+            else:
+                lead(self.leader, self._stop_relay, self._term, on_change=self._changed)
         finally:
             self.producer.close(timeout=30)
             self.relay.close()
+            if self.leader is not None:
+                self.leader.close()
+
+    def _changed(self, leading: bool) -> None:
+        self.leading = leading
+        log.info("relay %s: %s", self.options.relay_name,
+                 "leading" if leading else "standing by")
+
+    def _term(self, over: threading.Event) -> None:
+        """Relay until `over` (stop, or the leadership was lost)."""
+        inline = self.relay.source
+        if self.options.encoder_process:
+            self.relay.source = ProcessEncoding(store_url(self.engine.config),
+                                                self.options.batch_size)
+        try:
+            self.relay.run(over, idle_interval=self.options.idle_interval)
+        finally:
+            if self.relay.source is not inline:
+                self.relay.source.close()
+                self.relay.source = inline
 
     def _run_consumer(self) -> None:
         assert self.telephony is not None
