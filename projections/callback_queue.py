@@ -15,9 +15,11 @@ Two kinds of job, one row each in ``rexian_callback_queue``:
   notices), due at once within calling hours; dialled once — the first CallAttempted with its
   call id removes it. Reminders of an order that is no longer open are dropped.
 
-Call ids tie attempts to jobs: the dialler calls ``<job_id>-try<N>``. A CallAttempted of
-purpose 回访 whose call id names no job (e.g. a telephony system reporting through gRPC or
-Kafka) counts against the order's current callback job.
+Call ids tie attempts to jobs: the dialler calls ``<job_id>-try<N>`` (``-try<N>-r<K>`` for
+the K-th redial of attempt N after the engine was overloaded: such a failed call is never
+reported, so it spends none of the contact's attempts). A CallAttempted of purpose 回访
+whose call id names no job (e.g. a telephony system reporting through gRPC or Kafka)
+counts against the order's current callback job.
 
 Instants are computed from event timestamps and the policy only, so a rebuild gives the
 same queue. ``claimed_until`` (wall-clock epoch) is not projected state: the dialler sets it
@@ -44,16 +46,18 @@ QUEUE = "rexian_callback_queue"
 ORDERS = "rexian_callback_orders"
 CALLBACK_PURPOSES = ("", "回访", "callback")
 UNREACHABLE = ("空号", "停机")
-_TRY = re.compile(r"-try\d+$")
+_TRY = re.compile(r"-try\d+(?:-r\d+)?$")
 
 
 def job_of_call(call_id: str) -> str:
-    """The job a dialler call id belongs to: '<job_id>-try<N>' -> '<job_id>'."""
+    """The job a dialler call id belongs to: '<job_id>-try<N>[-r<K>]' -> '<job_id>'."""
     return _TRY.sub("", call_id)
 
 
-def call_id_for(job_id: str, attempt: int) -> str:
-    return f"{job_id}-try{attempt}"
+def call_id_for(job_id: str, attempt: int, redial: int = 0) -> str:
+    """Attempt N's call id; its K-th redial after an overloaded call (the attempt did not
+    count: the engine, not the contact, failed) gets '-r<K>', as every call needs its own."""
+    return f"{job_id}-try{attempt}" + (f"-r{redial}" if redial else "")
 
 
 class CallingHours:
@@ -247,7 +251,8 @@ def _job(row: Any, timezone: ZoneInfo) -> DialJob:
 
 def due_jobs(cur: Cursor, now: datetime, wall_now: float, limit: int = 1000,
              timezone: ZoneInfo | None = None) -> list[DialJob]:
-    """Jobs due at ``now`` (engine clock) and not leased at ``wall_now`` (epoch seconds)."""
+    """Jobs due at ``now`` (engine clock) and not leased at ``wall_now`` (epoch seconds),
+    soonest first."""
     rows = cur.execute(
         f"SELECT q.job_id, q.ticket_no, q.kind, q.purpose, q.due_at, q.attempts, q.exhausted, "
         "q.last_outcome, q.target_role, q.target_dept, q.citizen_id, q.phone, q.script, "

@@ -66,6 +66,9 @@ class AsrStats:
     queued_max: int
 
 
+SERVICE_EWMA = 0.2  # weight of the newest job in the recent service time
+
+
 class AsrPool:
     """Queue utterances on ``workers`` threads; each thread has its own recognizers."""
 
@@ -83,6 +86,7 @@ class AsrPool:
         self._busy = 0.0
         self._pending = 0
         self._pending_max = 0
+        self._service: float | None = None  # recent seconds per job (EWMA), under load
         self.workers = workers
 
     def _recognizer(self, kind: str) -> WhisperRecognizer:
@@ -103,9 +107,12 @@ class AsrPool:
             try:
                 return fn()
             finally:
+                took = time.perf_counter() - started
                 with self._lock:
                     self._jobs += 1
-                    self._busy += time.perf_counter() - started
+                    self._busy += took
+                    self._service = took if self._service is None else (
+                        SERVICE_EWMA * took + (1 - SERVICE_EWMA) * self._service)
 
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, job)
@@ -143,6 +150,18 @@ class AsrPool:
         result: Transcription = await self._run(
             lambda: self._recognizer(kind).transcribe(audio, candidates=tuple(candidates)))
         return result
+
+    @property
+    def pending(self) -> int:
+        """Utterances queued or being transcribed now."""
+        with self._lock:
+            return self._pending
+
+    @property
+    def service_s(self) -> float | None:
+        """Recent seconds of worker time per utterance (None before the first one)."""
+        with self._lock:
+            return self._service
 
     def stats(self) -> AsrStats:
         with self._lock:

@@ -13,6 +13,15 @@ recorded idempotently by report id:
   转人工 → ``request_handoff`` with the transcript (no result recorded);
 * ``<call_id>:exhausted`` — answered, but still no usable answer on the last attempt → 无法联系.
 
+Admission control (``admission``, issue 17): a pass leases only as many jobs as the
+``Admission`` has places for; the rest stay in the queue until calls end, and every call
+waits for its start slot. A call that failed because the engine was overloaded (its answer
+came after the listening window, or none was heard while the media ran far behind real
+time) is not reported at all: the same attempt is redialled (``-r<K>``) when a place is
+free, so load never spends a contact's attempts nor records a result from a damaged
+answer. After ``MAX_REDIALS`` such redials the attempt is recorded like any other, without
+the suspect answer.
+
 A job the queue marks ``exhausted`` (the safety net for a crash between the call and its
 reports) is not dialled: its 无法联系 is recorded directly.
 
@@ -35,6 +44,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.asr.intent import UNRECOGNIZED
+from adapters.telephony.admission import Admission, AdmissionSettings, CallHealth, overloaded
 from adapters.telephony.asr import AsrPool
 from adapters.telephony.robot import (
     CallbackRobot,
@@ -66,6 +77,7 @@ ADAPTER = "robot"
 LEASE_S = 600.0  # a call never lasts this long; a crashed dialler's lease expires
 ERROR_BACKOFF_S = 60.0  # gateway unreachable: leave the job alone this long
 UNREACHABLE = ("空号", "停机")
+MAX_REDIALS = 3  # overloaded calls redialled per attempt before it is recorded anyway
 
 
 @dataclass
@@ -85,6 +97,8 @@ class JobOutcome:
     actions: list[str] = field(default_factory=list)
     call: CallResult | None = None
     recorded_at: float | None = None  # time.monotonic() when the reports were applied
+    redial: int = 0  # redials of this attempt after overloaded calls
+    queued_s: float | None = None  # from the start of the pass to this call's dial
 
     @property
     def latency_s(self) -> float | None:
@@ -138,9 +152,12 @@ def _digits(number: str | None) -> str:
     return re.sub(r"\D", "", number or "")
 
 
-def prepare_due(engine: Any, *, limit: int = 100, lease_s: float = LEASE_S) -> list[DialJob]:
-    """Catch the queue up and lease the jobs due now (outside calling hours: only the
-    exhausted ones, which need no call)."""
+def prepare_due(engine: Any, *, limit: int = 100, lease_s: float = LEASE_S,
+                exclude: set[str] | frozenset[str] = frozenset()) -> list[DialJob]:
+    """Catch the queue up and lease up to ``limit`` jobs due now, skipping ``exclude``
+    (outside calling hours: only the exhausted ones, which need no call)."""
+    if limit <= 0:
+        return []
     runner = queue_runner(engine)
     runner.catch_up()
     queue = _queue(engine)
@@ -148,9 +165,16 @@ def prepare_due(engine: Any, *, limit: int = 100, lease_s: float = LEASE_S) -> l
     wall = time.time()
     calling = queue.hours.contains(now)
     with engine.db.transaction() as cur:
-        jobs = due_jobs(cur, now, wall, limit=limit, timezone=queue.hours.timezone)
-        return [job for job in jobs
-                if (job.exhausted or calling) and claim(cur, job.job_id, wall, lease_s)]
+        jobs = due_jobs(cur, now, wall, limit=limit + len(exclude),
+                        timezone=queue.hours.timezone)
+        leased: list[DialJob] = []
+        for job in jobs:
+            if len(leased) >= limit:
+                break
+            if job.job_id not in exclude and (job.exhausted or calling) and \
+                    claim(cur, job.job_id, wall, lease_s):
+                leased.append(job)
+        return leased
 
 
 def _report(engine: Any, **fields: Any) -> list[str]:
@@ -175,11 +199,16 @@ def _task_for(engine: Any, job: DialJob, call_id: str) -> CallTask | None:
                     script=job.script)
 
 
-async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome:
-    """Call for one leased job and record what came of it; always ends the lease."""
+async def run_job(engine: Any, robot: CallbackRobot, job: DialJob, *, redial: int = 0,
+                  may_redial: bool = False) -> JobOutcome:
+    """Call for one leased job and record what came of it; always ends the lease, except
+    after an overloaded call when ``may_redial``: then nothing is reported, the lease is
+    kept and the outcome is "overloaded" (the caller redials the same attempt)."""
     attempt = job.next_attempt
-    outcome = JobOutcome(job.job_id, job.ticket_no, job.kind, attempt, None, "skipped")
+    outcome = JobOutcome(job.job_id, job.ticket_no, job.kind, attempt, None, "skipped",
+                         redial=redial)
     backoff: float | None = None
+    keep_lease = False
     try:
         if job.exhausted:
             outcome.outcome = "exhausted"
@@ -189,7 +218,7 @@ async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome
             outcome.result = "无法联系" if "record_callback" in outcome.actions else None
             _drop(engine, job)
             return outcome
-        call_id = call_id_for(job.job_id, attempt)
+        call_id = call_id_for(job.job_id, attempt, redial)
         outcome.call_id = call_id
         task = _task_for(engine, job, call_id)
         if task is None:
@@ -210,6 +239,15 @@ async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome
         if call.outcome == "error":
             backoff = time.time() + ERROR_BACKOFF_S
             return outcome
+        if overloaded(call):
+            if may_redial:
+                log.warning("call %s failed under load (%s): redialling, attempt %d not "
+                            "spent", call_id, call.media, attempt)
+                outcome.outcome, keep_lease = "overloaded", True
+                return outcome
+            if call.media is not None and call.media.late_speech:
+                # What was heard may be the tail of an answer the robot talked over.
+                call.intent, outcome.intent = UNRECOGNIZED, UNRECOGNIZED
         outcome.actions = record_call_result(engine, job, call, attempt)
         outcome.recorded_at = time.monotonic()
         if "record_callback" in outcome.actions:
@@ -224,7 +262,39 @@ async def run_job(engine: Any, robot: CallbackRobot, job: DialJob) -> JobOutcome
     finally:
         queue_runner(engine).catch_up()
         with engine.db.transaction() as cur:
-            release(cur, job.job_id, backoff)
+            # an overloaded call's job stays leased for its redial
+            release(cur, job.job_id, time.time() + LEASE_S if keep_lease else backoff)
+
+
+async def admitted_job(engine: Any, robot: CallbackRobot, job: DialJob, gate: Admission,
+                       *, epoch: float | None = None,
+                       max_redials: int = MAX_REDIALS) -> list[JobOutcome]:
+    """One leased job through admission control: wait for a place, call, and redial the
+    same attempt (up to MAX_REDIALS) while calls fail because of load. Returns every call
+    made, the deciding one last."""
+    outcomes: list[JobOutcome] = []
+    redial = 0
+    while True:
+        started = None if job.exhausted else await gate.acquire()  # no call: no place
+        outcome: JobOutcome | None = None
+        try:
+            outcome = await run_job(engine, robot, job, redial=redial,
+                                    may_redial=redial < max_redials)
+        except Exception:  # noqa: BLE001 - one broken call must not stop the others
+            log.exception("dialler job %s failed", job.job_id)
+            outcome = JobOutcome(job.job_id, job.ticket_no, job.kind, job.next_attempt, None,
+                                 "error", redial=redial)
+        finally:
+            if started is not None:
+                call = outcome.call if outcome is not None else None
+                gate.finished(started, CallHealth.of(
+                    call, outcome is not None and outcome.outcome == "overloaded"))
+        if started is not None and epoch is not None:
+            outcome.queued_s = started - epoch
+        outcomes.append(outcome)
+        if outcome.outcome != "overloaded":
+            return outcomes
+        redial += 1
 
 
 def _drop(engine: Any, job: DialJob) -> None:
@@ -252,66 +322,91 @@ def record_call_result(engine: Any, job: DialJob, call: CallResult, attempt: int
     return actions
 
 
+def default_admission(robot: Any, concurrency: int | None = None) -> Admission:
+    """Admission for ``robot``: ASR pacing from its pool, at most ``concurrency`` calls."""
+    settings = AdmissionSettings()
+    if concurrency is not None:
+        settings = AdmissionSettings(initial=min(settings.initial, concurrency),
+                                     maximum=concurrency)
+    return Admission(settings, asr=getattr(robot, "asr", None))
+
+
 async def dial_due_async(engine: Any, robot: CallbackRobot, *, limit: int = 100,
-                         concurrency: int | None = None) -> list[JobOutcome]:
-    """One pass: every due job called (at most ``concurrency`` at a time) and recorded."""
-    jobs = prepare_due(engine, limit=limit)
-    if not jobs:
-        return []
-    gate = asyncio.Semaphore(concurrency or len(jobs))
+                         concurrency: int | None = None, admission: Admission | None = None,
+                         max_redials: int = MAX_REDIALS) -> list[JobOutcome]:
+    """One pass: every due job (at most ``limit``) called through admission control and
+    recorded; returns every call made (an overloaded call and its redial are two).
 
-    async def one(job: DialJob) -> JobOutcome:
-        async with gate:
-            try:
-                return await run_job(engine, robot, job)
-            except Exception:  # noqa: BLE001 - one broken call must not stop the others
-                log.exception("dialler job %s failed", job.job_id)
-                return JobOutcome(job.job_id, job.ticket_no, job.kind, job.next_attempt, None,
-                                  "error")
-
-    return list(await asyncio.gather(*(one(job) for job in jobs)))
+    Jobs are leased only when admission has a place for them, so a job waiting for
+    capacity stays in the queue (another dialler may take it). ``concurrency`` caps the
+    admitted calls (default: ``AdmissionSettings.maximum``)."""
+    gate = admission or default_admission(robot, concurrency)
+    epoch = time.monotonic()
+    seen: set[str] = set()
+    tasks: set[asyncio.Task[list[JobOutcome]]] = set()
+    outcomes: list[JobOutcome] = []
+    while True:
+        room = min(gate.admitted - len(tasks), limit - len(seen))
+        jobs = prepare_due(engine, limit=room, exclude=seen) if room > 0 else []
+        for job in jobs:
+            seen.add(job.job_id)
+            tasks.add(asyncio.ensure_future(admitted_job(engine, robot, job, gate, epoch=epoch,
+                                                         max_redials=max_redials)))
+        if not tasks:
+            return outcomes
+        done, tasks = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            outcomes += finished.result()
 
 
 class Dialler:
-    """The robot on a background event loop, for synchronous callers (``rexian serve``)."""
+    """The robot on a background event loop, for synchronous callers (``rexian serve``).
 
-    def __init__(self, gateway_url: str, *, asr: AsrPool | None = None, concurrency: int = 8,
-                 settings: RobotSettings | None = None,
-                 robot_factory: Callable[[], CallbackRobot] | None = None) -> None:
-        self.concurrency = concurrency
+    ``free_slots`` are the admission's free places; each submitted job waits for its start
+    slot on the loop and is redialled there if its call fails because of load."""
+
+    def __init__(self, gateway_url: str, *, asr: AsrPool | None = None,
+                 concurrency: int | None = None, settings: RobotSettings | None = None,
+                 robot_factory: Callable[[], CallbackRobot] | None = None,
+                 admission: Admission | None = None) -> None:
         self._owned_asr = AsrPool() if asr is None and robot_factory is None else None
         self.robot = (robot_factory() if robot_factory else
                       CallbackRobot(gateway_url, asr or self._owned_asr or AsrPool(),
                                     settings=settings or RobotSettings()))
+        self.admission = admission or default_admission(self.robot, concurrency)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="dialler",
                                         daemon=True)
         self._thread.start()
-        self._inflight: dict[str, Future[JobOutcome]] = {}
+        self._inflight: dict[str, Future[list[JobOutcome]]] = {}
         self._lock = threading.Lock()
         self.finished: deque[JobOutcome] = deque(maxlen=1000)
 
     @property
+    def concurrency(self) -> int:
+        return self.admission.admitted
+
+    @property
     def free_slots(self) -> int:
         with self._lock:
-            return max(0, self.concurrency - len(self._inflight))
+            return max(0, self.admission.admitted - len(self._inflight))
 
     def submit(self, engine: Any, jobs: list[DialJob]) -> list[str]:
         started = []
         for job in jobs:
-            future = asyncio.run_coroutine_threadsafe(run_job(engine, self.robot, job),
-                                                      self._loop)
+            future = asyncio.run_coroutine_threadsafe(
+                admitted_job(engine, self.robot, job, self.admission), self._loop)
             with self._lock:
                 self._inflight[job.job_id] = future
             future.add_done_callback(functools.partial(self._done, job.job_id))
             started.append(job.job_id)
         return started
 
-    def _done(self, job_id: str, future: Future[JobOutcome]) -> None:
+    def _done(self, job_id: str, future: Future[list[JobOutcome]]) -> None:
         with self._lock:
             self._inflight.pop(job_id, None)
         if not future.cancelled() and future.exception() is None:
-            self.finished.append(future.result())
+            self.finished.extend(future.result())
         elif not future.cancelled():
             log.error("dialler job %s failed", job_id, exc_info=future.exception())
 

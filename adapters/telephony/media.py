@@ -11,6 +11,9 @@
   measuring gaps on a wall clock that a busy event loop stretches.
 * ``AudioInbox`` reads the remote track (s16 stereo 48 kHz as aiortc delivers it), resamples
   to 16 kHz mono with ``av.AudioResampler`` and queues 20 ms frames with their arrival time.
+* ``ArrivalMeter`` measures how late the remote audio runs: the wall time a burst of frames
+  took to arrive over its media time (1.0 = real time). Measured (issue 17): 16 concurrent
+  calls on 2 cores arrive at 1.0–1.2, 40 calls at ~4 — the media path fell behind real time.
 * ``Endpointer`` finds one utterance in those frames with webrtcvad: speech starts after
   enough voiced frames in a short window and ends after ``end_silence_s`` of non-speech
   frames. ``listen`` adds the wall clock only as a fallback for senders that stop sending
@@ -40,6 +43,10 @@ FLUSH_S = 0.2  # part of the tail sent before play() reports the utterance done
 GAP_GRACE_S = 1.5  # wall-clock allowance on top of end_silence_s when no frames arrive
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 SILENCE_RMS = 0.004  # below this (about -48 dBFS) a frame is silence whatever the VAD says
+LOUD_RMS = 0.01  # a dropped frame this loud was somebody speaking (answers peak at ~0.17)
+LATE_SPEECH_FRAMES = 10  # 200 ms of loud audio dropped after a missed window: a late answer
+BURST_GAP_S = 0.5  # an arrival gap this long ends a burst (senders go quiet between turns)
+BURST_MIN_FRAMES = 25  # shorter bursts say too little about the arrival rate
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:
@@ -235,6 +242,50 @@ class InFrame:
     seconds: float = FRAME_S
 
 
+class ArrivalMeter:
+    """Arrival rate of 20 ms frames: the worst burst's stretch (wall s per media s).
+
+    A burst is a run of frames without an arrival gap of ``BURST_GAP_S``; frames decoded
+    together arrive with one timestamp, so only bursts of ``BURST_MIN_FRAMES`` count."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.bursts = 0
+        self._first = self._last = 0.0
+        self._media = 0.0
+
+    def add(self, at: float, seconds: float = FRAME_S) -> None:
+        if self._media and at - self._last > BURST_GAP_S:
+            self._close()
+        if not self._media:
+            self._first = at
+        self._last = at
+        self._media += seconds
+
+    def _close(self) -> None:
+        if self._media >= BURST_MIN_FRAMES * FRAME_S:
+            # the first frame's own duration is not covered by the arrival span
+            self.worst = max(self.worst, (self._last - self._first) / (self._media - FRAME_S))
+            self.bursts += 1
+        self._media = 0.0
+
+    @property
+    def stretch(self) -> float:
+        """The worst burst so far, the one still arriving included (0.0: none measured)."""
+        worst = self.worst
+        if self._media >= BURST_MIN_FRAMES * FRAME_S:
+            worst = max(worst, (self._last - self._first) / (self._media - FRAME_S))
+        return worst
+
+
+@dataclass(frozen=True)
+class MediaHealth:
+    """What one call's inbound audio says about the media path's load."""
+
+    stretch: float  # worst burst: wall seconds per media second (0.0: not measured)
+    late_speech: int  # answers that arrived after their listening window had closed
+
+
 class AudioInbox:
     """The remote audio as 20 ms, 16 kHz mono int16 frames, in arrival order.
 
@@ -250,6 +301,11 @@ class AudioInbox:
         self._carry = np.zeros(0, np.int16)
         self.ended = False
         self.frames_received = 0
+        self.meter = ArrivalMeter()
+        # Set by listen() when nobody spoke in time; a loud drain() afterwards means the
+        # answer came, only too late (media lag), and the drain is throwing it away.
+        self.missed_window = False
+        self.late_speech = 0
         self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
@@ -259,9 +315,11 @@ class AudioInbox:
                 frame = await self.track.recv()
                 if self.level_only and isinstance(frame, av.AudioFrame):
                     self.frames_received += 1
-                    self._queue.put_nowait(InFrame(frame.to_ndarray().reshape(-1),
-                                                   time.monotonic(),
-                                                   frame.samples / (frame.sample_rate or 1)))
+                    seconds = frame.samples / (frame.sample_rate or 1)
+                    now = time.monotonic()
+                    self.meter.add(now, seconds)
+                    self._queue.put_nowait(InFrame(frame.to_ndarray().reshape(-1), now,
+                                                   seconds))
                     continue
                 for out in resampler.resample(frame):  # type: ignore[arg-type]
                     self._push(out.to_ndarray().reshape(-1))
@@ -277,15 +335,29 @@ class AudioInbox:
         whole = data.size - data.size % FRAME_SAMPLES
         for start in range(0, whole, FRAME_SAMPLES):
             self._queue.put_nowait(InFrame(data[start:start + FRAME_SAMPLES], now))
+            self.meter.add(now)
             self.frames_received += 1
         self._carry = data[whole:]
 
     def drain(self) -> None:
-        """Forget everything received so far (audio that arrived while we were speaking)."""
+        """Forget everything received so far (audio that arrived while we were speaking).
+        Loud audio dropped after a missed listening window counts as a late answer."""
+        loud = 0
         while not self._queue.empty():
-            if self._queue.get_nowait() is None:
+            item = self._queue.get_nowait()
+            if item is None:
                 self._queue.put_nowait(None)
                 break
+            if self.missed_window and rms(item.pcm) > LOUD_RMS:
+                loud += 1
+        if loud >= LATE_SPEECH_FRAMES:
+            self.late_speech += 1
+        self.missed_window = False
+
+    def health(self) -> MediaHealth:
+        """At the end of a call: an answer still queued after a missed window was late too."""
+        self.drain()
+        return MediaHealth(round(self.meter.stretch, 3), self.late_speech)
 
     async def get(self, timeout: float) -> InFrame | None:
         """The next frame, or None when none arrives within ``timeout`` s; CallEnded at end."""
@@ -400,6 +472,7 @@ async def listen(inbox: AudioInbox, settings: EndpointSettings = EndpointSetting
             if endpointer.started:
                 endpointer.gap()
                 return endpointer.audio(), time.monotonic()
+            inbox.missed_window = True
             return None, time.monotonic()
         frame = await inbox.get(timeout)
         if frame is None:

@@ -62,7 +62,7 @@ from adapters.asr.intent import UNRECOGNIZED, parse_progress_query
 from adapters.asr.whisper import Transcription
 from adapters.telephony.asr import AsrPool
 from adapters.telephony.ice import is_loopback_url, loopback_only
-from adapters.telephony.media import CallEnded, EndpointSettings, listen
+from adapters.telephony.media import CallEnded, EndpointSettings, MediaHealth, listen
 from adapters.telephony.prompts import PromptLibrary, Utterance
 from adapters.telephony.script import UnvoiceableScript, asks_for_ack, turns
 from adapters.telephony.signalling import SignallingError
@@ -133,6 +133,7 @@ class CallResult:
     hung_up_by: str | None = None
     error: str | None = None
     played: list[str] = field(default_factory=list)
+    media: MediaHealth | None = None  # inbound audio's lag: the dialler's overload evidence
 
     @property
     def result(self) -> str | None:
@@ -230,6 +231,7 @@ class CallbackRobot:
         except CallEnded:
             result.hung_up_by = "citizen"
         finally:
+            result.media = leg.inbox.health()
             await leg.hangup(notify=result.hung_up_by != "citizen")
         return result
 
