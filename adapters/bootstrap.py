@@ -12,7 +12,7 @@ from typing import Any
 from adapters.audit_verify import VerifyReport, verify
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
-from adapters.vault import SqlVault
+from adapters.vault import SqlVault, open_vault
 from domain.departments import DepartmentRegistry
 from domain.errors import InvalidInput, shown
 from domain.policies.calendar import WorkingCalendar
@@ -77,8 +77,10 @@ def build_engine(
     departments_file: str | None = None,
     deadlines: Deadlines | None | str = "default",
     policy_file: str | None = None,
+    kek_file: str | None = None,
 ) -> Engine:
-    """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db)."""
+    """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db); personal data
+    under the key-encryption key `kek_file` (None: $REXIAN_KEK_FILE or ./var/rexian.kek)."""
     config = parse_db_url(db_url)
     _check_sqlite_path(config)
     db = SqlDatabase(config)
@@ -86,7 +88,7 @@ def build_engine(
     policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
     try:
-        return _open(config, db, registry, policy, clock)
+        return _open(config, db, registry, policy, clock, kek_file)
     except Exception as error:
         if not _is_store_failure(error):
             raise
@@ -121,10 +123,11 @@ def _is_store_failure(error: Exception) -> bool:
 
 
 def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
-          policy: Deadlines | None, clock: Callable[[], datetime]) -> Engine:
+          policy: Deadlines | None, clock: Callable[[], datetime],
+          kek_file: str | None = None) -> Engine:
     # Every constructor below creates its tables if missing: one process at a time.
     with db.schema_lock():
-        vault = SqlVault(db)
+        vault = open_vault(db, kek_file)
         service = WorkOrderService(
             config.eventsourcing_env(),
             numbers=SqlTicketNumbers(db),

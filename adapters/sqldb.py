@@ -140,6 +140,9 @@ class SqlDatabase:
         # Same reasoning as above: the next FULL-sync event commit persists these pages.
         lite.execute("PRAGMA synchronous=NORMAL")
         lite.execute("PRAGMA busy_timeout=30000")
+        # Deleted or rewritten rows are zeroed, not left in free space: a shredded or
+        # rewrapped key must not linger in the file (the vault's statements run here).
+        lite.execute("PRAGMA secure_delete=ON")
         return lite
 
     @contextmanager
@@ -188,6 +191,17 @@ class SqlDatabase:
         finally:
             with self.transaction() as cur:
                 cur.execute("SELECT pg_advisory_unlock(?)", (SCHEMA_LOCK_KEY,))
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the WAL into the database file and truncate it, so page images
+        written before a key was shredded or rewrapped leave the WAL (best effort: a
+        reader still holding an old snapshot keeps its frames until the next one)."""
+        if self.postgres:
+            return
+        with self._lock:
+            if self._conn is None:
+                self._conn = self._connect()
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def close(self) -> None:
         with self._lock:

@@ -97,3 +97,23 @@ class NotResponsible(DomainError):
         )
         self.ticket_no = ticket_no
         self.dept = dept
+
+
+class PersonalDataUnavailable(DomainError):
+    """The vault cannot open personal data (no key-encryption key, or the wrong one):
+    everything else works; intake and erasure, which need the keys, are refused."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(f"个人信息不可用：{zh}", f"personal data unavailable: {en}")
+        self.reason_zh = zh
+        self.reason_en = en
+
+
+class UnknownCitizen(DomainError):
+    """No citizen in the vault has this phone number (never called, or already erased)."""
+
+    def __init__(self, masked_phone: str) -> None:
+        super().__init__(f"个人信息库中没有来电号码 {masked_phone} 的市民（从未来电或已删除）",
+                         f"no citizen with phone {masked_phone} in the vault (never called, "
+                         "or already erased)")
+        self.masked_phone = masked_phone

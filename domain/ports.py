@@ -44,16 +44,62 @@ class PersonalData:
     phone: str
 
 
+# Why open() gave nothing: the key was shredded (erasure), or the vault cannot unwrap
+# keys (no key-encryption key, or the wrong one).
+ERASED = "erased"
+UNAVAILABLE = "unavailable"
+
+
+class KeyWrapper(Protocol):
+    """The key-encryption key: wraps data keys so the store holds none in clear. A key
+    file today (adapters/keys.py); a KMS or HSM client can take its place."""
+
+    @property
+    def fingerprint(self) -> str:
+        """Names the KEK (recorded in the store) without revealing it."""
+        ...
+
+    def wrap(self, key: bytes, context: str) -> str:
+        """`key` encrypted under the KEK, bound to `context` (e.g. the citizen id)."""
+        ...
+
+    def unwrap(self, wrapped: str, context: str) -> bytes:
+        """The key back; ValueError when another KEK wrapped it, or context differs."""
+        ...
+
+
 class PersonalDataVault(Protocol):
     """One key per citizen; deleting the key erases the citizen from every event (crypto-shredding)."""
 
     def seal(self, data: PersonalData) -> tuple[str, str, StagedWrite | None]:
         """Return (citizen_id, encrypted token, the write that stores a new citizen's key,
-        or None for a citizen the vault already knows)."""
+        or None for a citizen the vault already knows). PersonalDataUnavailable when the
+        vault has no usable key-encryption key."""
         ...
 
     def open(self, citizen_id: str, token: str) -> PersonalData | None:
-        """The personal data, or None when the citizen's key was erased."""
+        """The personal data, or None when the citizen's key was erased or cannot be
+        unwrapped (closed_reason tells which)."""
+        ...
+
+    def closed_reason(self, citizen_id: str) -> tuple[str, str]:
+        """Why open() gave None: (ERASED or UNAVAILABLE, a bilingual note for people)."""
+        ...
+
+    def find(self, phone: str) -> str | None:
+        """The citizen id of a (normalised) phone number, None when unknown or erased."""
+        ...
+
+    def shred(self, citizen_id: str) -> StagedWrite:
+        """The write that deletes the citizen's key, committed with the Erased events."""
+        ...
+
+
+class CitizenOrders(Protocol):
+    """Which work orders a citizen's personal data is sealed in (a read model)."""
+
+    def orders_of(self, citizen_id: str) -> list[str]:
+        """Their ticket numbers, in intake order."""
         ...
 
 

@@ -53,9 +53,10 @@ def localized(value: Any, key: str = "", in_ladder: bool = False) -> Any:
     return value
 
 
-def order_view(order: Any, personal: PersonalData | None, sla_state: str | None
-               ) -> dict[str, Any]:
-    """The JSON shape of `show` for a WorkOrder (``personal`` opened from the vault)."""
+def order_view(order: Any, personal: PersonalData | None, sla_state: str | None,
+               caller: tuple[str, str | None] = ("available", None)) -> dict[str, Any]:
+    """The JSON shape of `show` for a WorkOrder (``personal`` opened from the vault;
+    ``caller``: its status, available / erased / unavailable, and a note for people)."""
     due_year = beijing(order.due_at).year if order.due_at else None
     view = {
         "ticket_no": order.ticket_no,
@@ -68,6 +69,9 @@ def order_view(order: Any, personal: PersonalData | None, sla_state: str | None
         "content": order.content,
         "caller_name": mask_name(personal.name) if personal else None,
         "caller_phone": mask_phone(personal.phone) if personal else None,
+        "caller_status": caller[0],
+        "caller_note": caller[1],
+        "erased": localized(getattr(order, "erased", None)),  # 删除权: when and why
         "department": order.department,
         "assist_departments": list(order.assist_departments),
         "reopen_count": order.reopen_count,

@@ -4,6 +4,7 @@ starts PostgreSQL or the Kafka broker when some selected test asks for them."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,9 @@ from tests.support.postgres import ThrowawayPostgres
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # One key-encryption key for the session's stores (and the CLIs they spawn), never the
+    # developer's ./var/rexian.kek.
+    os.environ["REXIAN_KEK_FILE"] = str(Path(tempfile.mkdtemp(prefix="rexian-kek-")) / "test.kek")
     # kafka-python 3.0 loads its protocol schemas with the legacy importlib.resources
     # API: ~200 DeprecationWarnings per session that are not ours to fix.
     config.addinivalue_line(

@@ -25,7 +25,8 @@ def rexian(db: str | None, *args: str, now: str | None = None, simulation: bool 
         command += ["--db", db]
     if now is not None:
         command += ["--now", now]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env = {k: v for k, v in os.environ.items()  # keeping the session's KEK
+           if not k.startswith("REXIAN_") or k == "REXIAN_KEK_FILE"}
     env["PYTHONPATH"] = str(REPO)
     if simulation:
         env["REXIAN_SIMULATION"] = "1"

@@ -34,7 +34,8 @@ INTAKE = ["intake", "--channel", "电话", "--category", "投诉", "--region", "
 
 def rexian(db: str, *args: str, now: str | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tools.cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env = {k: v for k, v in os.environ.items()  # keeping the session's KEK
+           if not k.startswith("REXIAN_") or k == "REXIAN_KEK_FILE"}
     env.update(PYTHONPATH=str(REPO), COLUMNS="120", REXIAN_SIMULATION="1")
     when = ["--now", now] if now else []
     return subprocess.run([*command, "--db", db, *when, *args], env=env, cwd=REPO,
@@ -223,7 +224,8 @@ def on_a_terminal(db: str, *args: str, now: str | None = None) -> str:
     import pty
 
     leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env = {k: v for k, v in os.environ.items()  # keeping the session's KEK
+           if not k.startswith("REXIAN_") or k == "REXIAN_KEK_FILE"}
     when = ["--now", now] if now else []
     done = subprocess.run([str(SCRIPT), "--db", db, *when, *args], stdin=follower,
                           stdout=follower, stderr=follower,

@@ -279,7 +279,8 @@ def test_second_server_on_a_port_refuses_to_start(running: Running) -> None:
 def test_serve_on_a_taken_port_exits_2(tmp_path: Path) -> None:
     sock, port = _taken_port()
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+        env = {k: v for k, v in os.environ.items()  # keeping the session's KEK
+               if not k.startswith("REXIAN_") or k == "REXIAN_KEK_FILE"}
         done = subprocess.run([str(SCRIPT), "--db", str(tmp_path / "r.db"), "serve", "--grpc",
                                f"127.0.0.1:{port}"], env=env, capture_output=True, text=True,
                               timeout=60)

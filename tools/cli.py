@@ -32,6 +32,7 @@ from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
 from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
+from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ class Context:
     actor: str | None
     departments: str | None
     grpc: str | None = None  # HOST:PORT of a running engine (remote mode)
+    kek: str | None = None  # the key-encryption key file (None: $REXIAN_KEK_FILE, ./var)
     _engine: Engine | None = field(default=None, repr=False)
 
     def engine(self) -> Engine:
@@ -70,7 +72,8 @@ class Context:
 
             frozen = self.now
             clock: Callable[[], datetime] = (lambda: frozen) if frozen else system_clock
-            self._engine = build_engine(self.db, clock=clock, departments_file=self.departments)
+            self._engine = build_engine(self.db, clock=clock, departments_file=self.departments,
+                                        kek_file=self.kek)
         return self._engine
 
     def actor_for(self, default_role: str, default_id: str) -> Actor:
@@ -189,6 +192,9 @@ def main_options(
     grpc: Annotated[str | None, typer.Option("--grpc", metavar="HOST:PORT",
                                             help="Talk to a running engine over gRPC "
                                             "instead of opening the store")] = None,
+    kek: Annotated[str | None, typer.Option("--kek", metavar="FILE",
+                                           help="Key-encryption key file (default: "
+                                           "$REXIAN_KEK_FILE or ./var/rexian.kek)")] = None,
 ) -> None:
     frozen = None
     if grpc is not None and (now is not None or db is not None):
@@ -204,7 +210,8 @@ def main_options(
             frozen = parse_instant(now, "now")
         except DomainError as error:
             fail(error, False)
-    context = Context(db=db, now=frozen, actor=actor, departments=departments, grpc=grpc)
+    context = Context(db=db, now=frozen, actor=actor, departments=departments, grpc=grpc,
+                      kek=kek)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -446,6 +453,7 @@ def serve(
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     host = grpc_address.rsplit(":", 1)[0]
     typer.echo(f"Rexian engine — data: {engine.config.display}")
+    typer.echo(f"Personal data: {engine.vault.describe()}")
     typer.echo(f"gRPC: {host}:{port}")
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
     typer.echo(f"Callback robot: dialling via {gateway}" if gateway else "Callback robot: off")
@@ -473,6 +481,7 @@ def serve(
 # ----- working-day calendar -----------------------------------------------------------
 register_calendar(app, run, ctx_of)
 register_projections(app, run)
+register_privacy(app, run, ctx_of)
 
 
 # ----- speech recognition -------------------------------------------------------------

@@ -51,6 +51,14 @@ def safe(value: object, style: str = "") -> Text:
     return Text(printable("" if value is None else str(value)), style=style)
 
 
+def caller_text(view: dict[str, Any]) -> str:
+    """The caller line: masked name and phone, or why they cannot be shown (已删除 after an
+    erasure; 不可用 without the key-encryption key)."""
+    if view.get("caller_status") in ("erased", "unavailable"):
+        return str(view.get("caller_note") or view["caller_status"])
+    return f"{view.get('caller_name') or '—'}  {view.get('caller_phone') or ''}"
+
+
 def when(instant: str | None, seconds: bool = False) -> str:
     """An ISO instant as Beijing wall time, e.g. 2025-11-03 09:00."""
     if not instant:
@@ -126,7 +134,7 @@ def order_panel(view: dict[str, Any]) -> RenderableType:
     grid.add_row("类别", safe(" · ".join(str(view.get(k) or "—")
                                        for k in ("category", "urgency", "channel"))))
     grid.add_row("区域", safe(view.get("region")))
-    grid.add_row("来电人", safe(f"{view.get('caller_name') or '—'}  {view.get('caller_phone') or ''}"))
+    grid.add_row("来电人", safe(caller_text(view)))
     grid.add_row("诉求", safe(view.get("content")))
     if view.get("department"):
         grid.add_row("主办", safe(view["department"]))
