@@ -14,11 +14,14 @@ from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_ur
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault, open_vault
 from domain.departments import DepartmentRegistry
+from domain.erasure import erase_citizen
 from domain.errors import InvalidInput, shown
 from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
+from domain.values import Actor
 from projections.callback_queue import CallbackQueue
+from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
@@ -64,6 +67,15 @@ class Engine:
         # Read-only: no projection catch-up first (it would crash on the very undecodable
         # event verify must report, and feed tampered events into the read models).
         return verify(self.service, self.db, ticket_no, anchors, on_progress)
+
+    def erase_citizen(self, citizen: str, *, reason: str, actor: Actor) -> dict[str, Any]:
+        """删除权 (domain/erasure.py): shred the citizen's key, PersonalDataErased on each
+        of their orders; the read models then drop what they derived from them."""
+        runner = self.runners["citizen_orders"]
+        receipt = erase_citizen(self.service, CitizenOrderLookup(runner, self.db),
+                                citizen=citizen, reason=reason, actor=actor)
+        self.catch_up()
+        return receipt
 
     def close(self) -> None:
         self.service.close()
@@ -142,5 +154,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
             "clock_basis": ProjectionRunner(service, db, ClockBasisIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
+            "citizen_orders": ProjectionRunner(service, db, CitizenOrderIndex()),
         }
     return engine

@@ -56,8 +56,8 @@ class WorkOrder(Aggregate):
     """State is plain data (str, int, list, dict, datetime) so snapshots serialise."""
 
     # v2: clocks keep their recipe and the calendar versions they were computed on;
-    # closed orders keep no clock.
-    class_version = 2
+    # closed orders keep no clock. v3: `erased` (删除权).
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -65,6 +65,10 @@ class WorkOrder(Aggregate):
         state.setdefault("calendar", {})
         if state.get("state") not in lc.OPEN_STATES:
             state.update(due_at=None, sign_due_at=None, dispatch_due_at=None, ladder={})
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state.setdefault("erased", None)
 
     class Event(Aggregate.Event, metaclass=LeanEvents):
         actor_role: str
@@ -94,6 +98,7 @@ class WorkOrder(Aggregate):
         self.content = ""
         self.citizen_id = ""
         self.personal = ""
+        self.erased: dict[str, Any] | None = None  # when and why the caller was erased
         self.department: str | None = None
         self.assist_departments: list[str] = []
         self.reopen_count = 0
@@ -811,6 +816,25 @@ class WorkOrder(Aggregate):
         def apply(self, order: WorkOrder) -> None:
             order.handoffs.append({"transcript": self.transcript, "reason": self.reason,
                                    "at": self.timestamp.isoformat()})
+
+    # ----- erasure (删除权) ------------------------------------------------------------------
+    def erase_personal(self, *, reason: str, actor: Actor, at: datetime) -> None:
+        """The caller's personal data is erased: their data key is shredded in the same
+        transaction (domain.erasure.erase_citizen), so the token sealed in Registered,
+        and in any snapshot, no longer opens. Not a lifecycle command: erasure is owed to
+        the citizen whatever the order's state (closed orders included) and moves nothing.
+        An order already erased records nothing."""
+        reason = require_text("reason", reason, "删除理由")
+        if self.erased is not None:
+            return
+        self._emit(self.PersonalDataErased, actor, at, reason=reason)
+
+    class PersonalDataErased(Event):
+        reason: str  # carries no personal data: the citizen id stays in Registered only
+
+        def apply(self, order: WorkOrder) -> None:
+            order.personal = ""  # snapshots taken from now on hold no token at all
+            order.erased = {"at": self.timestamp.isoformat(), "reason": self.reason}
 
     # ----- withdraw / merge ---------------------------------------------------------------
     def withdraw(self, *, reason: str, actor: Actor, at: datetime) -> None:

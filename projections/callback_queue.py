@@ -10,7 +10,8 @@ Two kinds of job, one row each in ``rexian_callback_queue``:
   again (in the normal flow the robot already did so right after the call; the row is the
   safety net if it crashed in between). The row goes away when the callback result is
   recorded (CallbackArchived, Reopened), when a human takes over (HumanHandoffRequested) or
-  when the order leaves 已办结 in any other way.
+  when the order leaves 已办结 in any other way. After an erasure (PersonalDataErased) the
+  jobs keep no citizen id; the dialler, finding no number, records 无法联系.
 * ``reminder``: one per OutboundCallRequested (deadline ladder: unit reminders, citizen ETA
   notices), due at once within calling hours; dialled once — the first CallAttempted with its
   call id removes it. Reminders of an order that is no longer open are dropped.
@@ -175,6 +176,11 @@ class CallbackQueue:
         elif isinstance(event, WorkOrder.CallbackArchived | WorkOrder.Reopened
                         | WorkOrder.HumanHandoffRequested):
             self._drop(cur, oid, "callback")
+        elif isinstance(event, WorkOrder.PersonalDataErased):
+            # 删除权: the pseudonym goes; the jobs stay, so the dialler (finding no number)
+            # records 无法联系 for a callback instead of leaving the order unanswered.
+            cur.execute(f"UPDATE {QUEUE} SET citizen_id = NULL WHERE originator_id = ?",
+                        (oid,))
         if isinstance(event, STATE_EVENTS):
             if event.state != RESOLVED:
                 self._drop(cur, oid, "callback")

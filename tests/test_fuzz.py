@@ -165,6 +165,7 @@ def cli_commands(tickets: list[str], depts: list[str]) -> dict[str, Callable[...
         "list": argv("--state", mixed(["办理中", "已受理"]), "--dept", dept,
                      "--category", mixed(list(CATEGORIES))),
         "departments": argv(),
+        "erase": argv("--citizen", mixed(["13800138000", "13900000000"]), "--reason", text),
     }
 
 

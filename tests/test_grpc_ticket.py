@@ -197,6 +197,7 @@ CENTRE_CALLS = [
     ("Merge", pb.MergeRequest()), ("ReportPlan", pb.ReportPlanRequest()),
     ("GetTicket", pb.GetTicketRequest(ticket_no="x")), ("ListTickets", pb.ListTicketsRequest()),
     ("ListDepartments", pb.ListDepartmentsRequest()), ("Tick", pb.TickRequest()),
+    ("EraseCitizen", pb.EraseCitizenRequest(citizen="13800138000", reason="x")),
 ]
 
 

@@ -8,7 +8,7 @@ event on each of their work orders.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -70,3 +70,20 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
                     f"旧密钥备份 / old KEK kept as {result['old_kek_backup']}")
 
         run(ctx, as_json, action, text)
+
+    @app.command(name="erase", cls=Command)
+    def erase(ctx: typer.Context,
+              citizen: Annotated[str, typer.Option(
+                  "--citizen", metavar="PHONE", help="来电号码: the citizen's phone number")],
+              reason: Annotated[str, typer.Option(
+                  "--reason", metavar="TEXT", help="删除理由: why (mandatory)")],
+              as_json: JsonOpt = False) -> None:
+        """删除权: shred the citizen's data key; every order of theirs records an Erased
+        event and shows the caller as 已删除 (counts, chains and verify unchanged)."""
+
+        def action(engine: Engine) -> dict[str, Any]:
+            actor = ctx_of(ctx).actor_for("agent", "privacy-officer")
+            result: dict[str, Any] = engine.erase_citizen(citizen, reason=reason, actor=actor)
+            return result
+
+        run(ctx, as_json, action, erase_text)

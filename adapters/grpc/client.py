@@ -181,6 +181,14 @@ class RemoteEngine:
         response = self._calls(self._calls.tickets.Tick, ticket_pb.TickRequest())
         return dict(response.steps)
 
+    def erase_citizen(self, citizen: str, *, reason: str, actor: Actor) -> dict[str, Any]:
+        """删除权 in the server (Engine.erase_citizen there)."""
+        r = self._calls(self._calls.tickets.EraseCitizen, ticket_pb.EraseCitizenRequest(
+            citizen=citizen, reason=reason, actor=_actor(actor)))
+        return {"citizen": r.citizen, "tickets": list(r.tickets),
+                "erased_at": convert.from_timestamp(r.erased_at).astimezone(
+                    convert.SHANGHAI).isoformat(), "reason": r.reason}
+
     def verify(self, ticket_no: str | None = None,
                anchors: Sequence[tuple[int, str]] = (),
                on_progress: Callable[[int, int], None] | None = None) -> RemoteVerifyReport:

@@ -2,7 +2,7 @@
 
 Server side: InvalidInput (and UnknownDepartment) → INVALID_ARGUMENT, the details starting
 with the field name; IllegalTransition → FAILED_PRECONDITION naming the state; UnknownTicket
-→ NOT_FOUND; NotResponsible → FAILED_PRECONDITION (centre) or PERMISSION_DENIED
+→ NOT_FOUND, and so does UnknownCitizen (erasure); NotResponsible → FAILED_PRECONDITION (centre) or PERMISSION_DENIED
 (department API); a concurrent write to the same order → ABORTED (retry).
 Trailing metadata carry the error precisely for clients: `rexian-error-type`,
 `rexian-error-field`, `rexian-error-state-bin`, `rexian-error-zh-bin`, `rexian-error-en-bin`
@@ -25,6 +25,7 @@ from domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotResponsible,
+    UnknownCitizen,
     UnknownTicket,
 )
 
@@ -67,6 +68,8 @@ def status_of(error: DomainError, *, department_api: bool = False
     if isinstance(error, UnknownTicket):
         echoed = error.ticket_no[:MAX_ECHOED]
         meta.append(("rexian-error-ticket-bin", echoed.encode("utf-8", "backslashreplace")))
+        return grpc.StatusCode.NOT_FOUND, summary, tuple(meta)
+    if isinstance(error, UnknownCitizen):
         return grpc.StatusCode.NOT_FOUND, summary, tuple(meta)
     if isinstance(error, IllegalTransition):
         meta.append(("rexian-error-state-bin", error.state.encode("utf-8")))

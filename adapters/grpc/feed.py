@@ -18,6 +18,10 @@ An event concerns unit D when (see `relations`):
 
 Payloads never hold personal data: `personal` and `citizen_id` are dropped.
 
+Erasure (删除权): PersonalDataErased reaches every unit the order has concerned (relation
+`erasure`, payload `{"reason": ...}`): the unit must erase whatever it keeps about the
+order's caller; the engine itself can no longer decrypt them.
+
 `FeedHub` runs the projection in a background thread: woken by the service's on_saved
 hook (chained, not replaced) after each save in this process, and polling the
 notification log every `poll_interval` seconds for writes by other processes.
@@ -145,6 +149,12 @@ class DepartmentFeedProjection:
             return
         ticket_no, lead = row[0], row[1]
         targets = relations(event, lead)
+        if isinstance(event, WorkOrder.PersonalDataErased):
+            # The erasure record goes to every unit the order ever concerned: whatever they
+            # copied about the caller (a call-back note, a visit) they must erase too.
+            targets = {r[0]: "erasure" for r in cur.execute(
+                f"SELECT DISTINCT dept FROM {FEED} WHERE ticket_no = ?", (ticket_no,)
+            ).fetchall()}
         if isinstance(event, WorkOrder.Dispatched):  # and Redispatched
             cur.execute(f"UPDATE {ORDERS} SET lead = ? WHERE originator_id = ?",
                         (event.dept, oid))

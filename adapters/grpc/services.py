@@ -131,6 +131,15 @@ class TicketService(ticket_grpc.TicketServiceServicer):
 
         return ticket_pb.TickResponse(steps=tick(self.engine))
 
+    @unary()
+    def EraseCitizen(self, request: ticket_pb.EraseCitizenRequest, context: Ctx) -> Any:
+        actor = self._act(request, context, "agent", "privacy-officer")
+        receipt = self.engine.erase_citizen(request.citizen, reason=request.reason,
+                                            actor=actor)
+        return ticket_pb.EraseCitizenResponse(
+            citizen=receipt["citizen"], tickets=receipt["tickets"],
+            erased_at=convert.to_timestamp(receipt["erased_at"]), reason=receipt["reason"])
+
 
 for _spec in CATALOGUE:
     setattr(TicketService, _spec.rpc, _lifecycle_rpc(_spec))

@@ -372,3 +372,25 @@ class TickResponse(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     steps: _containers.ScalarMap[str, int]
     def __init__(self, steps: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class EraseCitizenRequest(_message.Message):
+    __slots__ = ("citizen", "reason", "actor")
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    citizen: str
+    reason: str
+    actor: _common_pb2.Actor
+    def __init__(self, citizen: _Optional[str] = ..., reason: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+
+class EraseCitizenResponse(_message.Message):
+    __slots__ = ("citizen", "tickets", "erased_at", "reason")
+    CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    TICKETS_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    citizen: str
+    tickets: _containers.RepeatedScalarFieldContainer[str]
+    erased_at: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, citizen: _Optional[str] = ..., tickets: _Optional[_Iterable[str]] = ..., erased_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...

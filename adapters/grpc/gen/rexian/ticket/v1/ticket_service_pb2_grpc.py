@@ -135,6 +135,11 @@ class TicketServiceStub:
                 request_serializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickRequest.SerializeToString,
                 response_deserializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickResponse.FromString,
                 _registered_method=True)
+        self.EraseCitizen = channel.unary_unary(
+                '/rexian.ticket.v1.TicketService/EraseCitizen',
+                request_serializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenRequest.SerializeToString,
+                response_deserializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenResponse.FromString,
+                _registered_method=True)
 
 
 class TicketServiceServicer:
@@ -281,6 +286,16 @@ class TicketServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseCitizen(self, request, context):
+        """删除权 (`erase`): shred the citizen's data key; each of their orders records a
+        PersonalDataErased event (no personal data) and shows the caller as erased. An unknown
+        or already erased citizen: NOT_FOUND; a malformed phone or empty reason:
+        INVALID_ARGUMENT; no key-encryption key on the server: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TicketServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -383,6 +398,11 @@ def add_TicketServiceServicer_to_server(servicer, server):
                     servicer.Tick,
                     request_deserializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickRequest.FromString,
                     response_serializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickResponse.SerializeToString,
+            ),
+            'EraseCitizen': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseCitizen,
+                    request_deserializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenRequest.FromString,
+                    response_serializer=rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -926,6 +946,33 @@ class TicketService:
             '/rexian.ticket.v1.TicketService/Tick',
             rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickRequest.SerializeToString,
             rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.TickResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseCitizen(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rexian.ticket.v1.TicketService/EraseCitizen',
+            rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenRequest.SerializeToString,
+            rexian_dot_ticket_dot_v1_dot_ticket__service__pb2.EraseCitizenResponse.FromString,
             options,
             channel_credentials,
             insecure,
