@@ -67,6 +67,9 @@ class AdvisoryLeadership:
         return self._conn
 
     def try_acquire(self) -> bool:
+        if self._held:
+            # Advisory locks count: asking again would need two unlocks to free it.
+            return self.held()
         try:
             row = self._connection().execute("SELECT pg_try_advisory_lock(%s)",
                                               (self.key,)).fetchone()

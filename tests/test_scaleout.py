@@ -304,6 +304,18 @@ def seen_vs_log(engine: Engine) -> tuple[list[int], list[int]]:
     return sorted(set(log_ids) - set(applied)), sorted(p for p, n in applied.items() if n > 1)
 
 
+def waiting_for(conn: psycopg.Connection[Any], locktype: str, timeout: float = 30.0) -> None:
+    """Until some session waits for a lock of `locktype` (advisory, relation)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted",
+                           (locktype,)).fetchone()
+        if row and row[0]:
+            return
+        time.sleep(0.01)
+    raise TimeoutError(f"no session waiting for a {locktype} lock")
+
+
 def _intake(engine: Engine, n: int, staged: list[Any] | None = None) -> None:
     from domain.workorder import WorkOrder
 
@@ -363,10 +375,10 @@ def test_follower_skips_nothing_and_applies_nothing_twice_under_rollbacks_and_he
         held = threading.Thread(target=_intake, args=(
             engine, next(counter), [Statement("SELECT pg_advisory_lock_shared(4242)")]))
         held.start()
-        time.sleep(0.5)  # inside its insert transaction now, ids drawn, table locked
+        waiting_for(blocker, "advisory")  # inside its insert transaction: ids drawn, table locked
         later = threading.Thread(target=_intake, args=(writer, next(counter)))
         later.start()
-        time.sleep(0.5)
+        waiting_for(blocker, "relation")  # the later writer queues for the table lock
         # The later writer cannot commit ahead of the held one: it waits for the table
         # lock, so no reader can see a later id and pass over the held one.
         assert held.is_alive() and later.is_alive()
@@ -393,10 +405,10 @@ def test_follower_skips_nothing_and_applies_nothing_twice_under_rollbacks_and_he
 
         held = threading.Thread(target=doomed, args=(next(counter),))
         held.start()
-        time.sleep(0.5)
+        waiting_for(blocker, "advisory")
         later = threading.Thread(target=_intake, args=(writer, next(counter)))
         later.start()
-        time.sleep(0.5)
+        waiting_for(blocker, "relation")
         assert runner.catch_up() == 0
         blocker.execute("SELECT pg_advisory_unlock(4243)")
         held.join(10)
