@@ -30,7 +30,7 @@ from projections.callback_queue import call_id_for, job_of_call
 from tests.conftest import SimClock
 from tests.test_callback_queue import resolved
 
-HEALTHY = CallHealth(stretch=1.0, asr_s=2.0, asr_jobs=1)
+HEALTHY = CallHealth(stretch=1.0, asr_s=1.0, asr_jobs=1)
 
 
 class Ticks:
@@ -94,8 +94,13 @@ def test_overload_cuts_once_per_generation_then_grows_slowly() -> None:
     assert admission.admitted == 5
 
 
-def test_slow_asr_answers_cut_too_and_the_floor_holds() -> None:
-    admission, _ = gate(initial=2, minimum=1, asr_limit_s=6.0)
+def test_answers_queueing_for_asr_cut_too_and_the_floor_holds() -> None:
+    ticks = Ticks()
+    admission = Admission(AdmissionSettings(initial=2, asr_wait_limit_s=3.0),
+                          asr=FakeAsr(4.0), clock=ticks)
+    admission.take()
+    admission.finished(admission.begin(), CallHealth(stretch=1.0, asr_s=6.5, asr_jobs=1))
+    assert admission.admitted == 2  # 4 s transcription + 2.5 s wait: slow, not queueing
     for _ in range(5):
         admission.take()
         admission.finished(admission.begin(), CallHealth(stretch=1.0, asr_s=9.0, asr_jobs=1))
