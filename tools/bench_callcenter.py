@@ -3,14 +3,21 @@
 ``python -m tools.bench callcenter --calls 40 --json``
 
 N orders are resolved on a throwaway SQLite store; at the callback instant one dial pass
-places all N calls at once over real WebRTC on loopback. Each simulated citizen answers with
+places the N calls over real WebRTC on loopback through the dialler's admission control
+(``adapters.telephony.admission``): as many at once as the media + ASR path carries, the
+rest waiting in the callback queue; calls that failed because of load are redialled
+without spending an attempt. ``--no-admission`` places all N at once with no redials (the
+behaviour before issue 17, which collapses at 40 calls on 2 cores). Each simulated citizen answers with
 one of the committed answer fixtures (满意, 非常满意, 基本满意, 不满意, 不太满意, 转人工, 人工服务;
 the same WAV again if the robot re-asks). The simulated media gateway runs in a child process
 by default (it is another system in production); ASR runs on the robot's bounded worker
 pool (default: one single-threaded whisper worker per core).
 
-Reports: completed (calls that ended with a recorded result or a hand-off), correct (the
-recorded outcome is the fixture's intent), dangerous_errors (a 不满意 answer recorded as
+Reports: completed (orders whose callback ended with a recorded result or a hand-off),
+correct (the recorded outcome is the fixture's intent), recorded_twice (orders with more
+than one result or hand-off recorded; must be 0), admitted concurrency (most calls at once,
+the limit's final and highest value, its cuts), queue wait p50/p95 (start of the pass to
+the dial of the deciding call), overload redials, dangerous_errors (a 不满意 answer recorded as
 满意/基本满意), answer-to-result latency p50/p95 (end of the citizen's answer, as the robot's
 VAD detected it, to the result being recorded), CPU seconds (this process and the gateway
 process), wall seconds and the ASR queue figures.
@@ -35,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.bootstrap import build_engine
+from adapters.telephony.admission import Admission, AdmissionSettings
 from adapters.telephony.asr import AsrPool
 from adapters.telephony.dialler import JobOutcome, dial_due_async
 from adapters.telephony.robot import CallbackRobot
@@ -110,8 +118,18 @@ def _correct(outcome: JobOutcome, expected: str, view: dict[str, Any]) -> bool:
     return view["state"] == "已归档" and (view["callback"] or {}).get("result") == expected
 
 
+RESULT_EVENTS = ("CallbackArchived", "Reopened", "HumanHandoffRequested")
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 3)
+
+
 async def _bench(calls: int, workers: int | None, threads: int, in_process: bool,
-                 db: Path) -> dict[str, Any]:
+                 db: Path, admission: bool = True) -> dict[str, Any]:
     expected_by_fixture = _expected()
     clock = _Clock(datetime(2025, 9, 30, 9, 0, tzinfo=SHANGHAI))
     engine = build_engine(str(db), clock=clock)
@@ -145,8 +163,13 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
     robot = CallbackRobot(url, asr)
     try:
         await asr.warm_up()
+        if admission:
+            gate = Admission(AdmissionSettings(maximum=max(calls, 1)), asr=asr)
+        else:  # everything at once, no redials: the behaviour before issue 17
+            gate = Admission(AdmissionSettings(initial=calls, minimum=calls, maximum=calls))
         cpu0, wall0 = _cpu_self(), time.perf_counter()
-        outcomes = await dial_due_async(engine, robot, limit=calls, concurrency=calls)
+        attempts = await dial_due_async(engine, robot, limit=calls, admission=gate,
+                                        max_redials=3 if admission else 0)
         wall = time.perf_counter() - wall0
         cpu = _cpu_self() - cpu0
     finally:
@@ -166,13 +189,25 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
             proc.wait()
         gateway_cpu = _cpu_children() - children0
 
-    completed = correct = dangerous = 0
+    deciding: dict[str, JobOutcome] = {}
+    for attempt in attempts:  # every call made, in completion order; an order's last decides
+        deciding[attempt.ticket_no] = attempt
+    completed = correct = dangerous = twice = 0
     latencies: list[float] = []
+    waits: list[float] = []
     failures: list[dict[str, Any]] = []
-    for outcome in outcomes:
-        phone, fixture = plan[outcome.ticket_no]
+    for ticket, (_phone, fixture) in plan.items():
         expected = expected_by_fixture[fixture]
-        view = s.show(outcome.ticket_no)
+        view = s.show(ticket)
+        recorded = [e for e in s.history(ticket)["events"] if e["type"] in RESULT_EVENTS]
+        twice += len(recorded) > 1
+        outcome = deciding.get(ticket)
+        if outcome is None:
+            failures.append({"ticket": ticket, "fixture": fixture, "expected": expected,
+                             "outcome": "not dialled"})
+            continue
+        if outcome.queued_s is not None:
+            waits.append(outcome.queued_s)
         if outcome.result is not None or outcome.handoff:
             completed += 1
             if outcome.latency_s is not None:
@@ -180,7 +215,7 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
         if _correct(outcome, expected, view):
             correct += 1
         else:
-            failures.append({"ticket": outcome.ticket_no, "fixture": fixture,
+            failures.append({"ticket": ticket, "fixture": fixture,
                              "expected": expected, "intent": outcome.intent,
                              "transcript": outcome.transcript, "outcome": outcome.outcome})
         if expected == "不满意" and outcome.result in ("满意", "基本满意"):
@@ -189,16 +224,23 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
     latencies.sort()
 
     def pct(p: float) -> float | None:
-        if not latencies:
-            return None
-        return round(latencies[min(len(latencies) - 1, int(round(p * (len(latencies) - 1))))], 3)
+        return _pct(latencies, p)
 
     return {
         "calls": calls,
-        "dialled": len(outcomes),
+        "dialled": len(attempts),
         "completed": completed,
         "correct": correct,
         "dangerous_errors": dangerous,
+        "recorded_twice": twice,
+        "admission": admission,
+        "admitted_concurrency_max": gate.peak,
+        "admission_limit_final": gate.admitted,
+        "admission_limit_max": max([gate.settings.initial, *(n for _, n in gate.history)]),
+        "admission_cuts": gate.cuts,
+        "overload_redials": sum(a.outcome == "overloaded" for a in attempts),
+        "queue_wait_p50_s": _pct(waits, 0.5),
+        "queue_wait_p95_s": _pct(waits, 0.95),
         "latency_p50_s": pct(0.5),
         "latency_p95_s": pct(0.95),
         "latency_max_s": round(latencies[-1], 3) if latencies else None,
@@ -227,9 +269,12 @@ def run(argv: list[str]) -> dict[str, Any]:
                         help="whisper threads per worker")
     parser.add_argument("--in-process", action="store_true",
                         help="run the simulated gateway in this process")
+    parser.add_argument("--no-admission", action="store_true",
+                        help="place every call at once, no redials (before issue 17)")
     args = parser.parse_args(argv)
     if args.calls < 1:
         parser.error("--calls must be at least 1")
     with tempfile.TemporaryDirectory(prefix="rexian-bench-") as tmp:
         return asyncio.run(_bench(args.calls, args.asr_workers, args.asr_threads,
-                                  args.in_process, Path(tmp) / "rexian.db"))
+                                  args.in_process, Path(tmp) / "rexian.db",
+                                  admission=not args.no_admission))
