@@ -40,11 +40,16 @@ class SealedPostgresRecorder(PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        # prepare=False: these run in the library's pipeline, and a statement psycopg
+        # auto-prepares (5th use) in a pipeline that fails before the server parses it is
+        # still cached as prepared; every later use on that pooled connection then fails
+        # with 'prepared statement "_pg3_N" does not exist'. A staged write failing (a
+        # caller's key or a ticket number another worker took) is exactly that case.
         for sql, params in staged_statements(kwargs):
-            curs.execute(SQL(sql.replace("?", "%s")), params)  # type: ignore[arg-type]
+            curs.execute(SQL(sql.replace("?", "%s")), params, prepare=False)  # type: ignore[arg-type]
         if ids:
             # Still inside the insert transaction, under the events table lock.
-            curs.execute(SQL(LAST_CHAIN))  # type: ignore[arg-type]
+            curs.execute(SQL(LAST_CHAIN), prepare=False)  # type: ignore[arg-type]
             row = curs.fetchone()
             previous = (row["chain_hash"] if isinstance(row, dict) else row[0]) if row \
                 else GENESIS

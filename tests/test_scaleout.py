@@ -337,12 +337,13 @@ def test_follower_skips_nothing_and_applies_nothing_twice_under_rollbacks_and_he
     try:
         # 1. Concurrent writers, every third transaction rolled back after it drew its
         #    notification ids (a failing statement inside the insert transaction), while
-        #    two runners follow at once.
+        #    two runners follow at once. (Also the regression test for a pooled connection
+        #    poisoned by a failed pipeline: 'prepared statement "_pg3_N" does not exist'.)
         stop = threading.Event()
         failures: list[BaseException] = []
 
         def write(target: Engine) -> None:
-            for _ in range(30):
+            for _ in range(60):
                 n = next(counter)
                 try:
                     _intake(target, n, [Statement("SELECT 1/0")] if n % 3 == 0 else None)
