@@ -87,14 +87,16 @@ class ShredKey:
 
 class SqlVault:
     def __init__(self, db: SqlDatabase, wrapper: KeyWrapper | None,
-                 problem: tuple[str, str] | None = None) -> None:
-        """`wrapper` None: a locked vault, `problem` saying why (zh, en)."""
+                 problem: tuple[str, str] | None = None, *, tables: bool = True) -> None:
+        """`wrapper` None: a locked vault, `problem` saying why (zh, en); `tables`: create
+        the vault's tables first (open_vault already did)."""
         self.db = db
         self._keys: dict[str, bytes] = {}
         self._wrapper = wrapper
         self._pepper: bytes | None = None
         self.problem = problem
-        create_tables(db)
+        if tables:
+            create_tables(db)
         if wrapper is not None:
             try:
                 self._pepper = self._adopt(wrapper)
@@ -103,22 +105,40 @@ class SqlVault:
 
     # ----- opening: fingerprint check, one-time migration ---------------------------------
     def _adopt(self, wrapper: KeyWrapper) -> bytes:
-        """Check `wrapper` is the store's KEK (a store without one adopts it), wrap what is
-        still in clear, in one transaction; returns the pepper."""
+        """Check `wrapper` is the store's KEK and return the pepper. A store without a KEK
+        adopts this one: what is still in clear is wrapped, in one transaction. Once the
+        fingerprint is recorded every key is wrapped, so later opens only read the meta
+        rows (no write transaction, no scan of the keys)."""
+        with self.db.transaction(immediate=False) as cur:
+            meta = dict(cur.execute(f"SELECT name, value FROM {META}").fetchall())
+        if meta.get(FINGERPRINT) is None or PEPPER not in meta:
+            meta = self._migrate(wrapper)
+        recorded, wrapped = meta[FINGERPRINT], meta[PEPPER]
+        if recorded != wrapper.fingerprint:
+            raise PersonalDataUnavailable(*_mismatch(recorded, wrapper.fingerprint))
+        try:
+            return wrapper.unwrap(wrapped, PEPPER_CONTEXT)
+        except ValueError:
+            raise PersonalDataUnavailable(*_mismatch(wrapped_fingerprint(wrapped),
+                                                     wrapper.fingerprint)) from None
+
+    def _migrate(self, wrapper: KeyWrapper) -> dict[str, str]:
+        """Adopt `wrapper` (new store, or keys from before envelope encryption): pepper and
+        data keys wrapped, the fingerprint recorded, in one write transaction."""
         migrated = 0
         with self.db.transaction() as cur:
             meta = dict(cur.execute(f"SELECT name, value FROM {META}").fetchall())
             recorded = meta.get(FINGERPRINT)
-            if recorded and recorded != wrapper.fingerprint:
+            if recorded is not None and recorded != wrapper.fingerprint:
                 raise PersonalDataUnavailable(*_mismatch(recorded, wrapper.fingerprint))
-            if recorded is None:
-                cur.execute(f"INSERT INTO {META} (name, value) VALUES (?, ?)",
-                            (FINGERPRINT, wrapper.fingerprint))
+            if recorded is not None and PEPPER in meta:
+                return meta  # another process adopted this KEK meanwhile
             if PEPPER not in meta:
                 clear = meta.get(LEGACY_PEPPER)
                 pepper = bytes.fromhex(clear) if clear else secrets.token_bytes(32)
+                meta[PEPPER] = wrapper.wrap(pepper, PEPPER_CONTEXT)
                 cur.execute(f"INSERT INTO {META} (name, value) VALUES (?, ?)",
-                            (PEPPER, wrapper.wrap(pepper, PEPPER_CONTEXT)))
+                            (PEPPER, meta[PEPPER]))
                 migrated += clear is not None
             cur.execute(f"DELETE FROM {META} WHERE name = ?", (LEGACY_PEPPER,))
             for citizen_id, key in cur.execute(f"SELECT citizen_id, key FROM {KEYS}").fetchall():
@@ -126,17 +146,14 @@ class SqlVault:
                     cur.execute(f"UPDATE {KEYS} SET key = ? WHERE citizen_id = ?",
                                 (wrapper.wrap(key.encode(), citizen_id), citizen_id))
                     migrated += 1
-            wrapped = cur.execute(f"SELECT value FROM {META} WHERE name = ?",
-                                  (PEPPER,)).fetchone()[0]
+            meta[FINGERPRINT] = meta.get(FINGERPRINT) or wrapper.fingerprint
+            cur.execute(f"INSERT INTO {META} (name, value) VALUES (?, ?) "
+                        "ON CONFLICT (name) DO NOTHING", (FINGERPRINT, meta[FINGERPRINT]))
         if migrated:
             log.warning("vault: %d key(s) stored in clear are now wrapped by the "
                         "key-encryption key %s", migrated, wrapper.fingerprint)
             self.db.checkpoint()
-        try:
-            return wrapper.unwrap(wrapped, PEPPER_CONTEXT)
-        except ValueError:
-            raise PersonalDataUnavailable(*_mismatch(wrapped_fingerprint(wrapped),
-                                                     wrapper.fingerprint)) from None
+        return meta
 
     @property
     def locked(self) -> bool:
@@ -339,8 +356,8 @@ def open_vault(db: SqlDatabase, kek_file: str | Path | None = None) -> SqlVault:
             wrapper = _finish_rotation(path, pending, recorded, replace_current=True)
     except DomainError as error:
         log.warning("vault locked: %s", error.en)
-        return SqlVault(db, None, (error.zh, error.en))
-    return SqlVault(db, wrapper)
+        return SqlVault(db, None, (error.zh, error.en), tables=False)
+    return SqlVault(db, wrapper, tables=False)
 
 
 def _finish_rotation(path: Path, pending: Path, recorded: str | None,

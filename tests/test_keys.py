@@ -272,3 +272,22 @@ def test_the_cli_creates_the_kek_and_says_where(tmp_path: Path) -> None:
     moved = subprocess.run([*args, "--kek", "elsewhere.kek", "show", "202509300001"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert moved.returncode == 2 and "Traceback" not in moved.stderr
+
+
+def test_the_callback_robot_does_not_start_without_the_kek(
+        store: tuple[Engine, list[str]], tmp_path: Path) -> None:
+    """A locked vault opens no phone number: dialling would record 无法联系 for everyone."""
+    import subprocess
+    import sys
+
+    engine, _ = store
+    engine.close()
+    repo = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env.update(PYTHONPATH=str(repo))
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "--db", str(tmp_path / "rexian.db"), "--kek",
+         str(tmp_path / "missing.kek"), "serve", "--grpc", "127.0.0.1:0", "--gateway",
+         "http://127.0.0.1:9"], cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert "key-encryption key is unavailable" in done.stderr and "Traceback" not in done.stderr

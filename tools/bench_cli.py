@@ -37,6 +37,7 @@ def _env(tmp: str, simulation: bool = False) -> dict[str, str]:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
     env["COLUMNS"] = "120"
+    env["REXIAN_KEK_FILE"] = str(Path(tmp) / "rexian.kek")  # the throwaway store's own KEK
     if simulation:
         env["REXIAN_SIMULATION"] = "1"
     return env

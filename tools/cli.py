@@ -426,6 +426,13 @@ def serve(
                           "global --grpc option"), False)
     try:
         engine = context.engine()
+        if gateway and engine.vault.locked:
+            # Without the KEK every citizen would look unreachable: the robot would record
+            # 无法联系 for callbacks it simply cannot decrypt the number of.
+            raise InvalidInput("gateway", "回访机器人需要个人信息（电话号码），但密钥加密密钥不可用："
+                               f"{engine.vault.describe()}",
+                               "the callback robot needs personal data (phone numbers) and "
+                               f"the key-encryption key is unavailable: {engine.vault.describe()}")
         server, port = serve_grpc(engine, grpc_address)
     except (DomainError, OSError) as error:
         typer.echo(f"错误 / error: {error}", err=True)
