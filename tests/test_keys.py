@@ -269,9 +269,26 @@ def test_the_cli_creates_the_kek_and_says_where(tmp_path: Path) -> None:
                              capture_output=True, text=True, timeout=60)
     assert rotated.returncode == 0, rotated.stderr
     assert '"rewrapped_keys": 0' in rotated.stdout
+    taken = subprocess.run([*args, "--now", "2025-09-30T09:00", "intake", "--channel", "电话",
+                            "--category", "投诉", "--region", "甬江区", "--caller-name", "欧阳娜娜",
+                            "--caller-phone", "13812345678", "--content", "噪音", "--json"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert taken.returncode == 0, taken.stderr
+    shown = subprocess.run([*args, "show", "202509300001"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0 and "138****5678" in shown.stdout
     moved = subprocess.run([*args, "--kek", "elsewhere.kek", "show", "202509300001"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert moved.returncode == 2 and "Traceback" not in moved.stderr
+    assert moved.returncode == 0, moved.stderr
+    assert "不可用" in moved.stdout and "5678" not in moved.stdout
+    assert "Traceback" not in moved.stderr and not (tmp_path / "elsewhere.kek").exists()
+    refused = subprocess.run([*args, "--kek", "elsewhere.kek", "--now", "2025-09-30T09:00",
+                              "intake", "--channel", "电话", "--category", "投诉", "--region",
+                              "甬江区", "--caller-name", "张三", "--caller-phone", "13900000000",
+                              "--content", "噪音"],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 2 and "personal data unavailable" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_the_callback_robot_does_not_start_without_the_kek(
