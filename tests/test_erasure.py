@@ -6,6 +6,7 @@ at hand (snapshots included); an unknown citizen is refused and nothing is recor
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -313,3 +314,23 @@ def test_the_kafka_topic_carries_the_erasure_record_and_no_personal_data(
         blob = b"".join([record.key, record.value, *(bytes(v) for _, v in record.headers)])
         for needle in needles:
             assert needle not in blob
+
+
+def test_a_pg_dump_after_erasure_decrypts_nothing_of_the_citizen_even_with_the_kek(
+        postgres: Any, clock: SimClock) -> None:
+    url = postgres.create_database("erasure_dump")
+    engine = build_engine(url, clock=clock)
+    try:
+        orders(engine)
+        engine.erase_citizen(ERASED[1], reason=REASON, actor=AGENT)
+    finally:
+        engine.close()
+    dump = subprocess.run([str(postgres.bin_dir / "pg_dump"), "--dbname", url],
+                          capture_output=True, timeout=120, check=True).stdout
+    # Events are bytea: COPY prints them as \x<hex>; the attacker decodes them.
+    hexes = [m.group(1) for m in re.finditer(rb"\\x((?:[0-9a-f]{2})+)", dump)]
+    dump += b"\n".join(bytes.fromhex(h.decode()) for h in hexes)
+    opened = b"".join(decryptable(dump, FileKeyWrapper.load(kek_path())))
+    assert KEPT[1].encode() in opened  # the dump holds the keys of the others: the scan works
+    for text in ERASED:
+        assert text.encode() not in opened and text.encode() not in dump
