@@ -7,9 +7,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from adapters.audit_verify import VerifyReport, verify
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault, open_vault
@@ -26,6 +25,9 @@ from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
+
+if TYPE_CHECKING:  # the verifier loads on first use (start-up time of every command)
+    from adapters.audit_verify import VerifyReport
 
 
 def load_deadlines(policy_file: str | None = None) -> Deadlines:
@@ -66,6 +68,8 @@ class Engine:
                on_progress: Callable[[int, int], None] | None = None) -> VerifyReport:
         # Read-only: no projection catch-up first (it would crash on the very undecodable
         # event verify must report, and feed tampered events into the read models).
+        from adapters.audit_verify import verify
+
         return verify(self.service, self.db, ticket_no, anchors, on_progress)
 
     def erase_citizen(self, citizen: str, *, reason: str, actor: Actor) -> dict[str, Any]:

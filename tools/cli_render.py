@@ -202,7 +202,7 @@ def order_panel(view: dict[str, Any]) -> RenderableType:
     section("转人工", view.get("handoffs") or [], ("原因", "识别文本", "时间"),
             lambda r: [safe(r.get("reason")), safe(r.get("transcript")), Text(when(r.get("at")))])
     return Panel(Group(*parts), title=safe(f"工单 {view.get('ticket_no')}", "bold"),
-                 title_align="left", subtitle=f"v{view.get('version')}", subtitle_align="right",
+                 title_align="left", subtitle=Text(f"v{view.get('version')}"), subtitle_align="right",
                  box=box.ROUNDED, expand=False)
 
 
