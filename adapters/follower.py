@@ -67,6 +67,15 @@ def follow_store(engine: Engine, names: Sequence[str], stop: threading.Event,
     return Follower(chosen, wait, interval, on_applied=applied), listener
 
 
+def follow_until(follower: Follower, listener: Any, stop: threading.Event) -> None:
+    """Run the follower until `stop` is set, then release its listener."""
+    try:
+        follower.run(stop)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m adapters.follower",
@@ -95,11 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kind = "listen" if listener is not None else "poll"
         print(f"follower ready projections={names} wake={kind} db={engine.config.display}",
               flush=True)
-        try:
-            follower.run(stop)
-        finally:
-            if listener is not None:
-                listener.close()
+        follow_until(follower, listener, stop)
         print(f"follower stopped applied={follower.applied}", flush=True)
     finally:
         engine.close()

@@ -242,3 +242,38 @@ def test_console_script_help_and_typo_suggestions() -> None:
     assert done.returncode == 0 and "show" in done.stdout and "intake" in done.stdout
     typo = rexian(None, "shw", "T", simulation=False)
     assert typo.returncode == 2 and "'shw'" in typo.stderr and "'show'" in typo.stderr
+
+
+def test_projections_follow_keeps_a_read_model_current_until_stopped(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    db, now = str(tmp_path / "f.db"), "2025-11-03T09:00"
+    ok(db, now, *INTAKE, "--category", "投诉", "--caller-phone", "13800138000")
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tools.cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env.update(PYTHONPATH=str(REPO), REXIAN_SIMULATION="1")
+    follower = subprocess.Popen([*command, "--db", db, "projections", "follow", "tickets",
+                                 "--interval", "0.1", "--json"], env=env, cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert follower.stderr is not None
+        assert "following: tickets" in follower.stderr.readline()
+        ok(db, now, *INTAKE, "--category", "投诉", "--caller-phone", "13900139000")
+
+        def behind() -> int:
+            rows = ok(db, now, "projections", "status")["projections"]
+            return int(next(r["behind"] for r in rows if r["name"] == "tickets"))
+
+        deadline = time.monotonic() + 30
+        while behind() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert behind() == 0  # caught up by the follower (status itself applies nothing)
+        follower.send_signal(signal.SIGTERM)
+        out, _ = follower.communicate(timeout=30)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+    assert follower.returncode == 0
+    assert json.loads(out)["applied"] >= 1
+    refused(db, now, "projections", "follow", "nonsense")

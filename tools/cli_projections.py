@@ -21,17 +21,24 @@ if TYPE_CHECKING:
 
 projections_app = typer.Typer(cls=Group, no_args_is_help=True, help="Read models (投影): "
                               "their position in the event log; rebuild from the log.")
-FEED = "department_feed"  # served by `rexian serve --grpc`, not part of every engine
 
 
 def runners(engine: Engine) -> dict[str, ProjectionRunner]:
     """Every read model of a local engine by name, the department feed included."""
-    from adapters.grpc.feed import DepartmentFeedProjection
-    from projections.runner import ProjectionRunner
+    from adapters.follower import all_runners
 
-    found = dict(engine.runners)
-    found[FEED] = ProjectionRunner(engine.service, engine.db, DepartmentFeedProjection())
-    return found
+    return all_runners(engine)
+
+
+def known_names(engine: Engine, names: list[str]) -> list[str]:
+    """`names`, refused with the known ones listed when any is unknown."""
+    known = runners(engine)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        allowed = ", ".join(known)
+        raise InvalidInput("projection", f"未知投影：{'、'.join(unknown)}（可选：{allowed}）",
+                           f"unknown projection {', '.join(unknown)!s} (known: {allowed})")
+    return names
 
 
 def status(engine: Engine) -> dict[str, Any]:
@@ -42,16 +49,11 @@ def status(engine: Engine) -> dict[str, Any]:
 
 
 def chosen(engine: Engine, names: list[str], every: bool) -> dict[str, ProjectionRunner]:
-    known = runners(engine)
     if every == bool(names):
         raise InvalidInput("projection", "请指定要重建的投影名称，或使用 --all",
                            "name the projections to rebuild, or pass --all (not both)")
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        allowed = ", ".join(known)
-        raise InvalidInput("projection", f"未知投影：{'、'.join(unknown)}（可选：{allowed}）",
-                           f"unknown projection {', '.join(unknown)!s} (known: {allowed})")
-    return known if every else {n: known[n] for n in names}
+    known = runners(engine)
+    return known if every else {n: known[n] for n in known_names(engine, names)}
 
 
 def status_table(result: dict[str, Any]) -> Any:
@@ -100,3 +102,35 @@ def register(app: typer.Typer, run: Any) -> None:
                              for r in result["rebuilt"])
 
         run(ctx, as_json, action, text)
+
+    @projections_app.command(name="follow", cls=Command)
+    def follow(ctx: typer.Context,
+               names: Annotated[list[str] | None, typer.Argument(
+                   metavar="NAME...", help="Projections to follow (default: all)")] = None,
+               interval: Annotated[float, typer.Option(
+                   "--interval", metavar="SECONDS",
+                   help="Poll interval when no notification arrives")] = 1.0,
+               as_json: JsonOpt = False) -> None:
+        """Keep read models current until stopped (Ctrl-C / SIGTERM): woken by PostgreSQL
+        LISTEN/NOTIFY, polling on SQLite. Run one beside N `serve` workers (docs/deployment.md)."""
+
+        def action(engine: Engine) -> dict[str, Any]:
+            import signal
+            import threading
+
+            from adapters.follower import follow_store, follow_until
+
+            chosen_names = known_names(engine, names or [])
+            stop = threading.Event()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+            follower, listener = follow_store(engine, chosen_names, stop, interval)
+            wake = "LISTEN/NOTIFY" if listener is not None else "polling"
+            typer.echo(f"跟随中 / following: "
+                       f"{', '.join(r.projection.name for r in follower.runners)} ({wake})",
+                       err=True)
+            follow_until(follower, listener, stop)
+            return {"applied": follower.applied}
+
+        run(ctx, as_json, action,
+            lambda r: f"已停止 / stopped: {r['applied']} 个事件已应用 / events applied")
