@@ -192,7 +192,10 @@ class SqlVault:
                     "该市民的数据密钥无法用当前密钥加密密钥解开",
                     "this citizen's data key does not unwrap with the current KEK")
             key = opened
-        payload = json.dumps({"name": data.name, "phone": data.phone}, ensure_ascii=False)
+        sealed: dict[str, Any] = {"name": data.name, "phone": data.phone}
+        if data.extra:  # absent otherwise: tokens stay as they were before free-text PII
+            sealed["extra"] = list(data.extra)
+        payload = json.dumps(sealed, ensure_ascii=False)
         return citizen_id, Fernet(key).encrypt(payload.encode()).decode(), staged
 
     def _unwrap(self, citizen_id: str, wrapped: str) -> bytes | None:
@@ -225,7 +228,8 @@ class SqlVault:
             data = json.loads(Fernet(key).decrypt(token.encode()))
         except (InvalidToken, ValueError):
             return None
-        return PersonalData(name=data["name"], phone=data["phone"])
+        return PersonalData(name=data["name"], phone=data["phone"],
+                            extra=tuple(data.get("extra", ())))
 
     def closed_reason(self, citizen_id: str) -> tuple[str, str]:
         if self._row(citizen_id) is None:

@@ -42,6 +42,9 @@ class TicketNumbers(Protocol):
 class PersonalData:
     name: str
     phone: str
+    # Personal data found in the order's free text (domain/pii.py), sealed with the caller's
+    # so erasure shreds it too; the recorded text holds only masks.
+    extra: tuple[str, ...] = ()
 
 
 # Why open() gave nothing: the key was shredded (erasure), or the vault cannot unwrap
