@@ -251,7 +251,8 @@ def test_projections_follow_keeps_a_read_model_current_until_stopped(tmp_path: P
     db, now = str(tmp_path / "f.db"), "2025-11-03T09:00"
     ok(db, now, *INTAKE, "--category", "投诉", "--caller-phone", "13800138000")
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tools.cli"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REXIAN_")}
+    env = {k: v for k, v in os.environ.items()  # keeping the session's KEK
+           if not k.startswith("REXIAN_") or k == "REXIAN_KEK_FILE"}
     env.update(PYTHONPATH=str(REPO), REXIAN_SIMULATION="1")
     follower = subprocess.Popen([*command, "--db", db, "projections", "follow", "tickets",
                                  "--interval", "0.1", "--json"], env=env, cwd=REPO,
