@@ -352,7 +352,7 @@ def test_follower_skips_nothing_and_applies_nothing_twice_under_rollbacks_and_he
                     # psycopg reports the injected failure as the division or, when a
                     # later statement of the same pipeline fetches first, PipelineAborted.
                     if not injected:
-                        failures.append(error)
+                        failures.append(RuntimeError(f"save {n}: {error!r}"))
                 else:
                     if injected:
                         failures.append(AssertionError(f"save {n} committed past 1/0"))
