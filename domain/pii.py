@@ -4,7 +4,8 @@ Detection rules (a span is masked only when it matches one of these; the first r
 claims a span wins, in this order):
 
 1. **E-mail**: ``local@domain.tld`` in ASCII (local part of letters, digits and ``._%+-``,
-   a dotted domain, a top-level domain of two letters or more). Mask ``a***@example.com``.
+   a dotted domain, a top-level domain of two letters or more). Mask: the local part's
+   first character and the rest starred, ``z********@example.com``.
 2. **身份证 (18 characters)**: 17 digits and a check character (digit or X), not inside a
    longer run of letters or digits, starting with a province code (11–15, 21–23, 31–37,
    41–46, 50–54, 61–65, 71, 81–83, 91) and whose 7th–14th characters are a real date of
@@ -80,6 +81,12 @@ class Redacted:
         return tuple(f.value for f in self.found)
 
 
+def _mask_local(local: str) -> str:
+    """The first character, the rest starred: a mask is never longer than what it hides,
+    so masked content stays within the length the command accepted."""
+    return local[0] + "*" * (len(local) - 1) if len(local) > 1 else "*"
+
+
 def redact(text: str, public: Iterable[str] = ()) -> Redacted:
     """Find the personal data in `text` (rules in the module docstring) and mask it;
     `public`: normalised phone numbers that are published, never masked."""
@@ -92,7 +99,7 @@ def redact(text: str, public: Iterable[str] = ()) -> Redacted:
     for match in _EMAIL.finditer(text):
         local, _, domain = match.group().partition("@")
         found.append(Found(EMAIL, match.group(), match.start(), match.end(),
-                           f"{local[0]}***@{domain}"))
+                           f"{_mask_local(local)}@{domain}"))
     for match in _ID18.finditer(text):
         value = match.group()
         if free(match.start(), match.end()) and _id_shaped(value, value[6:14]):
