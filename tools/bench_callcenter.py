@@ -50,6 +50,7 @@ from domain.service import SHANGHAI
 from domain.values import Actor
 from projections.callback_queue import pending_jobs
 from tools.sim_citizen import Citizen, SimulatedGateway
+from tools.sim_clock import SimClock
 
 ROOT = Path(__file__).resolve().parents[1]
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
@@ -59,14 +60,6 @@ ANSWERS = (  # the answer fixtures, cycled over the calls"satisfied_1", "dissati
            "dissatisfied_3", "transfer_2", "very_satisfied_2", "basically_satisfied_3",
            "not_very_satisfied_3", "human_service_2")
 DEPT = "区城管局"
-
-
-class _Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _expected() -> dict[str, str]:
@@ -131,7 +124,7 @@ def _pct(values: list[float], p: float) -> float | None:
 async def _bench(calls: int, workers: int | None, threads: int, in_process: bool,
                  db: Path, admission: bool = True) -> dict[str, Any]:
     expected_by_fixture = _expected()
-    clock = _Clock(datetime(2025, 9, 30, 9, 0, tzinfo=SHANGHAI))
+    clock = SimClock(datetime(2025, 9, 30, 9, 0, tzinfo=SHANGHAI))
     engine = build_engine(str(db), clock=clock)
     s = engine.service
     agent, unit = Actor("agent", "bench"), Actor("department", DEPT)

@@ -27,16 +27,9 @@ from typing import Any
 from adapters.bootstrap import build_engine
 from domain.service import SHANGHAI
 from domain.values import Actor
+from tools.sim_clock import SimClock
 
 AGENT, DISPATCHER = Actor("agent", "A1"), Actor("dispatcher", "D1")
-
-
-class _Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -48,7 +41,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     load_before = os.getloadavg()
     var = Path(__file__).resolve().parent.parent / "var"
     var.mkdir(exist_ok=True)
-    clock = _Clock(datetime(2025, 10, 9, 9, 0, tzinfo=SHANGHAI))
+    clock = SimClock(datetime(2025, 10, 9, 9, 0, tzinfo=SHANGHAI))
     with tempfile.TemporaryDirectory(prefix="rexian-bench-tick-", dir=var) as tmp:
         engine = build_engine(str(Path(tmp) / "tick.db"), clock=clock)
         try:

@@ -30,19 +30,10 @@ from domain.service import SHANGHAI
 from domain.values import Actor
 from projections.callback_queue import pending_jobs
 from tools.sim_citizen import Citizen, SimulatedGateway
+from tools.sim_clock import SimClock
 
 DRILL_PHONE = "13800138000"
 DRILL_DEPT = "区城管局"
-
-
-class DrillClock:
-    """The drill's simulation clock (the engine reads it; the drill moves it)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def run_callback_drill(answers: list[Path], *, now: datetime | None = None,
@@ -62,7 +53,7 @@ async def _drill(db: Path, answers: list[Path], now: datetime | None, outcome: s
     started = time.perf_counter()
     start = (now or datetime.now(SHANGHAI)).astimezone(SHANGHAI).replace(second=0,
                                                                           microsecond=0)
-    clock = DrillClock(start)
+    clock = SimClock(start)
     engine = build_engine(str(db), clock=clock)
     gateway = SimulatedGateway({DRILL_PHONE: Citizen(outcome=outcome, answers=tuple(answers))})
     asr = AsrPool(model_path=model_path)
