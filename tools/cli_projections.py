@@ -30,9 +30,8 @@ def runners(engine: Engine) -> dict[str, ProjectionRunner]:
     return all_runners(engine)
 
 
-def known_names(engine: Engine, names: list[str]) -> list[str]:
-    """`names`, refused with the known ones listed when any is unknown."""
-    known = runners(engine)
+def known_names(known: dict[str, ProjectionRunner], names: list[str]) -> list[str]:
+    """`names`, refused with the `known` ones listed when any is unknown."""
     unknown = [n for n in names if n not in known]
     if unknown:
         allowed = ", ".join(known)
@@ -53,7 +52,7 @@ def chosen(engine: Engine, names: list[str], every: bool) -> dict[str, Projectio
         raise InvalidInput("projection", "请指定要重建的投影名称，或使用 --all",
                            "name the projections to rebuild, or pass --all (not both)")
     known = runners(engine)
-    return known if every else {n: known[n] for n in known_names(engine, names)}
+    return known if every else {n: known[n] for n in known_names(known, names)}
 
 
 def status_table(result: dict[str, Any]) -> Any:
@@ -120,7 +119,7 @@ def register(app: typer.Typer, run: Any) -> None:
 
             from adapters.follower import follow_store, follow_until
 
-            chosen_names = known_names(engine, names or [])
+            chosen_names = known_names(runners(engine), names or [])
             stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
