@@ -64,14 +64,18 @@ test: lint proto-check unit
 fuzz: install
 	REXIAN_FUZZ_PROFILE=fuzz $(BIN)/pytest tests/test_fuzz.py
 
-# docs/lifecycle.md and domain/lifecycle_table.py (the compiled table the runtime reads).
+# docs/lifecycle.md and domain/lifecycle_table.py (the compiled table the runtime reads);
+# docs/campaign-lifecycle.md and domain/campaign/machine_tables.py likewise.
 diagram: install
 	$(BIN)/python -m tools.diagram > docs/lifecycle.md
 	$(BIN)/python -m tools.lifecycle_table
+	$(BIN)/python -m tools.campaign_machines
 
-# docs/commands.md from the command catalogue (domain/commands.py); a test checks it.
+# docs/commands.md from the command catalogue (domain/commands.py) and docs/permissions.md
+# from the permission matrix (domain/access/permissions.toml); tests check both.
 docs: diagram
 	$(BIN)/python -m tools.commands_doc > docs/commands.md
+	$(BIN)/python -m tools.permissions_doc > docs/permissions.md
 
 clean:
 	rm -rf $(VENV) node_modules var/rexian.db

@@ -237,6 +237,11 @@ class SqlVault:
         zh, en = self.problem or ("数据密钥无法解开", "the data key does not unwrap")
         return UNAVAILABLE, f"不可用：{zh} / unavailable: {en}"
 
+    def phone_digest(self, phone: str) -> str:
+        """The keyed digest that finds a (normalised) phone again without storing it: for
+        lists of numbers kept apart from any citizen (the campaigns' do-not-call list)."""
+        return self._digest(phone)
+
     def find(self, phone: str) -> str | None:
         digest = self._digest(phone)
         with self.db.transaction(immediate=False) as cur:

@@ -17,7 +17,9 @@ from typing import Literal
 
 from domain.values import CALLBACK_RESULTS, CATEGORIES, CHANNELS, URGENCIES
 
-FieldKind = Literal["text", "texts", "int", "instant"]
+# "flag" and "file" are used by the campaign catalogue (domain/campaign/commands.py): a
+# switch, and a file (a path on the CLI, its bytes over gRPC).
+FieldKind = Literal["text", "texts", "int", "instant", "flag", "file"]
 
 
 @dataclass(frozen=True)

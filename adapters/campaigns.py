@@ -1,0 +1,284 @@
+"""The campaign desk: what the front ends (CLI, gRPC) call for each entry of the campaign
+catalogue (domain/campaign/commands.py), and the scheduler's tick.
+
+It joins the handlers (domain/campaign/service.py) to what lives outside the domain: the
+contact files (adapters/campaign_files.py), the do-not-call list, the progress read model
+(projections/campaign_progress.py) and the export files.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.campaign_files import FORMATS, RejectedRows, check_file, valid_rows
+from domain.campaign import machines as m
+from domain.campaign.commands import BY_NAME
+from domain.campaign.errors import UnknownCampaign
+from domain.campaign.service import CampaignService
+from domain.errors import InvalidInput, shown
+from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.values import Actor, require_text
+from domain.views import iso
+from projections import campaign_progress as progress
+from projections.runner import ProjectionRunner
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Engine
+
+DO_NOT_CALL = "rexian_do_not_call"
+RUNNER = "campaign_progress"
+# Contacts asked of the read model per campaign per tick (more than any line cap).
+DUE_BATCH = 1000
+EXPORT_HEADER = ("序号", "对象编号", "姓名", "电话", "状态", "呼叫次数", "最后结果", "标记", "说明")
+# Places a call: (contact id, call id) -> None; the outcome comes back through
+# record_outcome (the dialler's job; tests and scenarios play the gateway).
+Placer = Callable[[str, str], None]
+
+
+class DoNotCallList:
+    """Numbers never to be called, by their keyed digest (the vault's pepper): the list
+    holds no phone number a database reader could use."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        with engine.db.schema_transaction() as cur:
+            cur.execute(f"CREATE TABLE IF NOT EXISTS {DO_NOT_CALL} (digest TEXT PRIMARY KEY, "
+                        "reason TEXT NOT NULL, added_by TEXT NOT NULL, added_at TEXT NOT NULL)")
+
+    def add(self, phone: str, reason: str, actor: Actor) -> bool:
+        digest = self.engine.vault.phone_digest(phone)
+        with self.engine.db.transaction() as cur:
+            return cur.execute(
+                f"INSERT INTO {DO_NOT_CALL} (digest, reason, added_by, added_at) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
+                (digest, reason, f"{actor.role}:{actor.id}",
+                 datetime.now(UTC).isoformat())).rowcount > 0
+
+    def checker(self) -> Callable[[str], bool]:
+        """A membership test for one import (the list read once: it is short)."""
+        with self.engine.db.transaction(immediate=False) as cur:
+            digests = {r[0] for r in cur.execute(f"SELECT digest FROM {DO_NOT_CALL}").fetchall()}
+        if not digests:
+            return lambda phone: False
+        return lambda phone: self.engine.vault.phone_digest(phone) in digests
+
+
+class CampaignDesk:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.service = CampaignService(engine.service)
+        self.do_not_call = DoNotCallList(engine)
+
+    @property
+    def runner(self) -> ProjectionRunner:
+        return self.engine.runners[RUNNER]
+
+    def execute(self, command: str, ref: str | None = None, *, actor: Actor,
+                **fields: Any) -> dict[str, Any]:
+        """Run one catalogue entry; every front end comes through here."""
+        spec = BY_NAME.get(command)
+        if spec is None:
+            raise InvalidInput("command", f"未知命令“{shown(command)}”", f"unknown command {command!r}")
+        handler: Callable[..., dict[str, Any]] = getattr(self, spec.name)
+        return handler(ref, actor=actor, **fields) if spec.ticket else handler(actor=actor,
+                                                                               **fields)
+
+    # ----- commands -------------------------------------------------------------------
+    def create_campaign(self, *, actor: Actor, script: str | Path | bytes | None = None,
+                        **fields: Any) -> dict[str, Any]:
+        questionnaire = read_script(script) if script else None
+        return {"campaign_id": self.service.create_campaign(actor=actor, script=questionnaire,
+                                                            **fields)}
+
+    def import_contacts(self, ref: str, *, file: str | Path, skip_invalid: bool = False,
+                        actor: Actor, source: str | None = None,
+                        on_progress: Callable[[int, int], None] | None = None
+                        ) -> dict[str, Any]:
+        path = Path(file)
+        self.service.campaign(ref)  # an unknown campaign is refused before reading
+        checked = check_file(path, self.do_not_call.checker(), on_progress)
+        if checked.rejected and not skip_invalid:
+            raise RejectedRows(checked)
+        if checked.valid == 0:
+            raise InvalidInput("file", f"名单文件 {shown(path.name, 80)} 没有有效的联系人",
+                               f"contact file {shown(path.name, 80)} holds no valid contact")
+        imported = self.service.import_contacts(
+            ref, valid_rows(checked), count=checked.valid, rejected=len(checked.rejected),
+            source=source or path.name, sha256=checked.sha256, actor=actor,
+            on_progress=on_progress)
+        return {"campaign_id": ref, "imported": imported,
+                "rejected": [r.as_dict() for r in checked.rejected]}
+
+    def start_campaign(self, ref: str, *, actor: Actor) -> dict[str, Any]:
+        self.service.start_campaign(ref, actor=actor)
+        return self.campaign_status(ref, actor=actor)
+
+    def pause_campaign(self, ref: str, *, reason: str = "", actor: Actor) -> dict[str, Any]:
+        self.service.pause_campaign(ref, reason=reason, actor=actor)
+        return self.campaign_status(ref, actor=actor)
+
+    def resume_campaign(self, ref: str, *, actor: Actor) -> dict[str, Any]:
+        self.service.resume_campaign(ref, actor=actor)
+        return self.campaign_status(ref, actor=actor)
+
+    def cancel_campaign(self, ref: str, *, reason: str, actor: Actor) -> dict[str, Any]:
+        self.service.cancel_campaign(ref, reason=reason, actor=actor)
+        return self.campaign_status(ref, actor=actor)
+
+    def block_number(self, *, phone: str, reason: str, actor: Actor) -> dict[str, Any]:
+        number = normalize_phone(phone)
+        added = self.do_not_call.add(number, require_text("reason", reason, "理由", 200), actor)
+        return {"phone": mask_phone(number), "added": added}
+
+    # ----- queries ----------------------------------------------------------------------
+    def campaign_status(self, ref: str, *, actor: Actor | None = None) -> dict[str, Any]:
+        campaign = self.service.campaign(ref)
+        self.runner.catch_up()
+        with self.engine.db.transaction(immediate=False) as cur:
+            found = progress.progress(cur, campaign.ref)
+        if found is None:  # the read model lags behind a store it never saw: rebuild
+            raise UnknownCampaign(ref)
+        found["start_at"] = iso(campaign.start_at)
+        return found
+
+    def export_campaign(self, ref: str, *, file: str | Path, actor: Actor) -> dict[str, Any]:
+        """Each contact's outcome, personal data masked, as CSV or XLSX (by the suffix)."""
+        path = Path(file)
+        if path.suffix.lower() not in FORMATS:
+            raise InvalidInput("file", "导出文件应为 .csv 或 .xlsx", "the export file must be .csv or .xlsx")
+        campaign = self.service.campaign(ref)
+        self.runner.catch_up()
+        rows = self._export_rows(campaign.ref)
+        try:
+            count = (_write_xlsx if path.suffix.lower() == ".xlsx" else _write_csv)(path, rows)
+        except OSError as error:
+            raise InvalidInput("file", f"无法写入导出文件：{shown(error, 200)}",
+                               f"cannot write the export file: {shown(error, 200)}") from None
+        return {"campaign_id": campaign.ref, "exported": count, "file": str(path)}
+
+    def _export_rows(self, ref: str) -> Iterator[tuple[Any, ...]]:
+        after = 0
+        while True:
+            with self.engine.db.transaction(immediate=False) as cur:
+                page = progress.contact_refs(cur, ref, after, 500)
+            if not page:
+                return
+            for number, contact_ref in page:
+                contact = self.service.contact(contact_ref)
+                data = self.engine.vault.open(contact.citizen_id, contact.personal)
+                name, phone = ((mask_name(data.name), mask_phone(data.phone)) if data
+                               else (self.engine.vault.closed_reason(contact.citizen_id)[1],) * 2)
+                last = contact.outcomes[-1]["outcome"] if contact.outcomes else ""
+                yield (number, contact.ref, name, phone, contact.state, contact.attempts, last,
+                       contact.flag or "", contact.finished_reason or "")
+            after = page[-1][0]
+
+    # ----- the scheduler ----------------------------------------------------------------
+    def tick(self, placer: Placer | None = None) -> dict[str, int]:
+        """One scheduling step over every scheduled or running campaign: begin those whose
+        start has come, dial what the hours and caps allow (through `placer`; without one
+        nothing is dialled), complete those with no open contact. Returns counts."""
+        counts = {"began": 0, "dialled": 0, "completed": 0}
+        self.runner.catch_up()
+        with self.engine.db.transaction(immediate=False) as cur:
+            refs = progress.campaigns_in(cur, (m.SCHEDULED, m.RUNNING))
+        for ref in refs:
+            with self.engine.db.transaction(immediate=False) as cur:
+                remaining = progress.open_contacts(cur, ref)
+            done = self.service.advance(ref, open_contacts=remaining)
+            if done:
+                counts[done] += 1
+            if placer is None or self.service.campaign(ref).state != m.RUNNING:
+                continue
+            self.runner.catch_up()
+            now = self.service.now()
+            with self.engine.db.transaction(immediate=False) as cur:
+                due = progress.due_contacts(cur, ref, now, DUE_BATCH)
+                in_flight, recent = progress.lines_in_use(cur, ref, now)
+            plan = self.service.plan_dials(ref, due=due, in_flight=in_flight,
+                                           recent_dials=recent)
+            for contact in plan.contacts:
+                call_id = self.service.dial(contact.ref, attempt=contact.attempt)
+                counts["dialled"] += 1
+                placer(contact.ref, call_id)
+        self.runner.catch_up()
+        return counts
+
+    def wake_at(self, ref: str) -> datetime | None:
+        """When the campaign could dial next (for a scheduler that sleeps until then)."""
+        self.runner.catch_up()
+        now = self.service.now()
+        with self.engine.db.transaction(immediate=False) as cur:
+            due = progress.due_contacts(cur, ref, now, DUE_BATCH)
+            in_flight, recent = progress.lines_in_use(cur, ref, now)
+            retry = progress.next_retry(cur, ref)
+        plan = self.service.plan_dials(ref, due=due or [], in_flight=in_flight,
+                                       recent_dials=recent)
+        if plan.contacts:
+            return now
+        candidates = [t for t in (plan.wake_at, retry) if t is not None]
+        return min(candidates) if candidates else None
+
+
+def read_script(script: str | Path | bytes) -> dict[str, Any]:
+    """A questionnaire file (TOML) as data; a malformed one is refused naming the line.
+    (Its questions and branches are checked by the survey kind, issue 10 item 2.)"""
+    import tomllib
+
+    name = "script" if isinstance(script, bytes) else Path(script).name
+    try:
+        raw = script if isinstance(script, bytes) else Path(script).read_bytes()
+        return tomllib.loads(raw.decode("utf-8"))
+    except OSError as error:
+        raise InvalidInput("script", f"无法读取问卷文件 {shown(name, 80)}：{shown(error, 200)}",
+                           f"cannot read the questionnaire {shown(name, 80)}: "
+                           f"{shown(error, 200)}") from None
+    except UnicodeDecodeError:
+        raise InvalidInput("script", f"问卷文件 {shown(name, 80)} 不是 UTF-8 编码",
+                           f"the questionnaire {shown(name, 80)} is not UTF-8") from None
+    except tomllib.TOMLDecodeError as error:
+        raise InvalidInput("script", f"问卷文件 {shown(name, 80)} 格式错误：{shown(error, 200)}",
+                           f"the questionnaire {shown(name, 80)} is malformed: "
+                           f"{shown(error, 200)}") from None
+
+
+def _write_csv(path: Path, rows: Iterator[tuple[Any, ...]]) -> int:
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPORT_HEADER)
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+    return count
+
+
+def _write_xlsx(path: Path, rows: Iterator[tuple[Any, ...]]) -> int:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)  # streams rows: memory stays flat
+    sheet = book.create_sheet("外呼结果")
+    sheet.append(list(EXPORT_HEADER))
+    count = 0
+    for row in rows:
+        sheet.append(list(row))
+        count += 1
+    book.save(path)
+    return count
+
+
+def desk(engine: Engine) -> CampaignDesk:
+    """The engine's campaign desk (made on first use: commands that never touch campaigns
+    pay nothing for it)."""
+    found: CampaignDesk | None = getattr(engine, "_campaign_desk", None)
+    if found is None:
+        if RUNNER not in engine.runners:
+            engine.runners[RUNNER] = ProjectionRunner(engine.service, engine.db,
+                                                      progress.CampaignProgress())
+        found = CampaignDesk(engine)
+        engine._campaign_desk = found  # type: ignore[attr-defined]
+    return found

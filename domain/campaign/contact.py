@@ -1,0 +1,164 @@
+"""The Contact aggregate (外呼对象): one citizen of one campaign and every call to them.
+
+Its machine (domain/campaign/machines.py CONTACT): 待呼 → 呼叫中 → the outcome (已接通 /
+未接通 / 忙 / 空号 / 停机 / 关机 / 拒接) → 待重试 or 已完成. The retry decision is taken by
+the campaign's RetryRules when the outcome is recorded and written into the event with
+its instant (retry_after), so replay and the scheduler never recompute it.
+
+Name, phone and template variables live only in `personal`, one token sealed in the
+personal-data vault under the citizen's key (like a caller's), so erasing the citizen
+shreds them here too. Nothing personal is in any other field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from domain.audit import GENESIS
+from domain.campaign import machines as m
+from domain.campaign.campaign import campaign_uuid, contact_ref
+from domain.campaign.chained import ChainedEvent, emit
+from domain.campaign.retries import RetryRules
+from domain.errors import InvalidInput
+from domain.values import Actor, require_choice
+
+
+class Contact(Aggregate):
+    class Event(ChainedEvent):
+        pass
+
+    def __init__(self) -> None:
+        self.ref = ""
+        self.campaign_ref = ""
+        self.number = 0
+        self.import_no = 0
+        self.citizen_id = ""
+        self.personal = ""
+        self.state = m.WAITING
+        self.attempts = 0  # dials so far
+        self.retries_used = 0  # dials after the first: ONE budget across outcomes
+        self.retry_after: datetime | None = None
+        self.dialled_at: datetime | None = None
+        self.call_id: str | None = None
+        self.outcomes: list[dict[str, Any]] = []
+        self.flag: str | None = None
+        self.finished_reason: str | None = None
+        self.chain_head = GENESIS
+
+    def _next(self, trigger: str, state: str | None = None) -> str:
+        return m.next_state(m.CONTACT, f"外呼对象 {self.ref}", state or self.state, trigger)
+
+    def _emit(self, event_class: type[Any], actor: Actor, at: datetime, **fields: Any) -> None:
+        emit(self, event_class, actor, at, **fields)
+
+    @property
+    def closed(self) -> bool:
+        return self.state == m.DONE
+
+    # ----- import ----------------------------------------------------------------------
+    @classmethod
+    def enrol(cls, *, campaign_ref: str, number: int, import_no: int, citizen_id: str,
+              personal: str, actor: Actor, at: datetime) -> Contact:
+        ref = contact_ref(campaign_ref, number)
+        return cls._create(cls.Imported, id=campaign_uuid(ref), timestamp=at, ref=ref,
+                           campaign_ref=campaign_ref, number=number, import_no=import_no,
+                           citizen_id=citizen_id, personal=personal, actor_role=actor.role,
+                           actor_id=actor.id, prev_hash=GENESIS)
+
+    class Imported(Event, Aggregate.Created):
+        ref: str
+        campaign_ref: str
+        number: int
+        import_no: int
+        citizen_id: str
+        personal: str  # the only place the contact's name, phone and variables live
+
+        def apply(self, contact: Contact) -> None:
+            for name in ("ref", "campaign_ref", "number", "import_no", "citizen_id",
+                         "personal"):
+                setattr(contact, name, getattr(self, name))
+
+    # ----- calls -----------------------------------------------------------------------
+    def dial(self, *, attempt: int, call_id: str, actor: Actor, at: datetime) -> None:
+        """Start attempt number `attempt`: refused unless it is exactly the next one and
+        its retry instant has come (so no attempt is ever dialled twice)."""
+        state = self._next("dial")
+        if attempt != self.attempts + 1:
+            raise InvalidInput("attempt", f"外呼对象 {self.ref} 的下一次呼叫是第 {self.attempts + 1} 次，"
+                               f"不是第 {attempt} 次",
+                               f"contact {self.ref}'s next call is attempt {self.attempts + 1}, "
+                               f"not {attempt}")
+        if self.retry_after is not None and at < self.retry_after:
+            raise InvalidInput("retry_after", f"外呼对象 {self.ref} 须在 {self.retry_after.isoformat()} "
+                               "之后重呼", f"contact {self.ref} may be called again only from "
+                               f"{self.retry_after.isoformat()}")
+        self._emit(self.Dialled, actor, at, attempt=attempt, call_id=call_id, state=state)
+
+    class Dialled(Event):
+        attempt: int
+        call_id: str
+        state: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.attempts = self.attempt
+            contact.retries_used = self.attempt - 1
+            contact.dialled_at = self.timestamp
+            contact.call_id = self.call_id
+            contact.retry_after = None
+            contact.state = self.state
+
+    def record_outcome(self, *, call_id: str, outcome: str, rules: RetryRules, actor: Actor,
+                       at: datetime, detail: str = "") -> None:
+        """The call `call_id` ended in `outcome`; then retried or finished by `rules`."""
+        require_choice("outcome", outcome, m.OUTCOMES, "呼叫结果")
+        if call_id != self.call_id or self.state != m.CALLING:
+            raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
+                               f"contact {self.ref} has no call {call_id} in progress")
+        ended = self._next(m.TRIGGER_OF_OUTCOME[outcome])
+        decision = rules.decide(outcome, self.retries_used, at)
+        if decision.retry_after is not None:
+            after = self._next("schedule_retry", ended)
+        else:
+            after = self._next("finish", ended)
+        self._emit(self.CallEnded, actor, at, attempt=self.attempts, call_id=call_id,
+                   outcome=outcome, detail=detail, state=ended)
+        if decision.retry_after is not None:
+            self._emit(self.RetryScheduled, actor, at, retry_after=decision.retry_after,
+                       reason=decision.reason, state=after)
+        else:
+            self._emit(self.Finished, actor, at, flag=decision.flag, reason=decision.reason,
+                       state=after)
+
+    class CallEnded(Event):
+        attempt: int
+        call_id: str
+        outcome: str
+        detail: str  # e.g. the gateway's SIP/Q.850 cause or the announcement heard
+        state: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.outcomes.append({"attempt": self.attempt, "outcome": self.outcome,
+                                     "at": self.timestamp.isoformat(), "detail": self.detail})
+            contact.state = self.state
+
+    class RetryScheduled(Event):
+        retry_after: datetime
+        reason: str
+        state: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.retry_after = self.retry_after
+            contact.state = self.state
+
+    class Finished(Event):
+        flag: str | None
+        reason: str
+        state: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.flag = self.flag
+            contact.finished_reason = self.reason
+            contact.state = self.state

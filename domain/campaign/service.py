@@ -1,0 +1,343 @@
+"""The campaign handlers: load → one command → save, through the work-order service's
+group commit (the same event store, audit ledger and vault as the work orders).
+
+Checks that need the outside world (the working-day calendar, the vault) happen here,
+before any aggregate records anything. What the read models know (which contacts are due,
+lines in use) is handed in by the caller (adapters/campaigns.py): domain/ reads no tables.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.campaign import machines as m
+from domain.campaign.campaign import KINDS, Campaign, campaign_uuid
+from domain.campaign.contact import Contact
+from domain.campaign.errors import UnknownCampaign
+from domain.campaign.pacing import CallingHours, Pacing
+from domain.campaign.retries import DEFAULT_AFTER, NO_ANSWER, RetryRules
+from domain.errors import InvalidInput
+from domain.policies.calendar import CalendarRangeError
+from domain.ports import PersonalData
+from domain.values import Actor, require_choice, require_ticket_no
+from domain.views import SHANGHAI, history_entry, iso
+
+if TYPE_CHECKING:
+    from domain.service import WorkOrderService
+
+ENGINE = Actor("system", "campaign-scheduler")
+DEFAULT_WINDOWS = ("09:00-12:00", "14:00-20:00")
+DEFAULT_LINES = 10
+DEFAULT_PER_MINUTE = 30
+# Contacts sealed and saved per transaction while importing (memory stays bounded).
+IMPORT_BATCH = 500
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    """One valid row of a contact file (adapters/campaign_files.py reads and checks them)."""
+
+    row: int  # the row number in the file (the header is row 1)
+    phone: str  # normalised (domain.phone.normalize_phone)
+    name: str
+    variables: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DueContact:
+    """A contact the read model says may be dialled (待呼, or 待重试 past its instant)."""
+
+    ref: str
+    attempt: int  # the attempt its next dial would be
+    due_at: datetime | None  # retry_after, None for a first call
+
+
+@dataclass(frozen=True)
+class DialPlan:
+    contacts: list[DueContact]
+    wake_at: datetime | None  # when the next dial could start (None: nothing waits)
+
+
+def new_campaign_ref(at: datetime) -> str:
+    """CP + Beijing date + 6 hex digits: short enough to type, unique in practice (a clash
+    is refused by the store and another is drawn)."""
+    return f"CP{at.astimezone(SHANGHAI):%Y%m%d}{secrets.token_hex(3).upper()}"
+
+
+def seal_variables(variables: dict[str, str]) -> tuple[str, ...]:
+    """Template variables ride in the vault token's `extra` as one JSON object (they are
+    about the person: amounts, deadlines, plate numbers)."""
+    return (json.dumps(variables, ensure_ascii=False, sort_keys=True),) if variables else ()
+
+
+def opened_variables(data: PersonalData) -> dict[str, str]:
+    return dict(json.loads(data.extra[0])) if data.extra else {}
+
+
+class CampaignService:
+    def __init__(self, app: WorkOrderService) -> None:
+        self.app = app
+        self._calendar_fresh = False
+
+    # ----- plumbing -------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.app.now()
+
+    def _get(self, ref: str, kind: type[Any] | tuple[type[Any], ...]) -> Any:
+        ref = require_ticket_no(ref, "campaign_id")
+        try:
+            found: Any = self.app.repository.get(campaign_uuid(ref))
+        except AggregateNotFoundError:
+            raise UnknownCampaign(ref) from None
+        if not isinstance(found, kind):
+            raise UnknownCampaign(ref)
+        return found
+
+    def campaign(self, ref: str) -> Campaign:
+        found: Campaign = self._get(ref, Campaign)
+        return found
+
+    def contact(self, ref: str) -> Contact:
+        found: Contact = self._get(ref, Contact)
+        return found
+
+    @contextmanager
+    def _calendar(self) -> Iterator[Any]:
+        """The store's working-day calendar (its imported arrangements read once), with a
+        year outside it refused as input."""
+        deadlines = self.app.deadlines
+        if deadlines is None:
+            raise InvalidInput("calendar", "引擎未配置工作日历", "the engine has no working-day calendar")
+        if not self._calendar_fresh:
+            self.app.refresh_calendar()
+            self._calendar_fresh = True
+        try:
+            yield deadlines.calendar
+        except CalendarRangeError as error:
+            raise InvalidInput("calendar", error.zh, error.en) from error
+
+    # ----- commands -------------------------------------------------------------------
+    def create_campaign(
+        self, *, kind: str, name: str, message: str = "", script: dict[str, Any] | None = None,
+        start: datetime | None = None, window: Sequence[str] = (), lines: int = DEFAULT_LINES,
+        per_minute: int = DEFAULT_PER_MINUTE, max_retries: int = RetryRules().budget,
+        no_answer_retry_min: int | None = None, busy_retry_min: int | None = None,
+        off_retry_min: int | None = None, allow_rest_days: bool = False, actor: Actor,
+    ) -> str:
+        require_choice("kind", kind, KINDS, "外呼类型")
+        if kind == "survey" and not script:
+            raise InvalidInput("script", "民意调研需要问卷文件（--script FILE.toml）",
+                               "a survey needs its questionnaire (--script FILE.toml)")
+        if kind != "survey" and not (message or "").strip():
+            raise InvalidInput("message", "事项通知和政策宣导需要播报内容（--message）",
+                               "notifications and broadcasts need a message (--message)")
+        after = dict(DEFAULT_AFTER)
+        for outcome, minutes in ((NO_ANSWER, no_answer_retry_min), ("忙", busy_retry_min),
+                                 ("关机", off_retry_min)):
+            if minutes is not None:
+                after[outcome] = minutes
+        rules = Campaign.check_rules(
+            CallingHours.parse(window or DEFAULT_WINDOWS, allow_rest_days),
+            Pacing(lines, per_minute), RetryRules(max_retries, after))
+        at = self.now()
+        for _attempt in range(10):
+            ref = new_campaign_ref(at)
+            if self.app.recorder.select_events(campaign_uuid(ref), limit=1):
+                continue
+            campaign = Campaign.create(ref=ref, kind=kind, name=name, message=message,
+                                       script=script, start_at=start, rules=rules,
+                                       actor=actor, at=at)
+            self.app._commit(campaign)
+            return ref
+        raise RuntimeError("could not draw a free campaign id")
+
+    def import_contacts(self, ref: str, rows: Iterable[ContactRow], *, count: int,
+                        rejected: int, source: str, sha256: str, actor: Actor,
+                        on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Seal each contact in the vault and enrol it, IMPORT_BATCH per transaction; the
+        campaign records the import last. `rows` were checked already (every row valid,
+        or the invalid ones left out on purpose)."""
+        campaign = self.campaign(ref)
+        # Refused before anything is sealed when the campaign's state forbids it.
+        m.next_state(m.CAMPAIGN, f"外呼任务 {ref}", campaign.state, "import_contacts")
+        import_no, number, done = len(campaign.imports) + 1, campaign.contacts, 0
+        batch: list[Contact] = []
+        staged: list[Any] = []
+        for row in rows:
+            number += 1
+            citizen_id, token, key_write = self.app.vault.seal(PersonalData(
+                name=row.name, phone=row.phone, extra=seal_variables(row.variables)))
+            batch.append(Contact.enrol(campaign_ref=ref, number=number, import_no=import_no,
+                                       citizen_id=citizen_id, personal=token, actor=actor,
+                                       at=self.now()))
+            if key_write is not None:
+                staged.append(key_write)
+            if len(batch) >= IMPORT_BATCH:
+                done += self._save_batch(batch, staged)
+                if on_progress:
+                    on_progress(done, count)
+        done += self._save_batch(batch, staged)
+        if on_progress:
+            on_progress(done, count)
+        if done != count:
+            raise RuntimeError(f"{count} contacts expected, {done} read")
+        campaign.record_import(import_no=import_no, count=count, rejected=rejected,
+                               source=source, sha256=sha256, actor=actor, at=self.now())
+        self.app._commit(campaign)
+        return done
+
+    def _save_batch(self, batch: list[Contact], staged: list[Any]) -> int:
+        saved = len(batch)
+        if batch:
+            self.app._commit(*batch, staged=list(staged))
+        batch.clear()
+        staged.clear()
+        return saved
+
+    def start_campaign(self, ref: str, *, actor: Actor) -> None:
+        """排期: from its start time (now when none or past); begins at once when due."""
+        campaign = self.campaign(ref)
+        if campaign.contacts == 0:
+            raise InvalidInput("contacts", f"外呼任务 {ref} 还没有导入名单",
+                               f"campaign {ref} has no contacts yet")
+        at = self.now()
+        start_at = max(campaign.start_at, at) if campaign.start_at else at
+        campaign.schedule(start_at=start_at, actor=actor, at=at)
+        if start_at <= at:
+            campaign.begin(actor=ENGINE, at=at)
+        self.app._commit(campaign)
+
+    def pause_campaign(self, ref: str, *, reason: str = "", actor: Actor) -> None:
+        campaign = self.campaign(ref)
+        campaign.pause(reason=reason, actor=actor, at=self.now())
+        self.app._commit(campaign)
+
+    def resume_campaign(self, ref: str, *, actor: Actor) -> None:
+        campaign = self.campaign(ref)
+        campaign.resume(actor=actor, at=self.now())
+        self.app._commit(campaign)
+
+    def cancel_campaign(self, ref: str, *, reason: str, actor: Actor) -> None:
+        campaign = self.campaign(ref)
+        campaign.cancel(reason=reason, actor=actor, at=self.now())
+        self.app._commit(campaign)
+
+    # ----- the engine's own steps -------------------------------------------------------
+    def advance(self, ref: str, *, open_contacts: int) -> str | None:
+        """Begin a scheduled campaign whose start has come; complete a running one with
+        no open contact left. Returns what was done (None: nothing)."""
+        campaign = self.campaign(ref)
+        at = self.now()
+        if campaign.state == m.SCHEDULED and campaign.start_at and campaign.start_at <= at:
+            campaign.begin(actor=ENGINE, at=at)
+            done = "began"
+        elif campaign.state == m.RUNNING and open_contacts == 0:
+            campaign.complete(actor=ENGINE, at=at)
+            done = "completed"
+        else:
+            return None
+        self.app._commit(campaign)
+        return done
+
+    def plan_dials(self, ref: str, *, due: Sequence[DueContact], in_flight: int,
+                   recent_dials: Sequence[datetime]) -> DialPlan:
+        """Which of `due` to dial now: none unless the campaign runs and its calling hours
+        are open; at most what the line and per-minute caps leave. `wake_at` tells when
+        dialling could resume (hours opening, a minute slot, a retry instant)."""
+        campaign = self.campaign(ref)
+        at = self.now()
+        if campaign.state != m.RUNNING or not due:
+            return DialPlan([], None)
+        with self._calendar() as calendar:
+            opens = campaign.hours.next_open(at, calendar)
+        ready = [c for c in due if c.due_at is None or c.due_at <= at]
+        later = [c.due_at for c in due if c.due_at is not None and c.due_at > at]
+        if opens > at:
+            return DialPlan([], opens)
+        pacing = campaign.pacing
+        room = pacing.capacity(at, in_flight, recent_dials)
+        chosen = ready[:room]
+        wake: datetime | None = None
+        if len(ready) > len(chosen) and in_flight + len(chosen) < pacing.lines:
+            wake = pacing.next_slot(at, [*recent_dials, *([at] * len(chosen))])
+        elif later:
+            wake = min(later)
+        return DialPlan(chosen, wake)
+
+    def dial(self, ref: str, *, attempt: int, actor: Actor = ENGINE) -> str:
+        """Record the start of a call to contact `ref`; returns its call id. Refused when
+        the campaign does not run or its hours are closed now (the dialler checks nothing
+        itself)."""
+        contact = self.contact(ref)
+        campaign = self.campaign(contact.campaign_ref)
+        at = self.now()
+        if campaign.state != m.RUNNING:
+            raise InvalidInput("state", f"外呼任务 {campaign.ref} 当前为“{campaign.state}”，不能呼叫",
+                               f"campaign {campaign.ref} is {campaign.state}: no calls")
+        with self._calendar() as calendar:
+            if not campaign.hours.is_open(at, calendar):
+                raise InvalidInput("window", f"现在不在外呼任务 {campaign.ref} 的呼叫时段内",
+                                   f"campaign {campaign.ref}'s calling hours are closed now")
+        call_id = str(uuid.uuid4())
+        contact.dial(attempt=attempt, call_id=call_id, actor=actor, at=at)
+        self.app._commit(contact)
+        return call_id
+
+    def record_outcome(self, ref: str, *, call_id: str, outcome: str, detail: str = "",
+                       actor: Actor = ENGINE) -> None:
+        contact = self.contact(ref)
+        campaign = self.campaign(contact.campaign_ref)
+        contact.record_outcome(call_id=call_id, outcome=outcome, rules=campaign.retry_rules,
+                               actor=actor, at=self.now(), detail=detail)
+        self.app._commit(contact)
+
+    # ----- queries ----------------------------------------------------------------------
+    def history(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """A campaign or a contact as it was at `as_of` and every event up to then."""
+        found = self._get(ref, (Campaign, Contact))
+        events: list[Any] = [e for e in self.app.events.get(found.id)
+                             if as_of is None or e.timestamp <= as_of]  # type: ignore[attr-defined]
+        if not events:
+            raise InvalidInput("as_of", f"{ref} 在 {iso(as_of)} 时尚未创建",
+                               f"{ref} did not exist yet at {iso(as_of)}")
+        then: Any = self.app.repository.get(found.id, version=events[-1].originator_version)
+        state = (campaign_view(then) if isinstance(then, Campaign)
+                 else self.contact_view(then))
+        return {"ticket_no": ref, "as_of": iso(as_of) if as_of else None, "state": state,
+                "events": [history_entry(e) for e in events]}
+
+    def contact_view(self, contact: Contact) -> dict[str, Any]:
+        """A contact with its personal data masked (or why it cannot be shown)."""
+        from domain.phone import mask_name, mask_phone
+
+        data = self.app.vault.open(contact.citizen_id, contact.personal)
+        person: dict[str, Any]
+        if data is None:
+            _, why = self.app.vault.closed_reason(contact.citizen_id)
+            person = {"name": why, "phone": why}
+        else:
+            person = {"name": mask_name(data.name), "phone": mask_phone(data.phone)}
+        return {"contact_id": contact.ref, "campaign_id": contact.campaign_ref,
+                "number": contact.number, **person, "state": contact.state,
+                "attempts": contact.attempts, "retry_after": iso(contact.retry_after),
+                "outcomes": contact.outcomes, "flag": contact.flag,
+                "finished_reason": contact.finished_reason, "version": contact.version}
+
+
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    return {"campaign_id": campaign.ref, "kind": campaign.kind, "name": campaign.name,
+            "message": campaign.message, "state": campaign.state,
+            "start_at": iso(campaign.start_at), "rules": campaign.rules,
+            "contacts": campaign.contacts, "imports": campaign.imports,
+            "pauses": campaign.pauses, "created_at": iso(campaign.created_at),
+            "began_at": iso(campaign.began_at), "closed_at": iso(campaign.closed_at),
+            "reason": campaign.reason, "version": campaign.version}

@@ -1,0 +1,194 @@
+"""Campaign progress: each campaign's state and counters, and each contact's calling state
+(what the scheduler asks for due contacts and `campaign status` shows). Folded from the
+Campaign and Contact events; rebuildable from position 0 like every read model.
+
+Nothing personal is kept here: contacts appear by reference and number only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from eventsourcing.persistence import Notification
+
+from domain.campaign import machines as m
+from domain.campaign.campaign import Campaign
+from domain.campaign.contact import Contact
+from domain.campaign.service import DueContact
+from projections.sql import Cursor
+
+CAMPAIGNS = "rexian_campaigns"
+CONTACTS = "rexian_campaign_contacts"
+OUTCOMES = "rexian_campaign_outcomes"
+_MINUTE = timedelta(minutes=1)
+CAMPAIGN_STATE_EVENTS = (Campaign.Scheduled, Campaign.Began, Campaign.Paused, Campaign.Resumed,
+                         Campaign.Completed, Campaign.Cancelled)
+
+
+def utc_text(instant: datetime | None) -> str | None:
+    """Fixed-width UTC text, so SQL compares instants as strings."""
+    return None if instant is None else instant.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class CampaignProgress:
+    name = "campaign_progress"
+
+    def create_tables(self, cur: Cursor) -> None:
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {CAMPAIGNS} (campaign_id TEXT PRIMARY KEY, "
+                    "oid TEXT UNIQUE NOT NULL, "
+                    "kind TEXT NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL, "
+                    "contacts INTEGER NOT NULL, start_at TEXT, updated_at TEXT NOT NULL)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {CONTACTS} (contact_id TEXT PRIMARY KEY, "
+                    "oid TEXT UNIQUE NOT NULL, "
+                    "campaign_id TEXT NOT NULL, number INTEGER NOT NULL, "
+                    "listed INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL, "
+                    "retry_after TEXT, dialled_at TEXT, connected INTEGER NOT NULL, "
+                    "last_outcome TEXT, flag TEXT)")
+        cur.execute(f"CREATE INDEX IF NOT EXISTS {CONTACTS}_due ON {CONTACTS} "
+                    "(campaign_id, listed, state, retry_after, number)")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {OUTCOMES} (campaign_id TEXT NOT NULL, "
+                    "outcome TEXT NOT NULL, calls INTEGER NOT NULL, "
+                    "PRIMARY KEY (campaign_id, outcome))")
+
+    def drop_tables(self, cur: Cursor) -> None:
+        for table in (CAMPAIGNS, CONTACTS, OUTCOMES):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+    def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        if isinstance(event, Campaign.Event):
+            self._campaign(cur, event)
+        elif isinstance(event, Contact.Event):
+            self._contact(cur, event)
+
+    @staticmethod
+    def _campaign(cur: Cursor, event: Any) -> None:
+        at = utc_text(event.timestamp)
+        if isinstance(event, Campaign.Created):
+            cur.execute(f"INSERT INTO {CAMPAIGNS} (campaign_id, oid, kind, name, state, contacts, "
+                        "start_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?) "
+                        "ON CONFLICT (campaign_id) DO NOTHING",
+                        (event.ref, str(event.originator_id), event.kind, event.name, m.DRAFT, utc_text(event.start_at), at))
+            return
+        row = cur.execute(f"SELECT campaign_id FROM {CAMPAIGNS} WHERE oid = ?",
+                          (str(event.originator_id),)).fetchone()
+        ref = row[0]
+        if isinstance(event, Campaign.ContactsImported):
+            cur.execute(f"UPDATE {CAMPAIGNS} SET contacts = ?, updated_at = ? "
+                        "WHERE campaign_id = ?", (event.first + event.count - 1, at, ref))
+            cur.execute(f"UPDATE {CONTACTS} SET listed = 1 WHERE campaign_id = ? "
+                        "AND number BETWEEN ? AND ?",
+                        (ref, event.first, event.first + event.count - 1))
+        elif isinstance(event, CAMPAIGN_STATE_EVENTS):
+            start = utc_text(event.start_at) if isinstance(event, Campaign.Scheduled) else None
+            cur.execute(f"UPDATE {CAMPAIGNS} SET state = ?, updated_at = ?, "
+                        "start_at = COALESCE(?, start_at) WHERE campaign_id = ?",
+                        (event.state, at, start, ref))
+
+    @staticmethod
+    def _contact(cur: Cursor, event: Any) -> None:
+        if isinstance(event, Contact.Imported):
+            cur.execute(f"INSERT INTO {CONTACTS} (contact_id, oid, campaign_id, number, listed, "
+                        "state, attempts, connected) VALUES (?, ?, ?, ?, 0, ?, 0, 0) "
+                        "ON CONFLICT (contact_id) DO NOTHING",
+                        (event.ref, str(event.originator_id), event.campaign_ref, event.number, m.WAITING))
+            return
+        oid = str(event.originator_id)
+        if isinstance(event, Contact.Dialled):
+            cur.execute(f"UPDATE {CONTACTS} SET state = ?, attempts = ?, dialled_at = ?, "
+                        "retry_after = NULL WHERE oid = ?",
+                        (event.state, event.attempt, utc_text(event.timestamp), oid))
+        elif isinstance(event, Contact.CallEnded):
+            cur.execute(f"UPDATE {CONTACTS} SET state = ?, last_outcome = ?, "
+                        "connected = connected + ? WHERE oid = ?",
+                        (event.state, event.outcome, int(event.outcome == m.CONNECTED), oid))
+            campaign = cur.execute(f"SELECT campaign_id FROM {CONTACTS} WHERE oid = ?",
+                                   (oid,)).fetchone()[0]
+            cur.execute(f"INSERT INTO {OUTCOMES} (campaign_id, outcome, calls) VALUES (?, ?, 1) "
+                        "ON CONFLICT (campaign_id, outcome) DO UPDATE SET calls = "
+                        f"{OUTCOMES}.calls + 1", (campaign, event.outcome))
+        elif isinstance(event, Contact.RetryScheduled):
+            cur.execute(f"UPDATE {CONTACTS} SET state = ?, retry_after = ? WHERE oid = ?",
+                        (event.state, utc_text(event.retry_after), oid))
+        elif isinstance(event, Contact.Finished):
+            cur.execute(f"UPDATE {CONTACTS} SET state = ?, flag = ? WHERE oid = ?",
+                        (event.state, event.flag, oid))
+
+
+# ----- queries (the scheduler, `campaign status`) -------------------------------------------
+def campaigns_in(cur: Cursor, states: tuple[str, ...]) -> list[str]:
+    marks = ", ".join("?" for _ in states)
+    rows = cur.execute(f"SELECT campaign_id FROM {CAMPAIGNS} WHERE state IN ({marks}) "
+                       "ORDER BY campaign_id", states).fetchall()
+    return [r[0] for r in rows]
+
+
+def due_contacts(cur: Cursor, campaign: str, now: datetime, limit: int) -> list[DueContact]:
+    """Listed contacts waiting for a first call, or for a retry whose instant has come;
+    first calls in file order, retries by their instant."""
+    rows = cur.execute(
+        f"SELECT contact_id, attempts, retry_after FROM {CONTACTS} WHERE campaign_id = ? "
+        "AND listed = 1 AND ((state = ?) OR (state = ? AND retry_after <= ?)) "
+        "ORDER BY retry_after IS NOT NULL, retry_after, number LIMIT ?",
+        (campaign, m.WAITING, m.RETRY_PENDING, utc_text(now), limit)).fetchall()
+    return [DueContact(r[0], int(r[1]) + 1, datetime.fromisoformat(r[2]) if r[2] else None)
+            for r in rows]
+
+
+def next_retry(cur: Cursor, campaign: str) -> datetime | None:
+    row = cur.execute(f"SELECT MIN(retry_after) FROM {CONTACTS} WHERE campaign_id = ? "
+                      "AND listed = 1 AND state = ?", (campaign, m.RETRY_PENDING)).fetchone()
+    return datetime.fromisoformat(row[0]) if row and row[0] else None
+
+
+def lines_in_use(cur: Cursor, campaign: str, now: datetime) -> tuple[int, list[datetime]]:
+    """Calls in progress, and the dials of the last minute (each contact's latest dial:
+    a contact is never dialled twice within a minute, retries wait at least one)."""
+    in_flight = cur.execute(f"SELECT COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
+                            "AND state = ?", (campaign, m.CALLING)).fetchone()[0]
+    since = utc_text(now - _MINUTE)
+    rows = cur.execute(f"SELECT dialled_at FROM {CONTACTS} WHERE campaign_id = ? "
+                       "AND dialled_at > ?", (campaign, since)).fetchall()
+    return int(in_flight), [datetime.fromisoformat(r[0]) for r in rows]
+
+
+def progress(cur: Cursor, campaign: str) -> dict[str, Any] | None:
+    row = cur.execute(f"SELECT state, contacts, kind, name FROM {CAMPAIGNS} "
+                      "WHERE campaign_id = ?", (campaign,)).fetchone()
+    if row is None:
+        return None
+    states = dict(cur.execute(f"SELECT state, COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
+                              "AND listed = 1 GROUP BY state", (campaign,)).fetchall())
+    totals = cur.execute(f"SELECT COALESCE(SUM(attempts), 0), COUNT(CASE WHEN attempts > 0 "
+                         "THEN 1 END), COALESCE(SUM(connected), 0) FROM "
+                         f"{CONTACTS} WHERE campaign_id = ? AND listed = 1",
+                         (campaign,)).fetchone()
+    flags = dict(cur.execute(f"SELECT flag, COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
+                             "AND flag IS NOT NULL GROUP BY flag", (campaign,)).fetchall())
+    outcomes = dict(cur.execute(f"SELECT outcome, calls FROM {OUTCOMES} WHERE campaign_id = ?",
+                                (campaign,)).fetchall())
+    reached = int(totals[1])
+    return {
+        "campaign_id": campaign, "kind": row[2], "name": row[3], "state": row[0],
+        "contacts": int(row[1]), "dialled": int(totals[0]), "contacts_dialled": reached,
+        "connected": int(totals[2]),
+        "connect_rate": round(int(totals[2]) / reached, 4) if reached else None,
+        "completed": int(states.get(m.DONE, 0)), "in_progress": int(states.get(m.CALLING, 0)),
+        "waiting": int(states.get(m.WAITING, 0)),
+        "pending_retries": int(states.get(m.RETRY_PENDING, 0)),
+        "flags": {k: int(v) for k, v in flags.items()},
+        "outcomes": {k: int(v) for k, v in outcomes.items()},
+        "answers": {},
+    }
+
+
+def open_contacts(cur: Cursor, campaign: str) -> int:
+    return int(cur.execute(f"SELECT COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
+                           "AND listed = 1 AND state <> ?", (campaign, m.DONE)).fetchone()[0])
+
+
+def contact_refs(cur: Cursor, campaign: str, after: int, limit: int) -> list[tuple[int, str]]:
+    rows = cur.execute(f"SELECT number, contact_id FROM {CONTACTS} WHERE campaign_id = ? "
+                       "AND listed = 1 AND number > ? ORDER BY number LIMIT ?",
+                       (campaign, after, limit)).fetchall()
+    return [(int(r[0]), r[1]) for r in rows]
