@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from adapters.sqldb import sqlite_writer
 from domain.audit import GENESIS
 
 LEDGER = "rexian_audit_ledger"
@@ -68,6 +70,19 @@ def seal_rows(previous: str, stored: Sequence[StoredEvent],
 
 
 class SealedSQLiteRecorder(SQLiteApplicationRecorder):
+    _writer: Any = None
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        # Queue behind this process's other writers to the file instead of sleeping in
+        # SQLite's busy handler (adapters/sqldb.sqlite_writer).
+        if self._writer is None:
+            pool = self.datastore.pool
+            self._writer = (nullcontext() if pool.is_sqlite_memory_mode
+                            else sqlite_writer(pool.db_name))
+        with self._writer:
+            return super().insert_events(stored_events, **kwargs)
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), LEDGER_DDL]
 

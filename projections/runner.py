@@ -80,6 +80,9 @@ class ProjectionRunner:
                         self._position = current
                         continue
                 return applied
+            # Decoded before the write transaction: it holds the database's writer lock,
+            # which the event store's commits wait for (SQLite has one writer).
+            events = [self.app.mapper.to_domain_event(n) for n in batch]
             with self.db.transaction() as cur:
                 # Lock the tracking row; a concurrent runner that got here first wins.
                 lock = " FOR UPDATE" if self.db.postgres else ""
@@ -89,9 +92,8 @@ class ProjectionRunner:
                 if current != start:
                     self._position = current
                     continue
-                for notification in batch:
-                    self.projection.apply(cur, notification,
-                                          self.app.mapper.to_domain_event(notification))
+                for notification, event in zip(batch, events, strict=True):
+                    self.projection.apply(cur, notification, event)
                 cur.execute(f"UPDATE {TRACKING} SET position = ? WHERE projection = ?",
                             (batch[-1].id, self.projection.name))
             self._position = batch[-1].id

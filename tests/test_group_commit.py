@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,32 @@ def test_a_tick_batch_retries_alone_an_order_another_engine_escalated(
     finally:
         ours.close()
         other.close()
+
+
+def test_sqlite_writers_of_a_process_queue_on_one_lock(sqlite_engine: Engine) -> None:
+    """A side-table write transaction (a projection batch, an acknowledgement) and the event
+    store's commit queue on the process's writer lock instead of meeting in SQLite's
+    sleeping busy handler: the save waits for the side transaction, then commits."""
+    service = sqlite_engine.service
+    ticket = _intake(sqlite_engine, "13800000001")
+    recorder: Any = service.recorder
+    assert recorder._writer is sqlite_engine.db._writer  # one lock per database file
+    released: list[float] = []
+    saved: list[float] = []
+    holding = threading.Event()
+
+    def side_transaction() -> None:
+        with sqlite_engine.db.transaction():
+            holding.set()
+            time.sleep(0.3)
+            released.append(time.perf_counter())
+
+    holder = threading.Thread(target=side_transaction)
+    holder.start()
+    holding.wait(5)
+    service.dispatch(ticket, dept="区城管局", assist=[], actor=DISPATCHER)
+    saved.append(time.perf_counter())
+    holder.join(5)
+    assert released and saved[0] >= released[0]
+    assert service.show(ticket)["state"] == "已派单"
+    assert sqlite_engine.verify().ok
