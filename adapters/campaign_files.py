@@ -56,10 +56,9 @@ class CheckedFile:
     sha256: str
     valid: int = 0
     rejected: list[Rejected] = field(default_factory=list)
-
-    @property
-    def rejected_rows(self) -> set[int]:
-        return {r.row for r in self.rejected}
+    # The normalised phone of each valid row: the import pass does not parse it again
+    # (phonenumbers is most of the cost of a row).
+    phones: dict[int, str] = field(default_factory=dict, repr=False)
 
 
 class RejectedRows(InvalidInput):
@@ -189,15 +188,17 @@ class Columns:
         variables = tuple((i, n) for i, n in enumerate(names) if i not in (phone, name_col))
         return cls(phone, name_col, variables)
 
-    def parse(self, cells: list[str], row: int) -> ContactRow:
-        """The row as a contact, or InvalidInput naming what is wrong with it."""
+    def parse(self, cells: list[str], row: int, phone: str | None = None) -> ContactRow:
+        """The row as a contact, or InvalidInput naming what is wrong with it (`phone`:
+        the row's number as already normalised)."""
         def at(index: int | None) -> str:
             return cells[index] if index is not None and index < len(cells) else ""
 
-        raw_phone = at(self.phone)
-        if not raw_phone.strip():
-            raise InvalidInput("phone", "电话为空", "the phone number is empty")
-        phone = normalize_phone(raw_phone)
+        if phone is None:
+            raw_phone = at(self.phone)
+            if not raw_phone.strip():
+                raise InvalidInput("phone", "电话为空", "the phone number is empty")
+            phone = normalize_phone(raw_phone)
         name = optional_text("name", at(self.name), "姓名", MAX_NAME)
         variables = {label: optional_text("variable", at(i), label, MAX_CELL)
                      for i, label in self.variables}
@@ -232,7 +233,7 @@ def check_file(path: Path, blocked: Callable[[str], bool],
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     checked = CheckedFile(path, digest.hexdigest())
-    first_row: dict[str, int] = {}
+    first_row: dict[str, int] = {}  # each distinct phone's first row (duplicates)
     for columns, number, cells in _rows(path):
         try:
             contact = columns.parse(cells, number)
@@ -250,6 +251,7 @@ def check_file(path: Path, blocked: Callable[[str], bool],
                                              "the number is on the do-not-call list"))
             continue
         checked.valid += 1
+        checked.phones[number] = contact.phone
         if on_progress is not None and checked.valid % 1000 == 0:
             on_progress(checked.valid, 0)
     return checked
@@ -257,7 +259,7 @@ def check_file(path: Path, blocked: Callable[[str], bool],
 
 def valid_rows(checked: CheckedFile) -> Iterator[ContactRow]:
     """The import pass: the rows the check pass accepted, read again one by one."""
-    skip = checked.rejected_rows
     for columns, number, cells in _rows(checked.path):
-        if number not in skip:
-            yield columns.parse(cells, number)
+        phone = checked.phones.get(number)
+        if phone is not None:
+            yield columns.parse(cells, number, phone)

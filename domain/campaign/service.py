@@ -188,8 +188,10 @@ class CampaignService:
         done += self._save_batch(batch, staged)
         if on_progress:
             on_progress(done, count)
-        if done != count:
-            raise RuntimeError(f"{count} contacts expected, {done} read")
+        if done != count:  # the file changed between the check and the import
+            raise InvalidInput("file", f"名单文件在导入过程中被修改（应有 {count} 行，读到 {done} 行）",
+                               f"the contact file changed while importing ({count} rows "
+                               f"expected, {done} read)")
         campaign.record_import(import_no=import_no, count=count, rejected=rejected,
                                source=source, sha256=sha256, actor=actor, at=self.now())
         self.app._commit(campaign)

@@ -1,0 +1,150 @@
+"""`rexian campaign ...`: the campaign commands, generated from their catalogue
+(domain/campaign/commands.py): one typer command per entry, ID when the entry takes the
+campaign id, one option per field, --json.
+
+Import and export show a progress bar on a terminal (tools.cli_render.progress_reporter).
+A file with invalid rows exits 2 naming every rejected row (and, with --json, lists them
+as {"row", "reason"}); nothing is imported unless --skip-invalid.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from domain.campaign.commands import CATALOGUE
+from domain.commands import CommandSpec, Field
+from domain.errors import DomainError, printable
+from domain.values import Actor
+from tools.cli_base import Command, Group, JsonOpt
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Engine
+
+campaign_app = typer.Typer(cls=Group, no_args_is_help=True, help="Outbound campaigns (批量外呼): "
+                           "notifications, broadcasts and surveys with pacing and retries.")
+IdArg = Annotated[str, typer.Argument(metavar="ID", help="Campaign id (CP…)")]
+_TYPES: dict[str, Any] = {"text": str, "texts": list[str], "int": int, "instant": str,
+                          "flag": bool, "file": str}
+_METAVARS = {"text": "TEXT", "texts": "TEXT", "int": "N", "instant": "ISO8601", "flag": "",
+             "file": "FILE"}
+
+
+def actor_of(context: Any, spec: CommandSpec) -> Actor:
+    """The global --actor (or $REXIAN_ACTOR), else the entry's default role and id."""
+    given = getattr(context, "actor", None)
+    text = (given if isinstance(given, str) else None) or os.environ.get("REXIAN_ACTOR")
+    return Actor.parse(text or spec.actor_id, spec.role)
+
+
+def _value(field: Field, value: Any) -> Any:
+    from tools.cli import parse_instant
+
+    if field.kind == "texts":
+        return list(value or [])
+    if field.kind == "instant":
+        return parse_instant(value, field.name) if value else None
+    if field.kind == "int" and value is None and field.default is not None:
+        return int(field.default)
+    return value
+
+
+def render(spec: CommandSpec, result: dict[str, Any]) -> str:
+    """One or a few lines for people (JSON is what scripts read)."""
+    if "imported" in result:
+        lines = [f"已导入 / imported {result['imported']} 个联系人 / contacts"]
+        lines += [f"  跳过第 {r['row']} 行 / skipped row {r['row']}: {r['reason']}"
+                  for r in result["rejected"]]
+        return printable("\n".join(lines))
+    if "state" in result:
+        flags = "、".join(f"{k} {v}" for k, v in result["flags"].items()) or "无"
+        return (f"{result['campaign_id']} {result['state']}：名单 {result['contacts']}，"
+                f"已拨 {result['dialled']}，接通 {result['connected']}，完成 {result['completed']}，"
+                f"待重试 {result['pending_retries']}，呼叫中 {result['in_progress']}，标记 {flags}")
+    return printable(" ".join(f"{k}={v}" for k, v in result.items()))
+
+
+def _command(spec: CommandSpec) -> Callable[..., None]:
+    def handler(ctx: typer.Context, **given: Any) -> None:
+        from adapters.campaign_files import RejectedRows
+        from tools.cli import ctx_of, emit, fail
+
+        as_json = bool(given.pop("as_json"))
+        ref = given.pop("campaign_id", None)
+        context = ctx_of(ctx)
+        try:
+            values = {f.name: _value(f, given[f.name]) for f in spec.fields}
+            engine: Engine = context.engine()
+            actor = actor_of(context, spec)
+            result = _run(engine, spec, ref, actor, values, as_json)
+        except RejectedRows as error:
+            if as_json:
+                typer.echo(json.dumps({"error": {"type": "RejectedRows", "zh": error.zh,
+                                                 "en": error.en, "field": error.field},
+                                       "imported": 0,
+                                       "rejected": [r.as_dict() for r in error.checked.rejected]},
+                                      ensure_ascii=False, indent=2))
+            typer.echo(f"错误 / error: {printable(str(error))}", err=True)
+            raise typer.Exit(2) from None
+        except DomainError as error:
+            fail(error, as_json)
+        emit(result, as_json, "" if as_json else render(spec, result))
+
+    params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=typer.Context)]
+    if spec.ticket:
+        params.append(inspect.Parameter("campaign_id", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=IdArg))
+    for f in spec.fields:
+        # A required file is positional (`campaign import ID FILE`); the rest are options.
+        option = (typer.Argument(metavar="FILE", help=f"{f.label}: {f.help}")
+                  if f.kind == "file" and f.required else
+                  typer.Option(f"--{f.name.replace('_', '-')}", metavar=_METAVARS[f.kind],
+                               help=f"{f.label}: {f.help}"))
+        default: Any = inspect.Parameter.empty
+        if f.kind == "flag":
+            default = False
+        elif not f.required:
+            default = None if f.kind in ("texts", "int", "instant", "file") else f.default
+        params.append(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        annotation=Annotated[_TYPES[f.kind], option],
+                                        default=default))
+    params.append(inspect.Parameter("as_json", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                    annotation=JsonOpt, default=False))
+    handler.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    handler.__name__ = spec.name
+    handler.__doc__ = spec.summary
+    return handler
+
+
+def _run(engine: Engine, spec: CommandSpec, ref: str | None, actor: Actor,
+         values: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    from adapters.campaigns import desk
+
+    campaigns = desk(engine)
+    if spec.name != "import_contacts" or as_json:
+        return campaigns.execute(spec.name, ref, actor=actor, **values)
+    from tools.cli_render import progress_reporter
+
+    with progress_reporter("导入名单 / importing") as report:
+        return campaigns.execute(spec.name, ref, actor=actor, on_progress=report, **values)
+
+
+for _spec in CATALOGUE:
+    campaign_app.command(name=_spec.cli, help=_spec.summary, cls=Command)(_command(_spec))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `campaign` group to the CLI."""
+    app.add_typer(campaign_app, name="campaign")
+
+
+def is_campaign_ref(ref: str) -> bool:
+    """A campaign (CP20261203A1B2C3) or one of its contacts (…-000017), as `history`
+    tells them from ticket numbers (12 digits)."""
+    return ref.startswith("CP") and not ref[:12].isdigit()
