@@ -20,6 +20,7 @@ from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
 from domain.values import Actor
 from projections.callback_queue import CallbackQueue
+from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
@@ -159,5 +160,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "clock_basis": ProjectionRunner(service, db, ClockBasisIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
             "citizen_orders": ProjectionRunner(service, db, CitizenOrderIndex()),
+            "campaign_progress": ProjectionRunner(service, db, CampaignProgress()),
         }
     return engine

@@ -32,6 +32,8 @@ from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
 from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
+from tools.cli_campaign import is_campaign_ref
+from tools.cli_campaign import register as register_campaign
 from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
 
@@ -323,6 +325,10 @@ def history(ctx: typer.Context, ticket: TicketArg,
 
     def action(engine: Engine) -> dict[str, Any]:
         moment = parse_instant(as_of, "as_of") if as_of else None
+        if is_campaign_ref(ticket):  # a campaign or a contact (tools/cli_campaign.py)
+            from adapters.campaigns import desk
+
+            return desk(engine).service.history(ticket, moment)
         return engine.service.history(ticket, moment)
 
     def text(result: dict[str, Any]) -> RenderableType:
@@ -487,6 +493,7 @@ def serve(
 
 # ----- working-day calendar -----------------------------------------------------------
 register_calendar(app, run, ctx_of)
+register_campaign(app)
 register_projections(app, run)
 register_privacy(app, run, ctx_of)
 
