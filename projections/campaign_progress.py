@@ -125,11 +125,11 @@ def campaigns_in(cur: Cursor, states: tuple[str, ...]) -> list[str]:
 
 def due_contacts(cur: Cursor, campaign: str, now: datetime, limit: int) -> list[DueContact]:
     """Listed contacts waiting for a first call, or for a retry whose instant has come;
-    first calls in file order, retries by their instant."""
+    retries that came due first (by their instant), then first calls in file order."""
     rows = cur.execute(
         f"SELECT contact_id, attempts, retry_after FROM {CONTACTS} WHERE campaign_id = ? "
         "AND listed = 1 AND ((state = ?) OR (state = ? AND retry_after <= ?)) "
-        "ORDER BY retry_after IS NOT NULL, retry_after, number LIMIT ?",
+        "ORDER BY retry_after IS NULL, retry_after, number LIMIT ?",
         (campaign, m.WAITING, m.RETRY_PENDING, utc_text(now), limit)).fetchall()
     return [DueContact(r[0], int(r[1]) + 1, datetime.fromisoformat(r[2]) if r[2] else None)
             for r in rows]

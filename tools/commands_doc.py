@@ -11,7 +11,8 @@ from domain.commands import CATALOGUE, Field
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
 COMMAND = "python -m tools.commands_doc > docs/commands.md"
-KINDS = {"text": "文本", "texts": "文本（可多个）", "int": "整数", "instant": "时间（ISO 8601）"}
+KINDS = {"text": "文本", "texts": "文本（可多个）", "int": "整数", "instant": "时间（ISO 8601）",
+         "flag": "开关", "file": "文件"}
 
 
 def _field(field: Field) -> str:

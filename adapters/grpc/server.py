@@ -17,14 +17,22 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adapters.grpc.auth import DEFAULT_CENTRE_TOKEN, Authenticator, centre_token_from_env
+from adapters.grpc.auth import (
+    DEFAULT_CENTRE_TOKEN,
+    Authenticator,
+    centre_token_from_env,
+    resolve_actor,
+)
 from adapters.grpc.calendar_service import CalendarService
+from adapters.grpc.campaign_service import Act, CampaignService
 from adapters.grpc.department import DepartmentFeedService
 from adapters.grpc.feed import FeedHub
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
 from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2 as calendar_pb
 from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2_grpc as calendar_grpc
+from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2 as campaign_pb
+from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2_grpc as campaign_grpc
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
@@ -37,6 +45,8 @@ from adapters.grpc.services import (
     TelephonyService,
     TicketService,
 )
+from domain.commands import CommandSpec
+from domain.values import Actor
 
 log = logging.getLogger("rexian.grpc")
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -72,7 +82,19 @@ SERVICE_NAMES = (
     audit_pb.DESCRIPTOR.services_by_name["AuditService"].full_name,
     tel_pb.DESCRIPTOR.services_by_name["TelephonyService"].full_name,
     calendar_pb.DESCRIPTOR.services_by_name["CalendarService"].full_name,
+    campaign_pb.DESCRIPTOR.services_by_name["CampaignService"].full_name,
 )
+
+
+def _campaign_act(auth: Authenticator) -> Act:
+    """Campaign RPCs (adapters/grpc/campaign_service.py): the centre token, and the
+    request's actor or the catalogue entry's default."""
+
+    def act(context: grpc.ServicerContext, spec: CommandSpec, request_actor: Any) -> Actor:
+        auth.centre(context)
+        return resolve_actor(request_actor, context, spec.role, spec.actor_id)
+
+    return act
 
 
 @dataclass
@@ -123,6 +145,8 @@ def serve_grpc(
         DepartmentFeedService(engine, auth, hub, service=service), server)
     audit_grpc.add_AuditServiceServicer_to_server(AuditService(engine, auth), server)
     calendar_grpc.add_CalendarServiceServicer_to_server(CalendarService(engine, auth), server)
+    campaign_grpc.add_CampaignServiceServicer_to_server(
+        CampaignService(engine, _campaign_act(auth)), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -65,7 +65,7 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                 (Field("reason", "text", "理由", "Why (optional)", required=False,
                        default=""),)),
     CommandSpec("resume_campaign", "resume", "ResumeCampaign", "恢复",
-                "Resume a paused campaign (进行中); retries due meanwhile are dialled first.",
+                "Resume a paused campaign (进行中); retries that came due meanwhile go first.",
                 ROLE, ACTOR, ()),
     CommandSpec("cancel_campaign", "cancel", "CancelCampaign", "取消",
                 "Cancel the campaign (已取消): nobody is called any more.", ROLE, ACTOR,
