@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -48,7 +49,9 @@ LADDER_STEPS = ("warning", "level1", "level2", "level3")
 LADDER_LEVEL = {"warning": 0, "level1": 1, "level2": 2, "level3": 3}
 
 
+@lru_cache(maxsize=65536)
 def order_id(ticket_no: str) -> UUID:
+    # Every command hashes its ticket number (sha1 and a UUID built from it): remembered.
     return uuid.uuid5(TICKET_NAMESPACE, ticket_no)
 
 
@@ -145,7 +148,9 @@ class WorkOrder(Aggregate):
         lists and dicts of immutable values, so a structural copy is exact and ~10x
         cheaper than copy.deepcopy's generic walk."""
         clone = object.__new__(type(self))
-        clone.__dict__.update({name: _clone(value) for name, value in self.__dict__.items()})
+        # Most attributes are scalars: only lists and dicts are walked (no call per scalar).
+        clone.__dict__.update({name: _clone(value) if type(value) in _CONTAINERS else value
+                               for name, value in self.__dict__.items()})
         return clone
 
     # ----- helpers -------------------------------------------------------------------
@@ -886,6 +891,9 @@ class WorkOrder(Aggregate):
 def _calendar(event: Any) -> dict[str, str]:
     # Events recorded before clocks kept their calendar basis have no such field.
     return dict(getattr(event, "calendar", None) or {})
+
+
+_CONTAINERS = (list, dict)
 
 
 def _clone(value: Any) -> Any:
