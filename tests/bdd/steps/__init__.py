@@ -4,6 +4,7 @@ from tests.bdd.steps import (
     audit,
     calendar,
     callback,
+    campaign,
     closing,
     common,
     deadlines,
@@ -13,4 +14,4 @@ from tests.bdd.steps import (
 )
 
 STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines,
-                calendar)
+                calendar, campaign)
