@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.campaign_files import FORMATS, RejectedRows, check_file, valid_rows
-from domain.campaign import machines as m
+from domain.campaign import states
 from domain.campaign.commands import BY_NAME
 from domain.campaign.errors import UnknownCampaign
 from domain.campaign.service import CampaignService
@@ -185,14 +185,14 @@ class CampaignDesk:
         counts = {"began": 0, "dialled": 0, "completed": 0}
         self.runner.catch_up()
         with self.engine.db.transaction(immediate=False) as cur:
-            refs = progress.campaigns_in(cur, (m.SCHEDULED, m.RUNNING))
+            refs = progress.campaigns_in(cur, (states.SCHEDULED, states.RUNNING))
         for ref in refs:
             with self.engine.db.transaction(immediate=False) as cur:
                 remaining = progress.open_contacts(cur, ref)
             done = self.service.advance(ref, open_contacts=remaining)
             if done:
                 counts[done] += 1
-            if placer is None or self.service.campaign(ref).state != m.RUNNING:
+            if placer is None or self.service.campaign(ref).state != states.RUNNING:
                 continue
             self.runner.catch_up()
             now = self.service.now()

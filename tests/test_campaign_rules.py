@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.campaign import machines as m
+from domain.campaign import states
 from domain.campaign.errors import IllegalCampaignTransition
 from domain.campaign.pacing import CallingHours, Pacing
 from domain.campaign.retries import RetryRules
@@ -32,26 +33,26 @@ def test_committed_tables_and_diagrams_are_generated_from_the_machines() -> None
 
 def test_campaign_machine() -> None:
     table = m.transition_table(m.CAMPAIGN)
-    assert table[(m.DRAFT, "schedule")] == m.SCHEDULED
-    assert table[(m.SCHEDULED, "begin")] == m.RUNNING
-    assert table[(m.RUNNING, "pause")] == m.PAUSED and table[(m.PAUSED, "resume")] == m.RUNNING
-    assert table[(m.RUNNING, "complete")] == m.COMPLETED
-    assert {s for (s, t) in table if t == "cancel"} == {m.DRAFT, m.SCHEDULED, m.RUNNING, m.PAUSED}
-    assert not [k for k in table if k[0] in m.CLOSED_CAMPAIGN_STATES]
+    assert table[(states.DRAFT, "schedule")] == states.SCHEDULED
+    assert table[(states.SCHEDULED, "begin")] == states.RUNNING
+    assert table[(states.RUNNING, "pause")] == states.PAUSED and table[(states.PAUSED, "resume")] == states.RUNNING
+    assert table[(states.RUNNING, "complete")] == states.COMPLETED
+    assert {s for (s, t) in table if t == "cancel"} == {states.DRAFT, states.SCHEDULED, states.RUNNING, states.PAUSED}
+    assert not [k for k in table if k[0] in states.CLOSED_CAMPAIGN_STATES]
     with pytest.raises(IllegalCampaignTransition) as refused:
-        m.next_state(m.CAMPAIGN, "外呼任务 CP1", m.DRAFT, "pause")
+        m.next_state(m.CAMPAIGN, "外呼任务 CP1", states.DRAFT, "pause")
     assert "草稿" in refused.value.zh and "排期" in refused.value.zh
 
 
 def test_contact_machine() -> None:
     table = m.transition_table(m.CONTACT)
-    assert table[(m.WAITING, "dial")] == table[(m.RETRY_PENDING, "dial")] == m.CALLING
-    for outcome in m.OUTCOMES:
-        assert table[(m.CALLING, m.TRIGGER_OF_OUTCOME[outcome])] == outcome
-        assert table[(outcome, "finish")] == m.DONE
-    assert {s for (s, t) in table if t == "schedule_retry"} == {m.NO_ANSWER, m.BUSY,
-                                                               m.POWERED_OFF, m.REJECTED}
-    assert (m.DONE, "dial") not in table and (m.CALLING, "dial") not in table
+    assert table[(states.WAITING, "dial")] == table[(states.RETRY_PENDING, "dial")] == states.CALLING
+    for outcome in states.OUTCOMES:
+        assert table[(states.CALLING, states.TRIGGER_OF_OUTCOME[outcome])] == outcome
+        assert table[(outcome, "finish")] == states.DONE
+    assert {s for (s, t) in table if t == "schedule_retry"} == {states.NO_ANSWER, states.BUSY,
+                                                               states.POWERED_OFF, states.REJECTED}
+    assert (states.DONE, "dial") not in table and (states.CALLING, "dial") not in table
 
 
 def test_calling_hours_on_working_days() -> None:
@@ -118,3 +119,16 @@ def test_retry_rules_are_checked() -> None:
         RetryRules(after={"空号": 10})
     with pytest.raises(InvalidInput):
         RetryRules(after={"忙": 0})
+
+
+def test_the_progress_read_model_names_the_machines_states_and_events() -> None:
+    """projections/campaign_progress.py tells events apart by their module and name (start-up
+    time): they must be the aggregates' own."""
+    from domain.campaign.campaign import Campaign
+    from domain.campaign.contact import Contact
+    from projections import campaign_progress as progress
+
+    assert (progress.CAMPAIGN_EVENTS, progress.CONTACT_EVENTS) == (Campaign.__module__,
+                                                                   Contact.__module__)
+    assert all(issubclass(getattr(Campaign, name), Campaign.Event)
+               for name in progress.CAMPAIGN_STATE_EVENTS)

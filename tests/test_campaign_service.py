@@ -12,7 +12,7 @@ import pytest
 
 from adapters.bootstrap import Engine
 from adapters.campaigns import CampaignDesk, desk
-from domain.campaign import machines as m
+from domain.campaign import states
 from domain.campaign.errors import IllegalCampaignTransition, UnknownCampaign
 from domain.errors import InvalidInput
 from domain.values import Actor
@@ -85,11 +85,11 @@ def test_one_budget_across_outcomes(sqlite_engine: Engine, clock: SimClock,
         campaigns.service.record_outcome(who, call_id=gateway.last(who), outcome=outcome)
         clock.advance(minutes=20)
     final = campaigns.service.contact(who)
-    assert final.attempts == 3 and final.state == m.DONE  # 1 call + 2 retries, all causes
+    assert final.attempts == 3 and final.state == states.DONE  # 1 call + 2 retries, all causes
     assert "用完" in (final.finished_reason or "")
     assert [o["outcome"] for o in final.outcomes] == ["忙", "未接通", "关机"]
     assert campaigns.tick(gateway) == {"began": 0, "dialled": 0, "completed": 1}
-    assert campaigns.service.campaign(ref).state == m.COMPLETED
+    assert campaigns.service.campaign(ref).state == states.COMPLETED
 
 
 def test_calls_only_within_hours_and_caps(sqlite_engine: Engine, clock: SimClock,
@@ -122,10 +122,10 @@ def test_pause_resume_cancel(sqlite_engine: Engine, clock: SimClock, tmp_path: P
     campaigns.service.record_outcome(who, call_id=gateway.last(who), outcome="已接通")
     assert campaigns.tick(gateway)["dialled"] == 0  # the call in progress ended; no new one
     status = campaigns.execute("resume_campaign", ref, actor=CENTRE)
-    assert status["state"] == m.RUNNING and status["completed"] == 1
+    assert status["state"] == states.RUNNING and status["completed"] == 1
     assert campaigns.tick(gateway)["dialled"] == 1
     cancelled = campaigns.execute("cancel_campaign", ref, actor=CENTRE, reason="活动取消")
-    assert cancelled["state"] == m.CANCELLED
+    assert cancelled["state"] == states.CANCELLED
     assert campaigns.tick(gateway)["dialled"] == 0
     with pytest.raises(IllegalCampaignTransition):
         campaigns.execute("resume_campaign", ref, actor=CENTRE)
@@ -138,7 +138,7 @@ def test_a_scheduled_campaign_begins_at_its_start(sqlite_engine: Engine, clock: 
     ref = campaigns.execute("create_campaign", actor=CENTRE, kind="broadcast", name="灵活就业补贴",
                             message="新补贴下月起施行", start=start)["campaign_id"]
     campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts_file(tmp_path, 2))
-    assert campaigns.execute("start_campaign", ref, actor=CENTRE)["state"] == m.SCHEDULED
+    assert campaigns.execute("start_campaign", ref, actor=CENTRE)["state"] == states.SCHEDULED
     assert campaigns.tick(Gateway()) == {"began": 0, "dialled": 0, "completed": 0}
     clock.now = start
     assert campaigns.tick(Gateway()) == {"began": 1, "dialled": 2, "completed": 0}

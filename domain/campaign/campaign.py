@@ -18,14 +18,14 @@ from eventsourcing.domain import Aggregate
 
 from domain.audit import GENESIS
 from domain.campaign import machines as m
+from domain.campaign import states
 from domain.campaign.chained import ChainedEvent, emit
+from domain.campaign.defaults import KINDS
 from domain.campaign.pacing import CallingHours, Pacing
 from domain.campaign.retries import RetryRules
 from domain.values import Actor, optional_text, require_choice, require_text
 
 CAMPAIGN_NAMESPACE = uuid.UUID("3b0c8a52-6d4e-4f0a-9c1b-63616d706169")
-KINDS = ("notification", "broadcast", "survey")
-KIND_LABELS = {"notification": "事项通知", "broadcast": "政策宣导", "survey": "民意调研"}
 
 
 def campaign_uuid(ref: str) -> UUID:
@@ -52,7 +52,7 @@ class Campaign(Aggregate):
         self.script: dict[str, Any] | None = None
         self.start_at: datetime | None = None
         self.rules: dict[str, Any] = {}
-        self.state = m.DRAFT
+        self.state = states.DRAFT
         self.contacts = 0  # contacts imported (numbered 1..contacts)
         self.imports: list[dict[str, Any]] = []
         self.created_at: datetime | None = None
@@ -83,7 +83,7 @@ class Campaign(Aggregate):
 
     @property
     def closed(self) -> bool:
-        return self.state in m.CLOSED_CAMPAIGN_STATES
+        return self.state in states.CLOSED_CAMPAIGN_STATES
 
     # ----- create ----------------------------------------------------------------------
     @staticmethod

@@ -11,9 +11,14 @@ refers to them.
 
 from __future__ import annotations
 
-from domain.campaign.campaign import KINDS
-from domain.campaign.retries import DEFAULT_AFTER, DEFAULT_BUDGET
-from domain.campaign.service import DEFAULT_LINES, DEFAULT_PER_MINUTE, DEFAULT_WINDOWS
+from domain.campaign.defaults import (
+    DEFAULT_AFTER,
+    DEFAULT_BUDGET,
+    DEFAULT_LINES,
+    DEFAULT_PER_MINUTE,
+    DEFAULT_WINDOWS,
+    KINDS,
+)
 from domain.commands import CommandSpec, Field
 
 ROLE = "dispatcher"  # the centre's staff run campaigns

@@ -19,6 +19,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.audit import GENESIS
 from domain.campaign import machines as m
+from domain.campaign import states
 from domain.campaign.campaign import campaign_uuid, contact_ref
 from domain.campaign.chained import ChainedEvent, emit
 from domain.campaign.retries import RetryRules
@@ -37,7 +38,7 @@ class Contact(Aggregate):
         self.import_no = 0
         self.citizen_id = ""
         self.personal = ""
-        self.state = m.WAITING
+        self.state = states.WAITING
         self.attempts = 0  # dials so far
         self.retries_used = 0  # dials after the first: ONE budget across outcomes
         self.retry_after: datetime | None = None
@@ -56,7 +57,7 @@ class Contact(Aggregate):
 
     @property
     def closed(self) -> bool:
-        return self.state == m.DONE
+        return self.state == states.DONE
 
     # ----- import ----------------------------------------------------------------------
     @classmethod
@@ -113,11 +114,11 @@ class Contact(Aggregate):
     def record_outcome(self, *, call_id: str, outcome: str, rules: RetryRules, actor: Actor,
                        at: datetime, detail: str = "") -> None:
         """The call `call_id` ended in `outcome`; then retried or finished by `rules`."""
-        require_choice("outcome", outcome, m.OUTCOMES, "呼叫结果")
-        if call_id != self.call_id or self.state != m.CALLING:
+        require_choice("outcome", outcome, states.OUTCOMES, "呼叫结果")
+        if call_id != self.call_id or self.state != states.CALLING:
             raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
                                f"contact {self.ref} has no call {call_id} in progress")
-        ended = self._next(m.TRIGGER_OF_OUTCOME[outcome])
+        ended = self._next(states.TRIGGER_OF_OUTCOME[outcome])
         decision = rules.decide(outcome, self.retries_used, at)
         if decision.retry_after is not None:
             after = self._next("schedule_retry", ended)

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.campaign.machines import (
+from domain.campaign.defaults import DEFAULT_AFTER, DEFAULT_BUDGET
+from domain.campaign.states import (
     BUSY,
     CONNECTED,
     NO_ANSWER,
@@ -26,10 +27,6 @@ from domain.errors import InvalidInput
 
 FLAGGED_OUTCOMES = (VACANT, SUSPENDED)
 RETRYABLE_OUTCOMES = (NO_ANSWER, BUSY, POWERED_OFF, REJECTED)
-# Minutes before the next try; None: never again. A busy line is tried sooner than a
-# phone nobody answers; a citizen who declined is not called again by default.
-DEFAULT_AFTER: dict[str, int | None] = {NO_ANSWER: 30, BUSY: 10, POWERED_OFF: 60, REJECTED: None}
-DEFAULT_BUDGET = 2
 MAX_MINUTES = 7 * 24 * 60
 
 

@@ -20,11 +20,20 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.campaign import machines as m
-from domain.campaign.campaign import KINDS, Campaign, campaign_uuid
+from domain.campaign import states
+from domain.campaign.campaign import Campaign, campaign_uuid
 from domain.campaign.contact import Contact
+from domain.campaign.defaults import (
+    DEFAULT_AFTER,
+    DEFAULT_LINES,
+    DEFAULT_PER_MINUTE,
+    DEFAULT_WINDOWS,
+    KINDS,
+)
 from domain.campaign.errors import UnknownCampaign
 from domain.campaign.pacing import CallingHours, Pacing
-from domain.campaign.retries import DEFAULT_AFTER, NO_ANSWER, RetryRules
+from domain.campaign.retries import RetryRules
+from domain.campaign.states import NO_ANSWER
 from domain.errors import InvalidInput
 from domain.policies.calendar import CalendarRangeError
 from domain.ports import PersonalData
@@ -35,9 +44,6 @@ if TYPE_CHECKING:
     from domain.service import WorkOrderService
 
 ENGINE = Actor("system", "campaign-scheduler")
-DEFAULT_WINDOWS = ("09:00-12:00", "14:00-20:00")
-DEFAULT_LINES = 10
-DEFAULT_PER_MINUTE = 30
 # Contacts sealed and saved per transaction while importing (memory stays bounded).
 IMPORT_BATCH = 500
 
@@ -239,10 +245,10 @@ class CampaignService:
         no open contact left. Returns what was done (None: nothing)."""
         campaign = self.campaign(ref)
         at = self.now()
-        if campaign.state == m.SCHEDULED and campaign.start_at and campaign.start_at <= at:
+        if campaign.state == states.SCHEDULED and campaign.start_at and campaign.start_at <= at:
             campaign.begin(actor=ENGINE, at=at)
             done = "began"
-        elif campaign.state == m.RUNNING and open_contacts == 0:
+        elif campaign.state == states.RUNNING and open_contacts == 0:
             campaign.complete(actor=ENGINE, at=at)
             done = "completed"
         else:
@@ -257,7 +263,7 @@ class CampaignService:
         dialling could resume (hours opening, a minute slot, a retry instant)."""
         campaign = self.campaign(ref)
         at = self.now()
-        if campaign.state != m.RUNNING or not due:
+        if campaign.state != states.RUNNING or not due:
             return DialPlan([], None)
         with self._calendar() as calendar:
             opens = campaign.hours.next_open(at, calendar)
@@ -282,7 +288,7 @@ class CampaignService:
         contact = self.contact(ref)
         campaign = self.campaign(contact.campaign_ref)
         at = self.now()
-        if campaign.state != m.RUNNING:
+        if campaign.state != states.RUNNING:
             raise InvalidInput("state", f"外呼任务 {campaign.ref} 当前为“{campaign.state}”，不能呼叫",
                                f"campaign {campaign.ref} is {campaign.state}: no calls")
         with self._calendar() as calendar:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.campaigns import CampaignDesk, desk
-from domain.campaign import machines as m
+from domain.campaign import states
 from tests.bdd.registry import action, given, then
 from tests.bdd.world import CENTRE, World, parse_moment, show_moment
 
@@ -179,7 +179,7 @@ def flagged(world: World, number: int, outcome: str) -> None:
     """该联系人的号码被标记（空号或停机），不再呼叫，并计入外呼进度的标记数。例：那么 第2位联系人被标记为"空号\""""
     contact = campaigns(world).service.contact(contact_ref(world, number))
     assert contact.flag == outcome, f"第 {number} 位联系人的标记为“{contact.flag}”"
-    assert contact.state == m.DONE
+    assert contact.state == states.DONE
     flags = campaigns(world).campaign_status(campaign_ref(world))["flags"]
     assert flags.get(outcome, 0) >= 1, f"外呼进度中没有“{outcome}”标记：{flags}"
 
