@@ -90,6 +90,9 @@ class CampaignDesk:
     # ----- commands -------------------------------------------------------------------
     def create_campaign(self, *, actor: Actor, script: str | Path | bytes | None = None,
                         **fields: Any) -> dict[str, Any]:
+        if script and fields.get("kind") != "survey":
+            raise InvalidInput("script", "只有民意调研（survey）使用问卷文件",
+                               "only a survey takes a questionnaire (--script)")
         questionnaire = read_script(script) if script else None
         return {"campaign_id": self.service.create_campaign(actor=actor, script=questionnaire,
                                                             **fields)}
@@ -225,14 +228,14 @@ class CampaignDesk:
 
 
 def read_script(script: str | Path | bytes) -> dict[str, Any]:
-    """A questionnaire file (TOML) as data; a malformed one is refused naming the line.
-    (Its questions and branches are checked by the survey kind, issue 10 item 2.)"""
-    import tomllib
+    """A questionnaire file (TOML, domain/campaign/survey.py) as checked data; a malformed
+    one is refused naming the line."""
+    from domain.campaign.survey import parse_survey
 
-    name = "script" if isinstance(script, bytes) else Path(script).name
+    name = "script.toml" if isinstance(script, bytes) else Path(script).name
     try:
         raw = script if isinstance(script, bytes) else Path(script).read_bytes()
-        return tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except OSError as error:
         raise InvalidInput("script", f"无法读取问卷文件 {shown(name, 80)}：{shown(error, 200)}",
                            f"cannot read the questionnaire {shown(name, 80)}: "
@@ -240,10 +243,7 @@ def read_script(script: str | Path | bytes) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise InvalidInput("script", f"问卷文件 {shown(name, 80)} 不是 UTF-8 编码",
                            f"the questionnaire {shown(name, 80)} is not UTF-8") from None
-    except tomllib.TOMLDecodeError as error:
-        raise InvalidInput("script", f"问卷文件 {shown(name, 80)} 格式错误：{shown(error, 200)}",
-                           f"the questionnaire {shown(name, 80)} is malformed: "
-                           f"{shown(error, 200)}") from None
+    return parse_survey(text, name)
 
 
 def _write_csv(path: Path, rows: Iterator[tuple[Any, ...]]) -> int:
