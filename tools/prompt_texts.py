@@ -38,6 +38,12 @@ FIXED_CLIPS: dict[str, tuple[str, str]] = {
     "q_options": ("请回答满意、基本满意或不满意。",
                   "qing3 hui2 da2 man3 yi4, ji1 ben3 man3 yi4, huo4 bu4 man3 yi4."),
     "sorry_unclear": ("抱歉，没有听清。", "bao4 qian4, mei2 you3 ting1 qing1."),
+    "q_simple": ("满意请说满意，不满意请说不满意。",
+                 "man3 yi4 qing3 shuo1 man3 yi4, bu4 man3 yi4 qing3 shuo1 bu4 man3 yi4."),
+    "q_confirm_basic": ("那您是基本满意吗？", "na4 nin2 shi4 ji1 ben3 man3 yi4 ma5?"),
+    "handoff_unclear": ("抱歉，还是没有听清，正在为您转接人工服务，请稍候。",
+                        "bao4 qian4, hai2 shi4 mei2 you3 ting1 qing1, zheng4 zai4 wei4 nin2 "
+                        "zhuan3 jie1 ren2 gong1 fu2 wu4, qing3 shao1 hou4."),
     "thanks_bye": ("感谢您的评价，再见。", "gan3 xie4 nin2 de5 ping2 jia4, zai4 jian4."),
     "handoff": ("好的，正在为您转接人工服务，请稍候。",
                 "hao3 de5, zheng4 zai4 wei4 nin2 zhuan3 jie1 ren2 gong1 fu2 wu4, qing3 shao1 hou4."),

@@ -34,15 +34,29 @@ MODEL_ENV = "REXIAN_WHISPER_MODEL"
 MIN_SECONDS = 1.5
 # Answers are a few words; longer input is not an answer to a yes/no style question.
 MAX_SECONDS = 30.0
-# Lists the expected answers: without any prompt whisper.cpp may loop until max_tokens.
-DEFAULT_PROMPT = "满意，基本满意，不满意，转人工。"
+# The robot's question as the preceding context. Measured on the train split of the answer
+# corpus (tests/fixtures/audio_corpus): the old prompt listing the answers ("满意，基本满意，
+# 不满意，转人工。") made whisper write those words for answers it did not understand (你说什么
+# → "满意，", 很好很好 → "转人工。转人工。…") and loop over the list; no prompt at all writes
+# 满意 as 买意 / 買一 and loops on silence. The question gives the domain's words without
+# offering any answer; an echo of it is recognised as the question (intent 未识别).
+DEFAULT_PROMPT = "您对办理结果是否满意？"
 # Candidates this many nats below the best one have posterior weight < e^-10: stop decoding them.
 PRUNE_MARGIN = 10.0
 AUDIO_CTX_MAX = 1500  # encoder positions in Whisper's 30 s window (20 ms each)
 FLASH_ATTN_SAFE_CTX = frozenset({512, AUDIO_CTX_MAX})  # see WhisperRecognizer.__init__
-# 256 frames = 5.12 s: a callback answer fits (longer input falls back to the full window),
-# and the encoder costs a third of 512's: real-time factor ~5 instead of ~3 on 2 threads.
+# 256 frames = 5.12 s: a short callback answer fits, and the encoder costs a third of 512's:
+# real-time factor ~5 instead of ~3 on 2 threads. Longer input gets the smallest window that
+# holds all of it (512 = 10.24 s, then the full 1500): nothing is cut off.
 DEFAULT_AUDIO_CTX = 256
+AUDIO_CTX_STEPS = (256, 512, AUDIO_CTX_MAX)
+# Output cap per utterance: enough tokens for everything said (Mandarin runs ~4-5 characters
+# a second, ~1.3 tokens a character), so the last clause ("……但是问题还在") is never cut, yet
+# a decoder that loops on silence stops soon. Tokens = base + per second of audio, capped.
+TOKENS_BASE = 12
+TOKENS_PER_SECOND = 8.0
+MAX_TOKENS_CAP = 96
+TEMPERATURE_INC = 0.4
 # Silence gate: whisper hallucinates text on silence ("你不认识吗?") and spends a full encoder
 # pass on it. Frames 12 dB over the clip's noise floor and over -45 dBFS count as speech;
 # under SPEECH_MIN_SECONDS of them, whisper is skipped. (webrtcvad was tried: it takes
@@ -401,7 +415,7 @@ class WhisperRecognizer:
         n_threads: int = 2,
         language: str = "zh",
         audio_ctx: int = DEFAULT_AUDIO_CTX,
-        max_tokens: int = 24,
+        max_tokens: int = MAX_TOKENS_CAP,
         prompt: str | None = DEFAULT_PROMPT,
         score_threads: int = 1,
         skip_silence: bool = True,
@@ -418,6 +432,7 @@ class WhisperRecognizer:
         # dominate, and on a busy machine they made scoring 5-10x slower than one thread.
         self.score_threads = score_threads
         self.skip_silence = skip_silence
+        self.max_tokens = max_tokens
         self.params: dict[str, Any] = whisper_params(
             n_threads=n_threads,
             language=language,
@@ -493,13 +508,14 @@ class WhisperRecognizer:
                 skipped=True,
             )
         padded = pad_audio(pcm)
-        # audio_ctx limits the encoder to the first audio_ctx * 20 ms; longer input gets the
-        # full window so that nothing is cut off (whisper.cpp would skip to the next window).
-        audio_ctx = self.audio_ctx if padded.size <= self.audio_ctx * 320 else AUDIO_CTX_MAX
+        audio_ctx = encoder_window(padded.size, self.audio_ctx)
+        max_tokens = token_budget(pcm.size / SAMPLE_RATE, self.max_tokens)
         with self._lock:
             scorer = self._get_scorer() if candidates else None
             t0 = time.perf_counter()
-            segments = self._model.transcribe(padded, audio_ctx=audio_ctx)
+            # Both are set on every call: pywhispercpp keeps a call's parameters for the next.
+            segments = self._model.transcribe(padded, audio_ctx=audio_ctx,
+                                              max_tokens=max_tokens)
             t1 = time.perf_counter()
             no_speech: float | None = None
             scores: dict[str, float] = {}
@@ -527,12 +543,27 @@ class WhisperRecognizer:
         )
 
 
+def encoder_window(samples: int, smallest: int = DEFAULT_AUDIO_CTX) -> int:
+    """The smallest encoder window (20 ms frames) from ``smallest`` up that holds ``samples``
+    of 16 kHz audio: audio_ctx limits the encoder to its first audio_ctx * 20 ms, and what lies
+    beyond would be skipped (whisper.cpp moves on to the next 30 s window)."""
+    for ctx in (smallest, *(c for c in AUDIO_CTX_STEPS if c > smallest)):
+        if samples <= ctx * 320:
+            return ctx
+    return AUDIO_CTX_MAX
+
+
+def token_budget(seconds: float, cap: int = MAX_TOKENS_CAP) -> int:
+    """Decoder tokens allowed for ``seconds`` of audio (see TOKENS_PER_SECOND)."""
+    return max(1, min(cap, TOKENS_BASE + math.ceil(TOKENS_PER_SECOND * seconds)))
+
+
 def whisper_params(
     *,
     n_threads: int = 2,
     language: str = "zh",
     audio_ctx: int = 512,
-    max_tokens: int = 24,
+    max_tokens: int = MAX_TOKENS_CAP,
     prompt: str | None = DEFAULT_PROMPT,
 ) -> dict[str, Any]:
     """pywhispercpp parameters used by WhisperRecognizer (shared with the benchmark)."""
@@ -547,7 +578,12 @@ def whisper_params(
         "audio_ctx": audio_ctx,  # 512 frames = 10.24 s: enough for an answer, 3x faster
         "initial_prompt": prompt or "",
         "temperature": 0.0,
-        "temperature_inc": 0.0,  # no fallback re-decoding: greedy, deterministic
+        # Fallback re-decoding when the greedy text is repetitive (entropy of its tokens under
+        # entropy_thold) or unlikely (average log-probability under logprob_thold): at most two
+        # retries (0.4, 0.8); whisper.cpp seeds its sampler per state, so results repeat.
+        "temperature_inc": TEMPERATURE_INC,
+        "entropy_thold": 2.4,
+        "logprob_thold": -1.0,
         "suppress_blank": True,
         "print_progress": False,
         "print_realtime": False,

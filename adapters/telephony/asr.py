@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from adapters.asr.intent import IntentResult, classify_answer
+from adapters.asr.intent import IntentResult, classify_answer, confirm_answer
 from adapters.asr.whisper import Transcription, WhisperRecognizer
 
 QUERY_PROMPT = "查询工单，一二三四五六七八九零。"
@@ -136,6 +136,13 @@ class AsrPool:
         audio = _float(pcm)
         result: tuple[IntentResult, Transcription] = await self._run(
             lambda: classify_answer(self._recognizer("answer"), audio))
+        return result
+
+    async def confirm(self, pcm: np.ndarray) -> tuple[IntentResult, Transcription]:
+        """The reply to "那您是基本满意吗？" (``intent.confirm_answer``)."""
+        audio = _float(pcm)
+        result: tuple[IntentResult, Transcription] = await self._run(
+            lambda: confirm_answer(self._recognizer("answer"), audio))
         return result
 
     async def transcribe(self, pcm: np.ndarray, kind: str = "query") -> Transcription:

@@ -57,8 +57,9 @@ DIGIT_CLIPS = {str(d): f"n{d}" for d in range(10)} | {"1": "d1"}
 _WORD_CLIPS = {*DIGIT_CLIPS.values(), *(f"n{d}" for d in range(11)), "month", "day"}
 # Clips the sentences below use by name (beside the state, category and variable clips).
 FIXED_CLIPS = ("greet_callback", "your_request", "issue_resolved", "q_satisfied", "q_options",
-               "sorry_unclear", "thanks_bye", "handoff", "unrecognized_bye", "query_ticket",
-               "current_state", "expected", "before_done", "not_found")
+               "sorry_unclear", "q_simple", "q_confirm_basic", "thanks_bye", "handoff",
+               "handoff_unclear", "unrecognized_bye", "query_ticket", "current_state",
+               "expected", "before_done", "not_found")
 # The phrases of the reminder scripts composed in domain/policies/escalation.py (department
 # names come on top): required at load so a lost one fails at start-up, not on a call.
 SCRIPT_PHRASES = ("greet", "ticket", "will_be_due", "due_report_by", "today", "report_plan",
@@ -208,7 +209,16 @@ class PromptLibrary:
         return self.compose(parts)
 
     def reask(self) -> Utterance:
-        return self.compose(["sorry_unclear", "q_satisfied", "q_options"])
+        """The second ask, simpler than the first: two answers, each said for the citizen."""
+        return self.compose(["sorry_unclear", "q_simple"])
+
+    def confirm_basic(self) -> Utterance:
+        """After a lukewarm answer (还行, 一般): "那您是基本满意吗？"."""
+        return self.compose(["q_confirm_basic"])
+
+    def handoff_unclear(self) -> Utterance:
+        """Two asks not understood: a person takes over (with the transcript)."""
+        return self.compose(["handoff_unclear"])
 
     def ask_again(self) -> Utterance:
         """After a progress query: back to the callback question."""

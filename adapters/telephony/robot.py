@@ -11,8 +11,10 @@ A callback (回访) call goes:
 4. transcribe and classify on the ASR worker pool (``asr.AsrPool`` → the ASR helper's
    ``classify_answer``). The classifier's intent is used as is: it never returns 满意 or
    基本满意 for a 不满意 answer, and the robot never upgrades an answer;
-5. 未识别 → re-ask once ("抱歉，没有听清…"); still 未识别 → apologise and hang up with no
-   result (the dialler retries later);
+5. the dialogue policy (``dialogue.CallbackDialogue``): 一般 (还行) → "那您是基本满意吗？" (a
+   yes is 基本满意); 未识别 → asked again, more simply ("抱歉，没有听清。满意请说满意，不满意请说
+   不满意。"); not understood twice → handed to a person with the transcript, or, when the
+   line stayed silent, goodbye with no result (the dialler retries later);
 6. a progress query ("查询" + order number, parsed by ``parse_progress_query``) gets the
    number read back digit by digit, the order's state as it is (a sub-state included:
    办理中（延期审批中）, never plain 办理中) and its expected completion date, and then the
@@ -61,6 +63,12 @@ import numpy as np
 from adapters.asr.intent import UNRECOGNIZED, parse_progress_query
 from adapters.asr.whisper import Transcription
 from adapters.telephony.asr import AsrPool
+from adapters.telephony.dialogue import (
+    HANDOFF_INTENT,
+    RESULT_INTENTS,
+    CallbackDialogue,
+    final_intent,
+)
 from adapters.telephony.ice import is_loopback_url, loopback_only
 from adapters.telephony.media import CallEnded, EndpointSettings, MediaHealth, listen
 from adapters.telephony.prompts import PromptLibrary, Utterance
@@ -70,8 +78,6 @@ from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
 
 log = logging.getLogger(__name__)
 
-RESULT_INTENTS = ("满意", "基本满意", "不满意")
-HANDOFF_INTENT = "转人工"
 NO_SPEECH_PROB = 0.6
 _ACK = re.compile(r"收到|好的|知道|明白|可以|行")
 
@@ -246,7 +252,8 @@ class CallbackRobot:
                         progress: ProgressLookup | None) -> None:
         prompts = self.prompts
         utterance = prompts.callback_question(task.category)
-        reasks = queries = 0
+        dialogue = CallbackDialogue(max_reasks=self.settings.max_reasks)
+        queries = 0
         while True:
             await self._say(leg, utterance, result)
             leg.inbox.drain()
@@ -255,7 +262,8 @@ class CallbackRobot:
             result.turns.append(turn)
             if audio is not None:
                 started = time.perf_counter()
-                intent, transcription = await self.asr.classify(audio)
+                intent, transcription = await (self.asr.confirm(audio) if dialogue.confirming
+                                               else self.asr.classify(audio))
                 turn.transcript, turn.intent, turn.reason = (
                     clean(transcription.text), intent.intent, intent.reason)
                 if intent.intent == UNRECOGNIZED and queries < self.settings.max_queries:
@@ -271,23 +279,23 @@ class CallbackRobot:
                 turn.asr_s = time.perf_counter() - started
             else:
                 turn.reason = "no speech"
-            if turn.intent in RESULT_INTENTS or turn.intent == HANDOFF_INTENT:
-                result.intent, result.transcript, result.answer_end = (
-                    turn.intent, turn.transcript, ended)
-                if turn.intent == HANDOFF_INTENT:  # the agent gets the whole conversation
-                    result.transcript = " / ".join(t.transcript for t in result.turns
-                                                   if t.transcript)
-                await self._say(leg, prompts.thanks() if turn.intent != HANDOFF_INTENT
-                                else prompts.handoff(), result)
-                return
-            if reasks < self.settings.max_reasks:
-                reasks += 1
+            step = dialogue.next_step(turn.intent, spoke=bool(turn.transcript))
+            if step.kind == "confirm":
+                utterance = prompts.confirm_basic()
+                continue
+            if step.kind == "reask":
                 utterance = prompts.reask()
                 continue
-            result.intent = UNRECOGNIZED
-            result.transcript = " / ".join(t.transcript for t in result.turns if t.transcript)
-            result.answer_end = ended
-            await self._say(leg, prompts.unrecognized_bye(), result)
+            result.intent, result.answer_end = final_intent(step, turn.intent), ended
+            result.transcript = turn.transcript
+            if step.kind != "record":  # whoever takes over gets the whole conversation
+                result.transcript = " / ".join(t.transcript for t in result.turns
+                                               if t.transcript)
+            if step.kind == "handoff_unclear":
+                turn.reason += "; not understood twice: handed to a person"
+            await self._say(leg, {"record": prompts.thanks, "handoff": prompts.handoff,
+                                  "handoff_unclear": prompts.handoff_unclear,
+                                  "give_up": prompts.unrecognized_bye}[step.kind](), result)
             return
 
     async def _progress_query(self, audio: np.ndarray, transcription: Transcription,
