@@ -71,12 +71,12 @@ diagram: install
 	$(BIN)/python -m tools.lifecycle_table
 	$(BIN)/python -m tools.campaign_machines
 
-# docs/commands.md from the command catalogue (domain/commands.py) and
-# docs/campaign-commands.md from the campaign catalogue (domain/campaign/commands.py);
-# tests check both.
+# docs/commands.md from the command catalogue (domain/commands.py) and docs/permissions.md
+# from the permission matrix (domain/access/permissions.toml); tests check both.
 docs: diagram
 	$(BIN)/python -m tools.commands_doc > docs/commands.md
 	$(BIN)/python -m tools.campaign_commands_doc > docs/campaign-commands.md
+	$(BIN)/python -m tools.permissions_doc > docs/permissions.md
 
 clean:
 	rm -rf $(VENV) node_modules var/rexian.db

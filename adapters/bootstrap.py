@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import os
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -12,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault, open_vault
+from domain.access.access_log import TARGET_ORDER
+from domain.access.control import AccessControl
+from domain.access.roles import Identity
 from domain.departments import DepartmentRegistry
 from domain.erasure import erase_citizen
 from domain.errors import InvalidInput, shown
@@ -19,6 +23,7 @@ from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
 from domain.values import Actor
+from projections.access_log import AccessLogIndex, access_entries
 from projections.callback_queue import CallbackQueue
 from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
@@ -49,6 +54,7 @@ class Engine:
     service: WorkOrderService
     vault: SqlVault
     departments: DepartmentRegistry
+    access: AccessControl
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
 
     def catch_up(self) -> None:
@@ -81,6 +87,33 @@ class Engine:
                                 citizen=citizen, reason=reason, actor=actor)
         self.catch_up()
         return receipt
+
+    def reveal_order(self, ticket_no: str, identity: Identity | None,
+                     reason: str | None) -> dict[str, Any]:
+        """The order with personal data unmasked, for a role that may reveal and says why
+        (logged before anything is shown)."""
+        self.service.load(ticket_no)  # an unknown order is refused before any logging
+        assert identity is not None, "authorised by the front end"
+        self.access.reveal(identity, reason=reason, target_kind=TARGET_ORDER,
+                           target=ticket_no)
+        return self.service.show(ticket_no, reveal=True)
+
+    def read_history(self, ticket_no: str, as_of: datetime | None,
+                     identity: Identity | None, reason: str = "") -> dict[str, Any]:
+        """`history`, checked and (for auditors) recorded in the access log."""
+        result = self.service.history(ticket_no, as_of)  # unknown orders refused first
+        assert identity is not None, "authorised by the front end"
+        self.access.read(identity, as_of=as_of, target_kind=TARGET_ORDER, target=ticket_no,
+                         reason=reason)
+        return result
+
+    def access_entries(self, since: datetime) -> builtins.list[dict[str, Any]]:
+        """The access log from `since` (instants in Beijing time, as everywhere)."""
+        self.runners["access_log"].catch_up()
+        rows = access_entries(self.db, since)
+        for row in rows:
+            row["at"] = iso(datetime.fromisoformat(row["at"]))
+        return rows
 
     def close(self) -> None:
         self.service.close()
@@ -153,7 +186,7 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             clock=clock,
             deadlines=policy,
         )
-        engine = Engine(config, db, service, vault, registry)
+        engine = Engine(config, db, service, vault, registry, AccessControl(service))
         engine.runners = {
             "tickets": ProjectionRunner(service, db, TicketList()),
             "deadline_index": ProjectionRunner(service, db, DeadlineIndex()),
@@ -161,5 +194,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
             "citizen_orders": ProjectionRunner(service, db, CitizenOrderIndex()),
             "campaign_progress": ProjectionRunner(service, db, CampaignProgress()),
+            "access_log": ProjectionRunner(service, db, AccessLogIndex()),
         }
     return engine

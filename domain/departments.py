@@ -74,6 +74,15 @@ class DepartmentRegistry:
                                f"{file}: expected [[department]] entries")
         departments = []
         for index, row in enumerate(rows, start=1):
+            if "token" in row:
+                # Credentials in clear in a config file are readable by anyone who can
+                # read the config (and its backups, and the repository it sits in).
+                raise InvalidInput(
+                    "registry", f"单位名录第 {index} 条含明文令牌（token）：请删除 token 行，"
+                    "改用 rexian token issue --role department --id 标识 --dept 单位 签发令牌",
+                    f"{file}: department #{index} has a plaintext token: remove the token "
+                    "lines and issue tokens with `rexian token issue --role department --id ID "
+                    "--dept UNIT` (only their hashes are stored)")
             for key in ("name", "region", "duty_phone"):
                 if not isinstance(row.get(key), str) or not row[key].strip():
                     raise InvalidInput(key, f"单位名录第 {index} 条缺少 {key}",
@@ -83,6 +92,5 @@ class DepartmentRegistry:
                 region=row["region"].strip(),
                 supervisor=(row.get("supervisor") or None),
                 duty_phone=row["duty_phone"].strip(),
-                token=str(row.get("token", "")),
             ))
         return cls(departments)

@@ -117,3 +117,11 @@ class UnknownCitizen(DomainError):
                          f"no citizen with phone {masked_phone} in the vault (never called, "
                          "or already erased)")
         self.masked_phone = masked_phone
+
+
+class PermissionDenied(DomainError):
+    """An authenticated identity asked for something its role may not do (domain/access)."""
+
+
+class Unauthenticated(DomainError):
+    """No credential, or one that is malformed, unknown, expired or revoked."""

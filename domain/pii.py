@@ -167,3 +167,18 @@ def _birth_date(yyyymmdd: str) -> bool:
 
 def _mask_id(value: str) -> str:
     return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+def restore(text: str, values: Iterable[str]) -> str:
+    """The masked `text` with the sealed `values` back in place (a reveal, domain/access):
+    each value's mask is found again, left to right, in the order redact() sealed them."""
+    pieces, cursor = [], 0
+    for value in values:
+        mask = redact(value).text
+        at = text.find(mask, cursor) if mask != value else -1
+        if at < 0:
+            continue  # the text was masked by another rule or edited: leave the mask
+        pieces += [text[cursor:at], value]
+        cursor = at + len(mask)
+    pieces.append(text[cursor:])
+    return "".join(pieces)

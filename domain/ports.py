@@ -112,7 +112,6 @@ class Department:
     region: str
     supervisor: str | None
     duty_phone: str
-    token: str = ""
 
 
 class DepartmentDirectory(Protocol):

@@ -49,7 +49,7 @@ from domain.ports import (
     TicketNumbers,
 )
 from domain.values import Actor, require_text, require_ticket_no
-from domain.views import SHANGHAI, history_entry, iso, order_view
+from domain.views import SHANGHAI, history_entry, iso, order_view, revealed
 from domain.workorder import WorkOrder, order_id
 
 
@@ -582,24 +582,27 @@ class WorkOrderService(Application):
         self._commit(order)
 
     # ----- queries ----------------------------------------------------------------------
-    def view(self, order: WorkOrder, at: datetime | None = None) -> dict[str, Any]:
+    def view(self, order: WorkOrder, at: datetime | None = None, *,
+             reveal: bool = False) -> dict[str, Any]:
         """The JSON shape of `show` (domain/views.py); `at` is the moment the
-        time-dependent fields (sla_state) are judged at (default now)."""
+        time-dependent fields (sla_state) are judged at (default now). `reveal`: personal
+        data unmasked (the front end has checked and logged the reveal, domain/access)."""
         personal = self.vault.open(order.citizen_id, order.personal) if order.personal else None
         caller: tuple[str, str | None] = ("available", None)
         if personal is None:
             # No token left (the Erased event cleared it), or a key shredded / locked away.
             caller = (self.vault.closed_reason(order.citizen_id) if order.personal
                       else (ERASED, "已删除 / erased"))
-        return order_view(order, personal, self._sla_state(order, at), caller)
+        view = order_view(order, personal, self._sla_state(order, at), caller)
+        return revealed(view, personal) if reveal and personal else view
 
     def _sla_state(self, order: WorkOrder, at: datetime | None = None) -> str | None:
         if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:
             return None
         return self.deadlines.sla_state(at or self.now(), order.due_at, order.urgency)
 
-    def show(self, ticket_no: str) -> dict[str, Any]:
-        return self.view(self.load(ticket_no))
+    def show(self, ticket_no: str, *, reveal: bool = False) -> dict[str, Any]:
+        return self.view(self.load(ticket_no), reveal=reveal)
 
     def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
         """The order as it was at `as_of` (default: now) and every event up to then."""

@@ -15,7 +15,8 @@ CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "无法联系")
 SATISFIED_RESULTS = ("满意", "基本满意")
 # Dial outcomes: 空号 (number does not exist) and 停机 (suspended) are never retried.
 CALL_OUTCOMES = ("answered", "no_answer", "busy", "空号", "停机")
-ROLES = ("agent", "dispatcher", "department", "citizen", "robot", "system", "auditor")
+ROLES = ("agent", "dispatcher", "supervisor", "department", "citizen", "robot", "system",
+         "auditor", "admin")
 
 
 # Free text may span lines (a web form's 诉求内容); identifiers never do.

@@ -103,8 +103,17 @@ def order_view(order: Any, personal: PersonalData | None, sla_state: str | None,
         "call_attempts": localized(order.call_attempts),
         "handoffs": localized(order.handoffs),
         "version": order.version,
+        "revealed": False,  # personal data masked (True only in a logged reveal)
     }
     return view
+
+
+def revealed(view: dict[str, Any], personal: PersonalData) -> dict[str, Any]:
+    """`view` with the caller and the numbers masked in the content shown in full."""
+    from domain.pii import restore
+
+    return {**view, "caller_name": personal.name, "caller_phone": personal.phone,
+            "content": restore(view["content"], personal.extra), "revealed": True}
 
 
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp",

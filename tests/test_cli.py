@@ -6,6 +6,7 @@ a handful of error cases. Every command runs under the simulation clock (`--now`
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -135,7 +136,9 @@ def test_whole_lifecycle_through_the_console_script(db_url: str) -> None:
     assert h["state"]["due_at"] == "2025-11-24T23:59:59+08:00"
     assert [e["type"] for e in h["events"]] == [
         "Registered", "Dispatched", "Signed", "ExtensionRequested"]
-    assert h["events"][2]["actor"] == {"role": "department", "id": LEAD}
+    # The unit's command, run locally: the OS user acting for the unit, recorded as such.
+    assert h["events"][2]["actor"] == {"role": "department",
+                                       "id": f"{LEAD}/local:{getpass.getuser()}"}
     assert h["events"][3]["details"]["reason"] == "需协调住建部门"
 
     report = ok(db, "2025-11-14T09:00:00", "verify")

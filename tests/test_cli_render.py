@@ -197,7 +197,7 @@ def running(tmp_path: Path, clock: SimClock) -> Iterator[Running]:
 
 def test_remote_tick_and_verify(running: Running, clock: SimClock,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REXIAN_CENTRE_TOKEN", CENTRE_TOKEN)
+    monkeypatch.setenv("REXIAN_TOKEN", CENTRE_TOKEN)
     remote = ["--grpc", f"127.0.0.1:{running.port}"]
     runner = CliRunner()
     no = running.dispatched(WATER)

@@ -18,7 +18,6 @@ import pytest
 
 from adapters.bootstrap import Engine, build_engine
 from adapters.grpc.feed import FEED, DepartmentFeedProjection
-from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.kafka.avro import envelope, payload_json
 from adapters.keys import FileKeyWrapper, kek_path
@@ -234,14 +233,13 @@ def test_erase_over_grpc(tmp_path: Path, clock: SimClock) -> None:
         finally:
             remote.close()
         receipt = run.tickets.EraseCitizen(ticket_pb.EraseCitizenRequest(
-            citizen=ERASED[1], reason=REASON, actor=common_pb.Actor(role="agent", id="P1")),
-            metadata=md(CENTRE_TOKEN))
+            citizen=ERASED[1], reason=REASON), metadata=md(CENTRE_TOKEN))
         assert receipt.citizen == "138****5678" and len(receipt.tickets) == 3
         shown = run.tickets.GetTicket(ticket_pb.GetTicketRequest(ticket_no=made["closed"]),
                                       metadata=md(CENTRE_TOKEN)).ticket
         assert shown.caller_status == "erased" and not shown.HasField("caller_phone")
         history = engine.service.history(made["closed"])["events"][-1]
-        assert history["actor"] == {"role": "agent", "id": "P1"}
+        assert history["actor"] == {"role": "admin", "id": "centre"}  # the token's holder
     finally:
         next(runs, None)
         engine.close()

@@ -18,7 +18,7 @@ from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from domain.service import SHANGHAI
 from domain.values import Actor
 from tests.conftest import SimClock
-from tests.test_grpc_support import CITY, MARKET, WATER, Running, md, running_fixture
+from tests.test_grpc_support import CITY, MARKET, WATER, Running, grant, md, running_fixture
 
 
 @pytest.fixture
@@ -35,7 +35,12 @@ def _eta() -> Any:
 def test_department_acts_on_its_own_orders(running: Running) -> None:
     f, water = running.feed, running.dept(WATER)
     no = running.dispatched(WATER, assist=(CITY,))
-    r = f.Sign(pb.SignRequest(ticket_no=no, operator="张工"), metadata=water)
+    # A clerk's own token: the events name the clerk; naming anyone else is refused.
+    clerk = md(grant(running.engine, "rx1_" + "z" * 43, ("department",), "张工", dept=WATER))
+    with pytest.raises(grpc.RpcError) as excinfo:
+        f.Sign(pb.SignRequest(ticket_no=no, operator="李工"), metadata=clerk)
+    assert excinfo.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
+    r = f.Sign(pb.SignRequest(ticket_no=no, operator="张工"), metadata=clerk)
     assert r.ticket.state == "办理中"
     r = f.ReportPlan(pb.ReportPlanRequest(ticket_no=no, eta=_eta(), note="明日抢修"),
                      metadata=water)

@@ -74,7 +74,12 @@ def test_replay_and_verify(running: Running, clock: SimClock) -> None:
         assert excinfo.value.code() == code  # type: ignore[attr-defined]
         assert excinfo.value.details().startswith(start)  # type: ignore[attr-defined]
     report = audit.Verify(audit_pb.VerifyRequest(), metadata=running.centre)
-    assert report.ok and report.checked_events == 3 and not report.problems
+    # Every stored event: the order's, the test token's and the auditor's two logged reads.
+    stored = running.engine.service.recorder.max_notification_id()
+    assert report.ok and report.checked_events == stored == 6 and not report.problems
+    reads = [(r["action"], r["target"]) for r in running.engine.access_entries(
+        datetime(2000, 1, 1, tzinfo=SHANGHAI))]
+    assert reads == [("history", no), ("as_of", no)]
     one = audit.Verify(audit_pb.VerifyRequest(ticket_no=no), metadata=running.centre)
     assert one.ok and one.checked_orders == 1
 
@@ -233,8 +238,7 @@ def test_cli_remote_mode_walks_a_lifecycle(running: Running,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from tools.cli import app
 
-    monkeypatch.setenv("REXIAN_CENTRE_TOKEN", CENTRE_TOKEN)
-    monkeypatch.delenv("REXIAN_ACTOR", raising=False)
+    monkeypatch.setenv("REXIAN_TOKEN", CENTRE_TOKEN)
     cli = CliRunner()
     remote = ["--grpc", f"127.0.0.1:{running.port}"]
 
@@ -270,6 +274,9 @@ def test_cli_remote_mode_walks_a_lifecycle(running: Running,
     assert (error["type"], error["field"]) == ("UnknownDepartment", "dept")
     counts = json.loads(rexian("tick", "--json"))  # the server ticks (Tick RPC)
     assert set(counts) == {"warning", "level1", "level2", "level3", "revised"}
-    monkeypatch.setenv("REXIAN_CENTRE_TOKEN", "wrong")
+    monkeypatch.setenv("REXIAN_TOKEN", "wrong")
     error = json.loads(rexian("show", no, "--json", code=2))["error"]
-    assert error["type"] == "RemoteError" and "UNAUTHENTICATED" in error["en"]
+    assert error["type"] == "Unauthenticated" and "malformed token" in error["en"]
+    monkeypatch.delenv("REXIAN_TOKEN")
+    error = json.loads(rexian("show", no, "--json", code=2))["error"]
+    assert error["field"] == "token" and "REXIAN_TOKEN" in error["en"]

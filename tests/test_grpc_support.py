@@ -5,6 +5,8 @@ No tests here: the test_grpc_*.py files import these helpers.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from eventsourcing.application import AggregateNotFoundError
 
 from adapters.bootstrap import Engine
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
@@ -19,19 +22,48 @@ from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc a
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.grpc.server import GrpcServer, serve_grpc
+from domain.access.credentials import Credential, credential_id, token_hash
+from domain.values import Actor
 
-CENTRE_TOKEN = "centre-test-token"
 WATER = "区水务局"
 CITY = "区城管局"
 MARKET = "区市场监管局"
+# The centre's staff in the tests: one token holding every role but a unit's (a fixed
+# value, so subprocesses and helpers can use it; granted into each store by `grant`).
+CENTRE_ROLES = ("agent", "dispatcher", "supervisor", "auditor", "robot", "admin")
+CENTRE_TOKEN = "rx1_" + "c" * 43
 
 
 def md(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
 
+def grant(engine: Engine, token: str, roles: tuple[str, ...], staff_id: str,
+          dept: str | None = None) -> str:
+    """Store a credential for a known token (what `rexian token issue` does with a random
+    one), once per store."""
+    digest = token_hash(token)
+    try:
+        engine.service.repository.get(credential_id(digest))
+    except AggregateNotFoundError:
+        credential = Credential.issue(digest=digest, roles=list(roles), staff_id=staff_id,
+                                      dept=dept, expires_at=None,
+                                      actor=Actor("admin", "test-setup"),
+                                      at=engine.service.now())
+        engine.service._commit(credential)
+    return token
+
+
+def centre_token(engine: Engine) -> str:
+    return grant(engine, CENTRE_TOKEN, CENTRE_ROLES, "centre")
+
+
 def dept_token(engine: Engine, name: str) -> str:
-    return engine.departments.get(name).token
+    """The unit's token (a department identity bound to it, id = the unit's name)."""
+    engine.departments.get(name)
+    token = "rx1_" + base64.urlsafe_b64encode(hashlib.sha256(name.encode()).digest()
+                                               ).decode().rstrip("=")
+    return grant(engine, token, ("department",), name, dept=name)
 
 
 @dataclass
@@ -67,7 +99,8 @@ class Running:
 
 
 def start(engine: Engine, **kwargs: Any) -> Running:
-    server, port = serve_grpc(engine, "127.0.0.1:0", centre_token=CENTRE_TOKEN, **kwargs)
+    centre_token(engine)
+    server, port = serve_grpc(engine, "127.0.0.1:0", **kwargs)
     channel = grpc.insecure_channel(f"127.0.0.1:{port}")
     grpc.channel_ready_future(channel).result(timeout=10)
     return Running(engine, server, port, channel, ticket_grpc.TicketServiceStub(channel),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,21 +123,43 @@ def test_every_command_and_query(running: Running, clock: SimClock) -> None:
     assert WATER in names and len(names) == len(running.engine.departments.all())
 
 
-def test_actor_from_request_then_metadata_then_default(running: Running) -> None:
+def test_the_actor_is_the_token_identity_never_one_the_request_names(running: Running
+                                                                     ) -> None:
+    """Each event records who authenticated, in the role the matrix grants the command
+    under; a request's actor field or x-rexian-actor header naming someone else is refused
+    (PERMISSION_DENIED, nothing recorded, an access-log entry)."""
     t, c = running.tickets, running.centre
-    no = t.Intake(pb.IntakeRequest(
+    request = pb.IntakeRequest(
         channel="电话", category="投诉", urgency="一般", region="甬江区", content="噪音",
-        caller_name="李四", caller_phone="13900139000",
-        actor=common_pb.Actor(role="agent", id="A007")), metadata=c).ticket.ticket_no
-    t.Dispatch(pb.DispatchRequest(ticket_no=no, dept=WATER),
-               metadata=(*c, ("x-rexian-actor", "dispatcher:%E7%8E%8B%E4%BA%94")))
-    t.Sign(pb.SignRequest(ticket_no=no, dept=WATER), metadata=c)
+        caller_name="李四", caller_phone="13900139000")
+    no = t.Intake(request, metadata=c).ticket.ticket_no
+    t.Dispatch(pb.DispatchRequest(ticket_no=no, dept=WATER), metadata=c)
+    t.Sign(pb.SignRequest(ticket_no=no, dept=WATER), metadata=c)  # 代录 by the centre
     events = running.engine.service.history(no)["events"]
     assert [e["actor"] for e in events] == [
-        {"role": "agent", "id": "A007"},
-        {"role": "dispatcher", "id": "王五"},
-        {"role": "department", "id": WATER},
+        {"role": "agent", "id": "centre"},
+        {"role": "dispatcher", "id": "centre"},
+        {"role": "dispatcher", "id": "centre"},
     ]
+    forged = pb.IntakeRequest(**{f.name: getattr(request, f.name)
+                                 for f in pb.IntakeRequest.DESCRIPTOR.fields
+                                 if f.name != "actor"},
+                              actor=common_pb.Actor(role="agent", id="A007"))
+    for call, metadata in (
+            (lambda m: t.Intake(forged, metadata=m), c),
+            (lambda m: t.Withdraw(pb.WithdrawRequest(ticket_no=no, reason="x"), metadata=m),
+             (*c, ("x-rexian-actor", "dispatcher:%E7%8E%8B%E4%BA%94")))):
+        before = running.engine.service.recorder.max_notification_id()
+        with pytest.raises(grpc.RpcError) as excinfo:
+            call(metadata)
+        assert code_of(excinfo) == grpc.StatusCode.PERMISSION_DENIED
+        assert "操作人由令牌确定" in details_of(excinfo)
+        # Nothing but the access-log entry was recorded.
+        assert running.engine.service.recorder.max_notification_id() == before + 1
+    assert len(running.engine.service.history(no)["events"]) == 3
+    refused = [r for r in running.engine.access_entries(datetime(2000, 1, 1, tzinfo=UTC))
+               if r["action"] == "refused"]
+    assert [r["operation"] for r in refused[-2:]] == ["intake", "withdraw"]
 
 
 def test_error_codes_name_the_field_or_state(running: Running) -> None:

@@ -136,11 +136,11 @@ def test_cli_unknown_ticket_is_named_by_its_first_characters(cli_db: tuple[str, 
     assert f"工单 {'7' * 40}… 不存在" in done.output and len(done.output) < 300
 
 
-def test_cli_actor_with_control_characters_is_refused(cli_db: tuple[str, Engine]) -> None:
+def test_cli_role_with_control_characters_is_refused(cli_db: tuple[str, Engine]) -> None:
     db, engine = cli_db
     before = store_state(engine)
-    done = cli(db, "--actor", "agent:A1\x07", *INTAKE, "--content", "噪音")
-    assert done.exit_code == 2 and "actor_id" in done.output
+    done = cli(db, "--role", "agent\x07", *INTAKE, "--content", "噪音")
+    assert done.exit_code == 2 and "invalid role" in done.output and "\x07" not in done.output
     assert store_state(engine) == before
 
 
@@ -272,7 +272,7 @@ def _taken_port() -> tuple[socket.socket, int]:
 
 def test_second_server_on_a_port_refuses_to_start(running: Running) -> None:
     with pytest.raises(PortInUse) as excinfo:
-        serve_grpc(running.engine, f"127.0.0.1:{running.port}", centre_token="t")
+        serve_grpc(running.engine, f"127.0.0.1:{running.port}")
     assert "端口已被占用" in str(excinfo.value) and "port in use" in str(excinfo.value)
 
 

@@ -463,8 +463,7 @@ def test_the_skip_check_is_not_vacuous_a_writer_bypassing_the_lock_is_passed_ove
 def serve_workers(pg_url: str) -> Iterator[list[tuple[PythonProcess, str]]]:
     """Three `rexian serve` processes started at the same moment on a fresh database."""
     procs = [PythonProcess("tools.cli", "--db", pg_url, "serve", "--grpc", "127.0.0.1:0",
-                           "--interval", "0.5", cwd=str(ROOT),
-                           env={"REXIAN_CENTRE_TOKEN": "centre-test-token"})
+                           "--interval", "0.5", cwd=str(ROOT))
              for _ in range(3)]
     try:
         workers = []
@@ -481,13 +480,14 @@ def serve_workers(pg_url: str) -> Iterator[list[tuple[PythonProcess, str]]]:
 
 def test_the_department_feed_is_served_by_every_worker(
         pg_url: str, serve_workers: list[tuple[PythonProcess, str]]) -> None:
-    from tests.test_grpc_support import CENTRE_TOKEN, WATER, FeedReader, md
+    from tests.test_grpc_support import WATER, FeedReader, centre_token, dept_token, md
 
     engine = build_engine(pg_url)
+    CENTRE_TOKEN = centre_token(engine)  # in the shared store: every worker accepts it
     channels = [grpc.insecure_channel(address) for _, address in serve_workers]
     readers: list[Any] = []
     try:
-        token = engine.departments.get(WATER).token
+        token = dept_token(engine, WATER)
         readers = [FeedReader(channel, token, WATER, after=0) for channel in channels[1:]]
         stub = ticket_grpc.TicketServiceStub(channels[0])
         made = []

@@ -53,7 +53,6 @@ from adapters.grpc.server import serve_grpc
 from domain.values import Actor
 
 DEPT = "区水务局"
-CENTRE_TOKEN = "bench-centre-token"
 AGENT = Actor("agent", "bench")
 UNIT = Actor("department", DEPT)
 
@@ -141,13 +140,19 @@ def run(argv: list[str]) -> dict[str, Any]:
         else:
             engine = build_engine(str(Path(tmp) / "rexian.db"))
         orders = _intake(engine, warmup + total + args.burst_orders)
-        server, port = serve_grpc(engine, "127.0.0.1:0", centre_token=CENTRE_TOKEN)
+        from domain.values import Actor
+
+        admin = Actor("admin", "bench")
+        centre_token = engine.access.issue(roles=["dispatcher"], staff_id="bench-dispatcher",
+                                           actor=admin)["token"]
+        token = engine.access.issue(roles=["department"], staff_id=DEPT, dept=DEPT,
+                                    actor=admin)["token"]
+        server, port = serve_grpc(engine, "127.0.0.1:0")
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         try:
             grpc.channel_ready_future(channel).result(timeout=10)
-            centre = (("authorization", f"Bearer {CENTRE_TOKEN}"),)
+            centre = (("authorization", f"Bearer {centre_token}"),)
             tickets = ticket_grpc.TicketServiceStub(channel)
-            token = engine.departments.get(DEPT).token
 
             def dispatch(no: str) -> None:
                 tickets.Dispatch(ticket_pb.DispatchRequest(ticket_no=no, dept=DEPT),

@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CENTRE_TOKEN = "bench-scaleout-centre-token"
+# The drivers' token (agent + dispatcher), issued into each row's store, passed by env.
+TOKEN_ENV = "REXIAN_TOKEN"
 LAG = "bench_scaleout_applied"
 DEPT = "区水务局"
 
@@ -104,7 +105,7 @@ def drive(address: str, seconds: float, threads: int) -> int:
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=30)
     stub = rpc.TicketServiceStub(channel)
-    auth = (("authorization", f"Bearer {CENTRE_TOKEN}"),)
+    auth = (("authorization", f"Bearer {os.environ[TOKEN_ENV]}"),)
     latencies: list[list[float]] = [[] for _ in range(threads)]
     acked: dict[str, float] = {}  # ticket number -> when its intake's answer arrived
     errors: list[str] = []
@@ -205,6 +206,11 @@ def one_row(url: str, workers: int, seconds: float, clients: int,
     from adapters.bootstrap import build_engine
 
     engine = build_engine(url)  # schema and the vault's key first, outside the timing
+    from domain.values import Actor
+
+    issued = engine.access.issue(roles=["agent", "dispatcher"], staff_id="bench-driver",
+                                 actor=Actor("admin", "bench"))
+    env = {**env, TOKEN_ENV: issued["token"]}
     procs: list[Child] = []
     try:
         follower = Child(logs / f"w{workers}-follower.log", "-m", "tools.bench_scaleout",
@@ -308,8 +314,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             ThrowawayPostgres(dbname="bench_scaleout") as pg:
         logs = Path(args.logs) if args.logs else Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "REXIAN_CENTRE_TOKEN": CENTRE_TOKEN,
-               "REXIAN_KEK_FILE": str(Path(tmp) / "bench.kek"), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "REXIAN_KEK_FILE": str(Path(tmp) / "bench.kek"), "PYTHONUNBUFFERED": "1"}
         os.environ["REXIAN_KEK_FILE"] = env["REXIAN_KEK_FILE"]  # this process's engine too
         for n in counts:
             url = pg.create_database(f"scaleout_{n}")

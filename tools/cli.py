@@ -27,9 +27,11 @@ from typer.main import get_command_name
 from typer.models import OptionInfo
 from typer.utils import get_params_from_function
 
+from domain.access.roles import STAFF_ROLES, Identity
 from domain.commands import CATALOGUE, CommandSpec, Field
 from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
+from tools.cli_access import register as register_access
 from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
 from tools.cli_campaign import is_campaign_ref
@@ -56,19 +58,35 @@ app = typer.Typer(
 class Context:
     db: str | None
     now: datetime | None
-    actor: str | None
+    role: str | None  # the role the local OS user acts in (None: the operation's default)
     departments: str | None
     grpc: str | None = None  # HOST:PORT of a running engine (remote mode)
     kek: str | None = None  # the key-encryption key file (None: $REXIAN_KEK_FILE, ./var)
+    token: str | None = None  # the bearer token for --grpc (None: $REXIAN_TOKEN)
+    tls_ca: str | None = None  # CA of the server's TLS certificate (None: $REXIAN_TLS_CA)
+    identity: Identity | None = None  # who runs the current command, once authorised
     _engine: Engine | None = field(default=None, repr=False)
 
     def engine(self) -> Engine:
         if self._engine is None and self.grpc:
-            # Remote mode: a facade with the Engine surface the commands use, over gRPC
-            # (centre token from $REXIAN_CENTRE_TOKEN or the development default).
-            from adapters.grpc.client import RemoteEngine
+            # Remote mode: a facade with the Engine surface the commands use, over gRPC;
+            # the server authenticates the token and acts as its identity.
+            from adapters.grpc.client import ClientTls, RemoteEngine
 
-            self._engine = cast("Engine", RemoteEngine(self.grpc))
+            token = self.token or os.environ.get("REXIAN_TOKEN")
+            if not token:
+                raise InvalidInput("token", "远程命令需要访问令牌（--token 或 $REXIAN_TOKEN；"
+                                   "用 rexian token issue 签发）",
+                                   "remote commands need an access token (--token or "
+                                   "$REXIAN_TOKEN; issue one with rexian token issue)")
+            ca = self.tls_ca or os.environ.get("REXIAN_TLS_CA")
+            try:
+                tls = ClientTls.from_files(ca) if ca else None
+            except OSError as error:
+                raise InvalidInput("tls_ca", f"无法读取 CA 证书：{shown(error, 200)}",
+                                   f"cannot read the CA certificate: {shown(error, 200)}"
+                                   ) from None
+            self._engine = cast("Engine", RemoteEngine(self.grpc, token=token, tls=tls))
         if self._engine is None:
             from domain.service import system_clock
 
@@ -78,14 +96,49 @@ class Context:
                                         kek_file=self.kek)
         return self._engine
 
-    def actor_for(self, default_role: str, default_id: str) -> Actor:
-        text = self.actor or os.environ.get("REXIAN_ACTOR") or default_id
-        return Actor.parse(text, default_role)
+    def authorise(self, engine: Engine, operation: str, dept: str | None = None) -> Identity:
+        """The local OS user in the chosen role (or the operation's default), checked
+        against the permission matrix; a refusal is logged and exits 2."""
+        from domain.access.permissions import matrix
+        from domain.access.roles import VIA_LOCAL
+
+        role = self.role or os.environ.get("REXIAN_ROLE") or matrix().default_role(operation)
+        if role not in STAFF_ROLES:
+            raise InvalidInput("role", f"角色“{shown(role)}”无效，可选：{'、'.join(STAFF_ROLES)}",
+                               f"invalid role {shown(role)!r}; expected one of "
+                               f"{', '.join(STAFF_ROLES)}")
+        who = Identity((role,), f"local:{os_user()}", dept if role == "department" else None,
+                       via=VIA_LOCAL)
+        self.identity = engine.access.authorize(who, operation)
+        return self.identity
+
+    def actor(self) -> Actor:
+        """The recorded actor of the authorised command (never a name typed on the line).
+        Remote commands send none: the server records its token's identity."""
+        if self.grpc:
+            return REMOTE_ACTOR
+        assert self.identity is not None, "run(..., operation=...) authorises first"
+        return self.identity.actor()
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+
+
+# What a remote command passes where the local CLI passes its actor: never sent (the gRPC
+# client builds requests without an actor; the server acts as the token's identity).
+REMOTE_ACTOR = Actor("system", "remote-token-holder")
+
+
+def os_user() -> str:
+    """The OS account running the CLI (a uid when it has no name, e.g. in a container)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
 
 
 def build_engine(db_url: str | None, **options: Any) -> Engine:
@@ -149,12 +202,17 @@ def ctx_of(ctx: typer.Context) -> Context:
 
 
 def run(ctx: typer.Context, as_json: bool, action: Callable[[Engine], Any],
-        text: Callable[[Any], str | RenderableType]) -> Any:
-    """Run one engine action; domain errors exit 2 with a bilingual message. `text` renders
-    the result for people and is not called for --json."""
+        text: Callable[[Any], str | RenderableType], operation: str | None = None,
+        dept: str | None = None) -> Any:
+    """Run one engine action as operation `operation` of the permission matrix (checked
+    first, locally; a remote server checks its token itself); domain errors exit 2 with a
+    bilingual message. `text` renders the result for people and is not called for --json."""
     context = ctx_of(ctx)
     try:
-        result = action(context.engine())
+        engine = context.engine()
+        if operation is not None and not context.grpc:
+            context.authorise(engine, operation, dept)
+        result = action(engine)
     except DomainError as error:
         fail(error, as_json)
     except Exception as error:
@@ -187,8 +245,16 @@ def main_options(
                                           "(default: $REXIAN_DB or ./var/rexian.db)")] = None,
     now: Annotated[str | None, typer.Option("--now", metavar="ISO8601", help="Simulation clock (ISO 8601); "
                                            "only with REXIAN_SIMULATION=1")] = None,
-    actor: Annotated[str | None, typer.Option("--actor", metavar="ROLE:ID", help="ROLE:ID or ID of who acts "
-                                             "(default $REXIAN_ACTOR)")] = None,
+    role: Annotated[str | None, typer.Option("--role", metavar="ROLE", help="The role you act "
+                                            "in: agent, dispatcher, supervisor, auditor, "
+                                            "department, robot, admin (default $REXIAN_ROLE, "
+                                            "else the command's own; see docs/permissions.md)")
+                    ] = None,
+    token: Annotated[str | None, typer.Option("--token", metavar="TOKEN", help="Access token "
+                                             "for --grpc (default $REXIAN_TOKEN)")] = None,
+    tls_ca: Annotated[str | None, typer.Option("--tls-ca", metavar="FILE", help="With --grpc: "
+                                              "talk TLS, trusting this CA certificate (PEM; "
+                                              "default $REXIAN_TLS_CA)")] = None,
     departments: Annotated[str | None, typer.Option("--departments", metavar="FILE",
                                                    help="Department registry TOML")] = None,
     grpc: Annotated[str | None, typer.Option("--grpc", metavar="HOST:PORT",
@@ -212,8 +278,8 @@ def main_options(
             frozen = parse_instant(now, "now")
         except DomainError as error:
             fail(error, False)
-    context = Context(db=db, now=frozen, actor=actor, departments=departments, grpc=grpc,
-                      kek=kek)
+    context = Context(db=db, now=frozen, role=role, departments=departments, grpc=grpc,
+                      kek=kek, token=token, tls_ca=tls_ca)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -244,11 +310,11 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
         def action(engine: Engine) -> dict[str, Any]:
             # Inside run(): a malformed instant or actor is a refusal (exit 2) like any other.
             values = {f.name: _cli_value(f, given[f.name]) for f in spec.fields}
-            actor = ctx_of(ctx).actor_for(spec.role, spec.default_actor_id(values))
+            actor = ctx_of(ctx).actor()
             number = engine.service.execute(spec.name, ticket, actor=actor, **values)
             return engine.service.show(number)
 
-        run(ctx, as_json, action, order_line)
+        run(ctx, as_json, action, order_line, operation=spec.name, dept=given.get("dept"))
 
     params = [inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                 annotation=typer.Context)]
@@ -306,14 +372,27 @@ def tick_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         with progress_reporter("到期检查 / due steps") as report:
             return tick_engine(engine, report)
 
-    run(ctx, as_json, action, text)
+    run(ctx, as_json, action, text, operation="tick")
 
 
 # ----- queries ------------------------------------------------------------------------
 @app.command(cls=Command)
-def show(ctx: typer.Context, ticket: TicketArg, as_json: JsonOpt = False) -> None:
-    """Show one order (personal data masked)."""
-    run(ctx, as_json, lambda e: e.service.show(ticket), rendered("order_panel"))
+def show(ctx: typer.Context, ticket: TicketArg,
+         reveal: Annotated[bool, typer.Option(
+             "--reveal", help="Show personal data unmasked (roles that may; recorded in the "
+             "access log)")] = False,
+         reason: Annotated[str | None, typer.Option(
+             "--reason", metavar="TEXT", help="Why you reveal it (mandatory with --reveal)")
+         ] = None,
+         as_json: JsonOpt = False) -> None:
+    """Show one order (personal data masked unless --reveal --reason)."""
+
+    def action(engine: Engine) -> dict[str, Any]:
+        if not reveal:
+            return engine.service.show(ticket)
+        return engine.reveal_order(ticket, ctx_of(ctx).identity, reason)
+
+    run(ctx, as_json, action, rendered("order_panel"), operation="show")
 
 
 @app.command(cls=Command)
@@ -329,14 +408,14 @@ def history(ctx: typer.Context, ticket: TicketArg,
             from adapters.campaigns import desk
 
             return desk(engine).service.history(ticket, moment)
-        return engine.service.history(ticket, moment)
+        return engine.read_history(ticket, moment, ctx_of(ctx).identity)
 
     def text(result: dict[str, Any]) -> RenderableType:
         from tools.cli_render import history_view
 
         return history_view(ticket, result)
 
-    run(ctx, as_json, action, text)
+    run(ctx, as_json, action, text, operation="as_of" if as_of else "history")
 
 
 @app.command(name="list", cls=Command)
@@ -347,7 +426,7 @@ def list_(ctx: typer.Context,
           as_json: JsonOpt = False) -> None:
     """List orders by state, unit (lead or assisting) and category."""
     run(ctx, as_json, lambda e: e.list(state=state, dept=dept, category=category),
-        rendered("order_table"))
+        rendered("order_table"), operation="list")
 
 
 _ANCHOR = re.compile(r"([0-9]{1,18}):([0-9a-fA-F]{64})")
@@ -391,7 +470,7 @@ def verify(ctx: typer.Context,
         with progress_reporter("完整性校验 / verifying") as report:
             return engine.verify(ticket, anchors, on_progress=report).as_dict()
 
-    result = run(ctx, as_json, action, text)
+    result = run(ctx, as_json, action, text, operation="verify")
     if not result["ok"]:
         raise typer.Exit(1)
 
@@ -403,7 +482,7 @@ def departments(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return [{"name": d.name, "region": d.region, "supervisor": d.supervisor,
                  "duty_phone": d.duty_phone} for d in engine.departments.all()]
 
-    run(ctx, as_json, action, rendered("departments_table"))
+    run(ctx, as_json, action, rendered("departments_table"), operation="departments")
 
 
 @app.command(cls=Command)
@@ -417,6 +496,14 @@ def serve(
     gateway: Annotated[str | None, typer.Option(
         "--gateway", help="Media gateway signalling URL (http://HOST:PORT): the callback "
         "robot dials due callbacks and reminders through it")] = None,
+    tls_cert: Annotated[str | None, typer.Option(
+        "--tls-cert", metavar="FILE", help="Serve gRPC over TLS with this certificate chain "
+        "(PEM)")] = None,
+    tls_key: Annotated[str | None, typer.Option(
+        "--tls-key", metavar="FILE", help="The TLS private key (PEM)")] = None,
+    tls_client_ca: Annotated[str | None, typer.Option(
+        "--tls-client-ca", metavar="FILE", help="Mutual TLS: require client certificates "
+        "signed by this CA (PEM)")] = None,
 ) -> None:
     """Run the engine: gRPC server, deadline ticker, (with --kafka) the Kafka relay and
     (with --gateway) the callback robot's dialler."""
@@ -439,7 +526,15 @@ def serve(
                                f"{engine.vault.describe()}",
                                "the callback robot needs personal data (phone numbers) and "
                                f"the key-encryption key is unavailable: {engine.vault.describe()}")
-        server, port = serve_grpc(engine, grpc_address)
+        tls = None
+        if tls_cert or tls_key or tls_client_ca:
+            from adapters.grpc.server import ServerTls
+
+            if not (tls_cert and tls_key):
+                raise InvalidInput("tls", "TLS 需要同时提供 --tls-cert 和 --tls-key",
+                                   "TLS needs both --tls-cert and --tls-key")
+            tls = ServerTls.from_files(tls_cert, tls_key, tls_client_ca)
+        server, port = serve_grpc(engine, grpc_address, tls=tls)
     except (DomainError, OSError) as error:
         typer.echo(f"错误 / error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -467,7 +562,9 @@ def serve(
     host = grpc_address.rsplit(":", 1)[0]
     typer.echo(f"Rexian engine — data: {engine.config.display}")
     typer.echo(f"Personal data: {engine.vault.describe()}")
-    typer.echo(f"gRPC: {host}:{port}")
+    typer.echo(f"gRPC: {host}:{port}"
+               + (" (TLS" + (", client certificates required)" if tls_client_ca else ")")
+                  if tls_cert else " (no TLS)"))
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
     typer.echo(f"Callback robot: dialling via {gateway}" if gateway else "Callback robot: off")
     typer.echo("Ctrl-C to stop.", err=False)
@@ -493,9 +590,10 @@ def serve(
 
 # ----- working-day calendar -----------------------------------------------------------
 register_calendar(app, run, ctx_of)
-register_campaign(app)
 register_projections(app, run)
 register_privacy(app, run, ctx_of)
+register_access(app, run, ctx_of, parse_instant)
+register_campaign(app)
 
 
 # ----- speech recognition -------------------------------------------------------------

@@ -76,8 +76,6 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         records it (audited); open orders are revised by the next tick."""
         from adapters.calendar.operations import import_notice, read_notice
 
-        actor = ctx_of(ctx).actor_for("dispatcher", "centre")
-
         def text(r: dict[str, Any]) -> str:
             done = {"imported": "已导入", "replaced": "已替换", "unchanged": "内容相同，未记录"}
             lines = [f"{r['year']} 年节假日安排（{r['title']}）：{done[r['action']]}，"
@@ -90,7 +88,9 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
             # The title and names come from the file as given: never raw control characters.
             return printable("\n".join(lines))
 
-        run(ctx, as_json, lambda e: import_notice(e, read_notice(file), replace, actor), text)
+        run(ctx, as_json,
+            lambda e: import_notice(e, read_notice(file), replace, ctx_of(ctx).actor()), text,
+            operation="calendar_import")
 
     @calendar_app.command(name="show", cls=Command)
     def show(ctx: typer.Context, year: Annotated[int, typer.Argument(metavar="YEAR", help="The year")],
@@ -104,4 +104,5 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
             engine_box.append(engine)
             return year_view(engine, year)
 
-        run(ctx, as_json, action, lambda view: render_year(view, engine_box[0]))
+        run(ctx, as_json, action, lambda view: render_year(view, engine_box[0]),
+            operation="calendar_show")

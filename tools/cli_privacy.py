@@ -51,7 +51,7 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
             return {"kek_file": str(kek_path(ctx_of(ctx).kek)),
                     **engine.vault.status()}
 
-        run(ctx, as_json, action, status_text)
+        run(ctx, as_json, action, status_text, operation="keys")
 
     @keys_app.command(name="rotate", cls=Command)
     def keys_rotate(ctx: typer.Context, as_json: JsonOpt = False) -> None:
@@ -69,7 +69,7 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
                     f"now under {result['kek_file']} ({result['fingerprint']}); "
                     f"旧密钥备份 / old KEK kept as {result['old_kek_backup']}")
 
-        run(ctx, as_json, action, text)
+        run(ctx, as_json, action, text, operation="keys")
 
     @app.command(name="erase", cls=Command)
     def erase(ctx: typer.Context,
@@ -82,8 +82,8 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         event and shows the caller as 已删除 (counts, chains and verify unchanged)."""
 
         def action(engine: Engine) -> dict[str, Any]:
-            actor = ctx_of(ctx).actor_for("agent", "privacy-officer")
+            actor = ctx_of(ctx).actor()
             result: dict[str, Any] = engine.erase_citizen(citizen, reason=reason, actor=actor)
             return result
 
-        run(ctx, as_json, action, erase_text)
+        run(ctx, as_json, action, erase_text, operation="erase")

@@ -75,7 +75,7 @@ def register(app: typer.Typer, run: Any) -> None:
     @projections_app.command(name="status", cls=Command)
     def status_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         """Each read model's position in the event log, and how far it is behind."""
-        run(ctx, as_json, status, status_table)
+        run(ctx, as_json, status, status_table, operation="projections")
 
     @projections_app.command(name="rebuild", cls=Command)
     def rebuild(ctx: typer.Context,
@@ -100,7 +100,7 @@ def register(app: typer.Typer, run: Any) -> None:
             return "\n".join(f"已重建 / rebuilt {r['name']}: {r['applied']} 个事件 / events"
                              for r in result["rebuilt"])
 
-        run(ctx, as_json, action, text)
+        run(ctx, as_json, action, text, operation="projections")
 
     @projections_app.command(name="follow", cls=Command)
     def follow(ctx: typer.Context,
@@ -132,4 +132,5 @@ def register(app: typer.Typer, run: Any) -> None:
             return {"applied": follower.applied}
 
         run(ctx, as_json, action,
-            lambda r: f"已停止 / stopped: {r['applied']} 个事件已应用 / events applied")
+            lambda r: f"已停止 / stopped: {r['applied']} 个事件已应用 / events applied",
+            operation="projections")

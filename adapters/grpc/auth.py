@@ -1,82 +1,95 @@
-"""Bearer-token authentication for the gRPC API.
+"""Authentication and authorisation for the gRPC API (domain/access).
 
-* Departments: the `token` of their entry in the department registry
-  (config/departments.toml), sent as metadata `authorization: Bearer <token>`.
-* The hotline centre (TicketService, AuditService, TelephonyService): the centre token from
-  the environment variable REXIAN_CENTRE_TOKEN; when unset, the development token
-  DEFAULT_CENTRE_TOKEN below (the server logs a warning: set a real one in production).
+Every call carries metadata `authorization: Bearer <token>`, a token issued by `rexian
+token issue` (only its hash is stored). The token names an identity: a role, an id and,
+for a department, the unit it is bound to. Each method asks the permission matrix about
+its operation before it looks at the request; what it records names the identity, never
+an actor the request chose (a request's `actor` field or an `x-rexian-actor` header that
+differs from the identity is refused).
 
-A missing or unknown token → UNAUTHENTICATED; a valid token used on the other side's
-API, or a department naming another department → PERMISSION_DENIED.
+A missing, malformed, unknown, expired or revoked token → UNAUTHENTICATED; an operation the
+role may not run, or a department acting for another unit → PERMISSION_DENIED. Both are
+recorded in the access log.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
-import os
-from dataclasses import dataclass
 from urllib.parse import unquote
 
 import grpc
 
-from adapters.grpc.errors import Abort
-from domain.ports import DepartmentDirectory
+from domain.access.access_log import TARGET_NONE
+from domain.access.control import AccessControl
+from domain.access.permissions import denied
+from domain.access.roles import Identity
 from domain.values import Actor
 
 log = logging.getLogger("rexian.grpc.auth")
 
-CENTRE_TOKEN_ENV = "REXIAN_CENTRE_TOKEN"
-DEFAULT_CENTRE_TOKEN = "rexian-dev-centre-token"
 ACTOR_HEADER = "x-rexian-actor"
 
 
-def centre_token_from_env() -> str:
-    return os.environ.get(CENTRE_TOKEN_ENV) or DEFAULT_CENTRE_TOKEN
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # "centre" or "department"
-    department: str | None = None
-
-
 class Authenticator:
-    def __init__(self, departments: DepartmentDirectory, centre_token: str) -> None:
-        if not centre_token:
-            raise ValueError("the centre token must not be empty")
-        self.centre_token = centre_token
-        self.tokens = [(d.token, d.name) for d in departments.all() if d.token]
+    def __init__(self, access: AccessControl) -> None:
+        self.access = access
 
-    def principal(self, context: grpc.ServicerContext) -> Principal:
-        token = bearer(context)
-        if token is None:
-            raise Abort(grpc.StatusCode.UNAUTHENTICATED,
-                        "missing metadata `authorization: Bearer <token>`")
-        if hmac.compare_digest(token.encode(), self.centre_token.encode()):
-            return Principal("centre")
-        for candidate, name in self.tokens:
-            if hmac.compare_digest(token.encode(), candidate.encode()):
-                return Principal("department", name)
-        raise Abort(grpc.StatusCode.UNAUTHENTICATED, "unknown token")
+    def identity(self, context: grpc.ServicerContext, operation: str) -> Identity:
+        return self.access.authenticate(bearer(context), operation=operation)
 
-    def centre(self, context: grpc.ServicerContext) -> Principal:
-        who = self.principal(context)
-        if who.kind != "centre":
-            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
-                        f"department {who.department} may not use the centre's API")
+    def centre(self, context: grpc.ServicerContext, operation: str, *,
+               target_kind: str = TARGET_NONE, target: str = "") -> Identity:
+        """The centre's API: an authenticated staff identity (all its roles) allowed
+        `operation`. Units use the department API, which shows them only their own orders."""
+        who = self.identity(context, operation)
+        if "department" in who.roles:
+            error = denied(who, operation, self.access.matrix.label(operation), (
+                "承办单位请使用单位接口（DepartmentFeedService）",
+                "departments use the department API (DepartmentFeedService)"))
+            self.access.refused(who, operation, error, target_kind=target_kind, target=target)
+            raise error
+        self.access.authorize(who, operation, target_kind=target_kind, target=target)
         return who
 
-    def department(self, context: grpc.ServicerContext, named: str | None = None) -> str:
-        """The authenticated department; `named` (a request field) must be the same unit."""
-        who = self.principal(context)
-        if who.kind != "department" or who.department is None:
-            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
-                        "the department API needs a department token")
-        if named and named != who.department:
-            raise Abort(grpc.StatusCode.PERMISSION_DENIED,
-                        f"department {who.department} may not act for {named}")
-        return who.department
+    def department(self, context: grpc.ServicerContext, operation: str,
+                   named: str | None = None) -> Identity:
+        """The department API: a department identity allowed `operation`; `named` (a
+        request field) must be its own unit."""
+        who = self.identity(context, operation)
+        why: tuple[str, str] | None = None
+        if who.roles != ("department",) or not who.dept:
+            why = ("单位接口需要承办单位的令牌", "the department API needs a department token")
+        elif named and named != who.dept:
+            why = (f"不能代表“{named}”操作", f"may not act for {named}")
+        if why is not None:
+            error = denied(who, operation, self.access.matrix.label(operation), why)
+            self.access.refused(who, operation, error)
+            raise error
+        self.access.authorize(who, operation)
+        return who
+
+    def actor(self, who: Identity, operation: str, context: grpc.ServicerContext,
+              request_actor: object | None = None) -> Actor:
+        """The identity's actor, in the role the matrix grants `operation` under. A request
+        that names another actor (its `actor` field, or the x-rexian-actor header) is
+        refused: the record is who authenticated."""
+        mine = self.access.matrix.check(who, operation).actor()
+        named: list[Actor] = []
+        role = getattr(request_actor, "role", "") if request_actor is not None else ""
+        ident = getattr(request_actor, "id", "") if request_actor is not None else ""
+        if role or ident:
+            named.append(Actor(role or mine.role, ident or mine.id))
+        text = metadata_actor(context)
+        if text:
+            named.append(Actor.parse(text, mine.role))
+        for claimed in named:
+            if claimed != mine:
+                error = denied(who, operation, self.access.matrix.label(operation), (
+                    f"操作人由令牌确定，不能自称“{claimed.role}:{claimed.id}”",
+                    f"the actor is the token's identity, not {claimed.role}:{claimed.id}"))
+                self.access.refused(who, operation, error)
+                raise error
+        return mine
 
 
 def bearer(context: grpc.ServicerContext) -> str | None:
@@ -94,16 +107,3 @@ def metadata_actor(context: grpc.ServicerContext) -> str | None:
         if key.lower() == ACTOR_HEADER and isinstance(value, str) and value.strip():
             return unquote(value.strip())
     return None
-
-
-def resolve_actor(request_actor: object | None, context: grpc.ServicerContext,
-                  default_role: str, default_id: str) -> Actor:
-    """The request's actor field, else metadata x-rexian-actor, else the command's default."""
-    role = getattr(request_actor, "role", "") if request_actor is not None else ""
-    ident = getattr(request_actor, "id", "") if request_actor is not None else ""
-    if role or ident:
-        return Actor(role or default_role, ident or default_id)
-    text = metadata_actor(context)
-    if text:
-        return Actor.parse(text, default_role)
-    return Actor(default_role, default_id)

@@ -1,4 +1,4 @@
-"""CalendarService: the CLI's `calendar import` / `calendar show` over gRPC (centre token)."""
+"""CalendarService: the CLI's `calendar import` / `calendar show` over gRPC (staff token)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from grpc import ServicerContext as Ctx
 
 from adapters.calendar.operations import import_notice, year_view
 from adapters.grpc import convert
-from adapters.grpc.auth import Authenticator, resolve_actor
+from adapters.grpc.auth import Authenticator
 from adapters.grpc.errors import unary
 from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2 as calendar_pb
 from adapters.grpc.gen.rexian.calendar.v1 import calendar_service_pb2_grpc as calendar_grpc
@@ -21,9 +21,9 @@ class CalendarService(calendar_grpc.CalendarServiceServicer):
 
     @unary()
     def ImportNotice(self, request: calendar_pb.ImportNoticeRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
-        actor = resolve_actor(request.actor if request.HasField("actor") else None, context,
-                              "dispatcher", "centre")
+        who = self.auth.centre(context, "calendar_import")
+        actor = self.auth.actor(who, "calendar_import", context,
+                                request.actor if request.HasField("actor") else None)
         result = import_notice(self.engine, request.text, request.replace, actor)
         return calendar_pb.ImportNoticeResponse(
             year=result["year"], action=result["action"], version=result["version"],
@@ -32,7 +32,7 @@ class CalendarService(calendar_grpc.CalendarServiceServicer):
 
     @unary()
     def GetYear(self, request: calendar_pb.GetYearRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "calendar_show")
         view = year_view(self.engine, request.year)
         return calendar_pb.GetYearResponse(
             year=view["year"], basis=view["basis"], source=view["source"],

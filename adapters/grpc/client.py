@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import grpc
 
 from adapters.grpc import convert
-from adapters.grpc.auth import centre_token_from_env
 from adapters.grpc.errors import RemoteError, domain_error
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -31,10 +30,6 @@ from domain.ports import Department
 from domain.values import Actor
 
 T = TypeVar("T")
-
-
-def _actor(actor: Actor) -> common_pb.Actor:
-    return common_pb.Actor(role=actor.role, id=actor.id)
 
 
 def _view(message: common_pb.Ticket) -> dict[str, Any]:
@@ -67,13 +62,14 @@ class RemoteService:
             raise AttributeError(name)
         raise RemoteError("UNIMPLEMENTED", f"{name} is not available over gRPC")
 
-    def execute(self, command: str, ticket_no: str | None = None, *, actor: Actor,
-                **fields: Any) -> str:
-        """The catalogue command over its RPC (the server runs the same execute)."""
+    def execute(self, command: str, ticket_no: str | None = None, *,
+                actor: Actor | None = None, **fields: Any) -> str:
+        """The catalogue command over its RPC (the server runs the same execute, as the
+        token's identity: `actor` is not sent)."""
         spec = BY_NAME.get(command)
         if spec is None:
             raise InvalidInput("command", f"未知命令“{command}”", f"unknown command {command!r}")
-        request = getattr(ticket_pb, f"{spec.rpc}Request")(actor=_actor(actor))
+        request = getattr(ticket_pb, f"{spec.rpc}Request")()
         if spec.ticket:
             request.ticket_no = ticket_no or ""
         for field_spec in spec.fields:
@@ -87,8 +83,9 @@ class RemoteService:
         response = self._call(getattr(self._t, spec.rpc), request)
         return str(response.ticket.ticket_no)
 
-    def show(self, ticket_no: str) -> dict[str, Any]:
-        response = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(ticket_no=ticket_no))
+    def show(self, ticket_no: str, *, reveal: bool = False, reason: str = "") -> dict[str, Any]:
+        response = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(
+            ticket_no=ticket_no, reveal=reveal, reason=reason or ""))
         return _view(response.ticket)
 
     def history(self, ticket_no: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -149,13 +146,37 @@ class RemoteVerifyReport:
         return dict(self.data)
 
 
+@dataclass(frozen=True)
+class ClientTls:
+    """TLS towards the server: the CA that signed its certificate (PEM), and for mutual TLS
+    this client's certificate and key."""
+
+    ca: bytes
+    cert: bytes | None = None
+    key: bytes | None = None
+
+    @classmethod
+    def from_files(cls, ca: str, cert: str | None = None, key: str | None = None
+                   ) -> ClientTls:
+        def read(path: str | None) -> bytes | None:
+            return open(path, "rb").read() if path else None
+
+        return cls(open(ca, "rb").read(), read(cert), read(key))
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(root_certificates=self.ca, private_key=self.key,
+                                            certificate_chain=self.cert)
+
+
 class RemoteEngine:
     """The Engine surface the CLI needs, backed by a Rexian gRPC server."""
 
-    def __init__(self, address: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+    def __init__(self, address: str, *, token: str, timeout: float = 30.0,
+                 tls: ClientTls | None = None) -> None:
         self.address = address
-        self.channel = grpc.insecure_channel(address)
-        self._calls = _Calls(self.channel, token or centre_token_from_env(), timeout)
+        self.channel = (grpc.secure_channel(address, tls.credentials()) if tls
+                        else grpc.insecure_channel(address))
+        self._calls = _Calls(self.channel, token, timeout)
         self.service = RemoteService(self._calls)
         self.departments = RemoteDepartments(self._calls)
         self.config = RemoteConfig(address)
@@ -181,10 +202,20 @@ class RemoteEngine:
         response = self._calls(self._calls.tickets.Tick, ticket_pb.TickRequest())
         return dict(response.steps)
 
-    def erase_citizen(self, citizen: str, *, reason: str, actor: Actor) -> dict[str, Any]:
-        """删除权 in the server (Engine.erase_citizen there)."""
+    def reveal_order(self, ticket_no: str, identity: object, reason: str | None
+                     ) -> dict[str, Any]:
+        """GetTicket with reveal: the server checks the token's role and logs it."""
+        return self.service.show(ticket_no, reveal=True, reason=reason or "")
+
+    def read_history(self, ticket_no: str, as_of: datetime | None, identity: object,
+                     reason: str = "") -> dict[str, Any]:
+        return self.service.history(ticket_no, as_of)
+
+    def erase_citizen(self, citizen: str, *, reason: str, actor: Actor | None = None
+                      ) -> dict[str, Any]:
+        """删除权 in the server (Engine.erase_citizen there), as the token's identity."""
         r = self._calls(self._calls.tickets.EraseCitizen, ticket_pb.EraseCitizenRequest(
-            citizen=citizen, reason=reason, actor=_actor(actor)))
+            citizen=citizen, reason=reason))
         return {"citizen": r.citizen, "tickets": list(r.tickets),
                 "erased_at": convert.from_timestamp(r.erased_at).astimezone(
                     convert.SHANGHAI).isoformat(), "reason": r.reason}

@@ -25,6 +25,8 @@ from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.services import request_value, summary_message, ticket_message
+from domain.access.permissions import denied
+from domain.access.roles import Identity
 from domain.commands import CATALOGUE, CommandSpec
 from domain.errors import UnknownTicket, shown
 from domain.values import Actor, require_ticket_no
@@ -70,6 +72,9 @@ class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
             raise not_yours(number, dept)  # it once concerned the unit (moved, supervised)
         return order
 
+    def _unit(self, context: Ctx, operation: str, named: str | None = None) -> str:
+        return str(self.auth.department(context, operation, named).dept)
+
     def _lead_order(self, ticket_no: str, dept: str) -> None:
         order = self._visible_order(ticket_no, dept)
         if order.department != dept:  # an assisting unit: it already sees the order
@@ -77,13 +82,21 @@ class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
                         f"单位 {dept} 不是工单 {shown(ticket_no)} 的主办单位 / department "
                         f"{dept} is not the lead unit of work order {shown(ticket_no)}")
 
-    def _actor(self, dept: str, operator: str) -> Actor:
-        return Actor("department", f"{dept}/{operator.strip()}" if operator.strip() else dept)
+    def _actor(self, who: Identity, operation: str, operator: str) -> Actor:
+        """The token's identity; an `operator` field naming someone else is refused (a unit's
+        integration acting for several clerks gets a token per clerk)."""
+        if operator.strip() and operator.strip() != who.id:
+            error = denied(who, operation, self.auth.access.matrix.label(operation), (
+                f"操作人由令牌确定（{who.id}），不能填写“{operator.strip()}”",
+                f"the operator is the token's holder ({who.id}), not {operator.strip()!r}"))
+            self.auth.access.refused(who, operation, error)
+            raise error
+        return self.auth.access.matrix.check(who, operation).actor()
 
     @streaming(department_api=True)
     def Subscribe(self, request: dept_pb.SubscribeRequest, context: Ctx
                   ) -> Iterator[dept_pb.SubscribeResponse]:
-        dept = self.auth.department(context, request.department or None)
+        dept = self._unit(context, "feed", request.department or None)
         position = (request.after_position if request.HasField("after_position")
                     else self.hub.acked(dept))
         context.add_callback(self.hub.poke)  # a cancelled client frees its thread at once
@@ -99,18 +112,18 @@ class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
 
     @unary(department_api=True)
     def Ack(self, request: dept_pb.AckRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context, request.department or None)
+        dept = self._unit(context, "feed", request.department or None)
         return dept_pb.AckResponse(acked_position=self.hub.ack(dept, request.position))
 
     @unary(department_api=True)
     def GetTicket(self, request: dept_pb.GetTicketRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
+        dept = self._unit(context, "show")
         order = self._visible_order(request.ticket_no, dept)
         return dept_pb.GetTicketResponse(ticket=ticket_message(self.service.view(order)))
 
     @unary(department_api=True)
     def ListTickets(self, request: dept_pb.ListTicketsRequest, context: Ctx) -> Any:
-        dept = self.auth.department(context)
+        dept = self._unit(context, "list")
         rows = self.engine.list(state=request.state or None, dept=dept)
         return dept_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
 
@@ -121,11 +134,12 @@ def _department_rpc(spec: CommandSpec) -> Any:
     response_class = getattr(dept_pb, f"{spec.rpc}Response")
 
     def method(self: DepartmentFeedService, request: Any, context: Ctx) -> Any:
-        dept = self.auth.department(context)
+        who = self.auth.department(context, spec.name)
+        dept = str(who.dept)
         self._lead_order(request.ticket_no, dept)
         values = {f.name: request_value(request, f) for f in spec.fields if f.name != "dept"}
         self.service.execute(spec.name, request.ticket_no, dept=dept,
-                             actor=self._actor(dept, request.operator), **values)
+                             actor=self._actor(who, spec.name, request.operator), **values)
         return response_class(ticket=ticket_message(self.service.show(request.ticket_no)))
 
     method.__name__ = method.__qualname__ = spec.rpc

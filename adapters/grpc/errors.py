@@ -3,7 +3,7 @@
 Server side: InvalidInput (and UnknownDepartment) → INVALID_ARGUMENT, the details starting
 with the field name; IllegalTransition → FAILED_PRECONDITION naming the state; UnknownTicket
 → NOT_FOUND, and so does UnknownCitizen (erasure); NotResponsible → FAILED_PRECONDITION (centre) or PERMISSION_DENIED
-(department API); a concurrent write to the same order → ABORTED (retry).
+(department API); Unauthenticated → UNAUTHENTICATED; PermissionDenied → PERMISSION_DENIED; a concurrent write to the same order → ABORTED (retry).
 Trailing metadata carry the error precisely for clients: `rexian-error-type`,
 `rexian-error-field`, `rexian-error-state-bin`, `rexian-error-zh-bin`, `rexian-error-en-bin`
 (UTF-8). Client side, `domain_error` rebuilds the same DomainError subclass from them.
@@ -25,6 +25,8 @@ from domain.errors import (
     IllegalTransition,
     InvalidInput,
     NotResponsible,
+    PermissionDenied,
+    Unauthenticated,
     UnknownCitizen,
     UnknownTicket,
 )
@@ -75,6 +77,10 @@ def status_of(error: DomainError, *, department_api: bool = False
         meta.append(("rexian-error-state-bin", error.state.encode("utf-8")))
         return (grpc.StatusCode.FAILED_PRECONDITION, f"state {error.state}: {summary}",
                 tuple(meta))
+    if isinstance(error, Unauthenticated):
+        return grpc.StatusCode.UNAUTHENTICATED, summary, tuple(meta)
+    if isinstance(error, PermissionDenied):
+        return grpc.StatusCode.PERMISSION_DENIED, summary, tuple(meta)
     if isinstance(error, NotResponsible) and department_api:
         return grpc.StatusCode.PERMISSION_DENIED, summary, tuple(meta)
     return grpc.StatusCode.FAILED_PRECONDITION, summary, tuple(meta)

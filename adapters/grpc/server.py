@@ -17,12 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from adapters.grpc.auth import (
-    DEFAULT_CENTRE_TOKEN,
-    Authenticator,
-    centre_token_from_env,
-    resolve_actor,
-)
+from adapters.grpc.auth import Authenticator
 from adapters.grpc.calendar_service import CalendarService
 from adapters.grpc.campaign_service import Act, CampaignService
 from adapters.grpc.department import DepartmentFeedService
@@ -46,6 +41,7 @@ from adapters.grpc.services import (
     TicketService,
 )
 from domain.commands import CommandSpec
+from domain.errors import InvalidInput, shown
 from domain.values import Actor
 
 log = logging.getLogger("rexian.grpc")
@@ -66,9 +62,35 @@ class PortInUse(OSError):
         self.address = address
 
 
-def _bind(server: grpc.Server, address: str) -> int:
+@dataclass(frozen=True)
+class ServerTls:
+    """The server's certificate chain and key (PEM); with `client_ca`, mutual TLS: every
+    client must present a certificate that CA signed (e.g. each department's)."""
+
+    cert: bytes
+    key: bytes
+    client_ca: bytes | None = None
+
+    @classmethod
+    def from_files(cls, cert: str, key: str, client_ca: str | None = None) -> ServerTls:
+        try:
+            return cls(open(cert, "rb").read(), open(key, "rb").read(),
+                       open(client_ca, "rb").read() if client_ca else None)
+        except OSError as error:
+            raise InvalidInput("tls", f"无法读取 TLS 证书或密钥：{shown(error, 200)}",
+                               f"cannot read the TLS certificate or key: "
+                               f"{shown(error, 200)}") from None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        return grpc.ssl_server_credentials(
+            [(self.key, self.cert)], root_certificates=self.client_ca,
+            require_client_auth=self.client_ca is not None)
+
+
+def _bind(server: grpc.Server, address: str, tls: ServerTls | None = None) -> int:
     try:
-        port = server.add_insecure_port(address)
+        port = (server.add_secure_port(address, tls.credentials()) if tls
+                else server.add_insecure_port(address))
     except RuntimeError as error:  # grpc reports a failed bind as RuntimeError
         raise PortInUse(address, str(error)) from None
     requested = address.rsplit(":", 1)[-1]
@@ -87,12 +109,12 @@ SERVICE_NAMES = (
 
 
 def _campaign_act(auth: Authenticator) -> Act:
-    """Campaign RPCs (adapters/grpc/campaign_service.py): the centre token, and the
-    request's actor or the catalogue entry's default."""
+    """Campaign RPCs (adapters/grpc/campaign_service.py): an authenticated centre identity
+    allowed the entry's command name (the permission matrix's operation), and its actor."""
 
     def act(context: grpc.ServicerContext, spec: CommandSpec, request_actor: Any) -> Actor:
-        auth.centre(context)
-        return resolve_actor(request_actor, context, spec.role, spec.actor_id)
+        who = auth.centre(context, spec.name)
+        return auth.actor(who, spec.name, context, request_actor)
 
     return act
 
@@ -125,15 +147,13 @@ def serve_grpc(
     engine: Any,
     address: str = DEFAULT_ADDRESS,
     *,
-    centre_token: str | None = None,
     max_workers: int = 64,
     poll_interval: float = 0.02,
+    tls: ServerTls | None = None,
 ) -> tuple[GrpcServer, int]:
-    """Start every service on `address` (port 0: any free port); returns (server, port)."""
-    token = centre_token or centre_token_from_env()
-    if token == DEFAULT_CENTRE_TOKEN:
-        log.warning("gRPC: using the development centre token; set REXIAN_CENTRE_TOKEN")
-    auth = Authenticator(engine.departments, token)
+    """Start every service on `address` (port 0: any free port), over TLS when `tls` is
+    given; returns (server, port)."""
+    auth = Authenticator(engine.access)
     hub = FeedHub(engine, poll_interval=poll_interval)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                     thread_name_prefix="rexian-grpc"),
@@ -152,7 +172,10 @@ def serve_grpc(
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = _bind(server, address)
+    port = _bind(server, address, tls)
+    if tls is None and address.rsplit(":", 1)[0] not in ("127.0.0.1", "localhost", "[::1]"):
+        log.warning("gRPC on %s without TLS: tokens cross the network in clear "
+                    "(start with --tls-cert/--tls-key)", address)
     hub.start()
     server.start()
     for name in ("", *SERVICE_NAMES):

@@ -11,7 +11,7 @@ from google.protobuf.message import Message
 from grpc import ServicerContext as Ctx
 
 from adapters.grpc import convert
-from adapters.grpc.auth import Authenticator, resolve_actor
+from adapters.grpc.auth import Authenticator
 from adapters.grpc.errors import streaming, unary
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -22,6 +22,7 @@ from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as 
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.telephony_reports import ReportResult, TelephonyReport, apply_report_detailed
+from domain.access.access_log import TARGET_ORDER
 from domain.commands import CATALOGUE, CommandSpec, Field
 from domain.errors import InvalidInput
 from domain.values import Actor
@@ -67,9 +68,9 @@ def _lifecycle_rpc(spec: CommandSpec) -> Any:
     response_class = getattr(ticket_pb, f"{spec.rpc}Response")
 
     def method(self: TicketService, request: Any, context: Ctx) -> Any:
-        self.auth.centre(context)  # before anything in the request is looked at
+        # Who, and may they: before anything in the request is looked at.
+        actor = self._act(request, context, spec.name)
         values = {f.name: request_value(request, f) for f in spec.fields}
-        actor = self._act(request, context, spec.role, spec.default_actor_id(values))
         ticket = _required_ticket(request.ticket_no) if spec.ticket else None
         number = self.service.execute(spec.name, ticket, actor=actor, **values)
         return response_class(ticket=self._view(number))
@@ -86,38 +87,41 @@ class TicketService(ticket_grpc.TicketServiceServicer):
         self.service = service or engine.service
         self.auth = auth
 
-    def _act(self, request: Any, context: Ctx, role: str, ident: str) -> Actor:
-        self.auth.centre(context)
-        return resolve_actor(request.actor if request.HasField("actor") else None, context,
-                             role, ident)
+    def _act(self, request: Any, context: Ctx, operation: str) -> Actor:
+        who = self.auth.centre(context, operation)
+        return self.auth.actor(who, operation, context,
+                               request.actor if request.HasField("actor") else None)
 
     def _view(self, ticket_no: str) -> common_pb.Ticket:
         return ticket_message(self.service.show(ticket_no))
 
     @unary()
     def GetTicket(self, request: ticket_pb.GetTicketRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        who = self.auth.centre(context, "show")
         no = _required_ticket(request.ticket_no)
         if request.HasField("version"):
             if not 1 <= request.version <= MAX_VERSION:  # uint64 would overflow the store
                 raise InvalidInput("version", f"版本号应在 1 到 {MAX_VERSION} 之间",
                                    f"version must be 1..{MAX_VERSION}")
             order = self.service.load(no, version=request.version)
-            view = self.service.view(order)
         else:
-            view = self.service.show(no)
+            order = self.service.load(no)
+        if request.reveal:  # checked and logged before anything unmasked is built
+            self.engine.access.reveal(who, reason=request.reason, target_kind=TARGET_ORDER,
+                                      target=no)
+        view = self.service.view(order, reveal=request.reveal)
         return ticket_pb.GetTicketResponse(ticket=ticket_message(view))
 
     @unary()
     def ListTickets(self, request: ticket_pb.ListTicketsRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "list")
         rows = self.engine.list(state=request.state or None, dept=request.dept or None,
                                 category=request.category or None, limit=request.limit or 1000)
         return ticket_pb.ListTicketsResponse(tickets=[summary_message(r) for r in rows])
 
     @unary()
     def ListDepartments(self, request: ticket_pb.ListDepartmentsRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "departments")
         return ticket_pb.ListDepartmentsResponse(departments=[
             ticket_pb.Department(name=d.name, region=d.region, supervisor=d.supervisor,
                                  duty_phone=d.duty_phone)
@@ -126,14 +130,14 @@ class TicketService(ticket_grpc.TicketServiceServicer):
 
     @unary()
     def Tick(self, request: ticket_pb.TickRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "tick")
         from adapters.ticker import tick
 
         return ticket_pb.TickResponse(steps=tick(self.engine))
 
     @unary()
     def EraseCitizen(self, request: ticket_pb.EraseCitizenRequest, context: Ctx) -> Any:
-        actor = self._act(request, context, "agent", "privacy-officer")
+        actor = self._act(request, context, "erase")
         receipt = self.engine.erase_citizen(request.citizen, reason=request.reason,
                                             actor=actor)
         return ticket_pb.EraseCitizenResponse(
@@ -155,10 +159,10 @@ class AuditService(audit_grpc.AuditServiceServicer):
     @streaming()
     def Replay(self, request: audit_pb.ReplayRequest, context: Ctx
                ) -> Iterator[audit_pb.ReplayResponse]:
-        self.auth.centre(context)
-        no = _required_ticket(request.ticket_no)
         as_of = convert.from_timestamp(request.as_of) if request.HasField("as_of") else None
-        history = self.engine.service.history(no, as_of)
+        who = self.auth.centre(context, "as_of" if as_of is not None else "history")
+        no = _required_ticket(request.ticket_no)
+        history = self.engine.read_history(no, as_of, who)
         for entry in history["events"]:
             yield audit_pb.ReplayResponse(entry=audit_pb.HistoryEntry(
                 version=entry["version"], type=entry["type"],
@@ -168,7 +172,7 @@ class AuditService(audit_grpc.AuditServiceServicer):
 
     @unary()
     def Verify(self, request: audit_pb.VerifyRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "verify")
         ticket = request.ticket_no if request.HasField("ticket_no") else None
         report = self.engine.verify(ticket).as_dict()
         return audit_pb.VerifyResponse(
@@ -229,14 +233,14 @@ class TelephonyService(tel_grpc.TelephonyServiceServicer):
 
     @unary()
     def Report(self, request: tel_pb.ReportRequest, context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "telephony_report")
         result = apply_report_detailed(self.engine, report_of(request.report))
         return tel_pb.ReportResponse(result=result_message(result))
 
     @unary()
     def ReportStream(self, request_iterator: Iterator[tel_pb.ReportStreamRequest],
                      context: Ctx) -> Any:
-        self.auth.centre(context)
+        self.auth.centre(context, "telephony_report")
         summary = tel_pb.ReportStreamResponse()
         for item in request_iterator:
             result = apply_report_detailed(self.engine, report_of(item.report))

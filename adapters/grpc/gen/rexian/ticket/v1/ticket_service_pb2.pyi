@@ -303,12 +303,16 @@ class ReportPlanResponse(_message.Message):
     def __init__(self, ticket: _Optional[_Union[_common_pb2.Ticket, _Mapping]] = ...) -> None: ...
 
 class GetTicketRequest(_message.Message):
-    __slots__ = ("ticket_no", "version")
+    __slots__ = ("ticket_no", "version", "reveal", "reason")
     TICKET_NO_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     ticket_no: str
     version: int
-    def __init__(self, ticket_no: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+    reveal: bool
+    reason: str
+    def __init__(self, ticket_no: _Optional[str] = ..., version: _Optional[int] = ..., reveal: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class GetTicketResponse(_message.Message):
     __slots__ = ("ticket",)

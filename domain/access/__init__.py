@@ -1,0 +1,1 @@
+"""Staff identities, roles, the permission matrix, credentials and the access log."""
