@@ -10,6 +10,7 @@ names the work order and the event version; an untouched store must exit 0.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -567,7 +568,7 @@ def test_deleting_a_snapshot_is_harmless(store: Store, long_order: str) -> None:
 def invoke(*args: str, simulation: bool = False) -> tuple[int, str, str]:
     """The CLI in process (same Typer app as the `rexian` script; subprocesses cost 0.6 s)."""
     env = {"REXIAN_SIMULATION": "1" if simulation else None, "REXIAN_DB": None,
-           "REXIAN_ACTOR": None}
+           "REXIAN_ROLE": None}
     result = CliRunner().invoke(cli_app, list(args), env=env)
     if result.exception and not isinstance(result.exception, SystemExit):
         raise result.exception
@@ -577,8 +578,8 @@ def invoke(*args: str, simulation: bool = False) -> tuple[int, str, str]:
 def test_history_as_of_over_a_lifecycle_with_the_simulation_clock(tmp_path: Path) -> None:
     db = str(tmp_path / "history.db")
 
-    def at(now: str, *args: str, actor: str | None = None) -> dict[str, Any]:
-        who = ["--actor", actor] if actor else []
+    def at(now: str, *args: str, role: str | None = None) -> dict[str, Any]:
+        who = ["--role", role] if role else []
         code, out, err = invoke("--db", db, "--now", now, *who, *args, "--json",
                                 simulation=True)
         assert code == 0, err
@@ -588,15 +589,15 @@ def test_history_as_of_over_a_lifecycle_with_the_simulation_clock(tmp_path: Path
     ticket = at("2025-10-09T09:00:00", "intake", "--channel", "电话", "--category", "投诉",
                 "--region", "甬江区东湖街道", "--caller-name", "李四",
                 "--caller-phone", "13900139000", "--content", "人行道井盖缺失",
-                actor="agent:A07")["ticket_no"]
-    at("2025-10-09T09:20:00", "dispatch", ticket, "--dept", "区城管局", actor="dispatcher:D01")
+                role="agent")["ticket_no"]
+    at("2025-10-09T09:20:00", "dispatch", ticket, "--dept", "区城管局", role="dispatcher")
     at("2025-10-09T10:05:00", "sign", ticket, "--dept", "区城管局")
     at("2025-10-10T09:00:00", "extend", ticket, "--dept", "区城管局", "--days", "3",
        "--reason", "需协调施工单位")
     at("2025-10-10T11:00:00", "approve-extension", ticket, "--note", "同意",
-       actor="dispatcher:D02")
+       role="supervisor")
     at("2025-10-13T16:00:00", "resolve", ticket, "--dept", "区城管局", "--reply", "井盖已补装")
-    at("2025-10-14T10:00:00", "callback", ticket, "--result", "满意", actor="agent:A08")
+    at("2025-10-14T10:00:00", "callback", ticket, "--result", "满意", role="agent")
 
     def history(*as_of: str) -> dict[str, Any]:
         code, out, err = invoke("--db", db, "history", ticket, *as_of, "--json")
@@ -630,18 +631,20 @@ def test_history_as_of_over_a_lifecycle_with_the_simulation_clock(tmp_path: Path
 
     full = history()
     assert full["as_of"] is None and len(full["events"]) == 7
+    # Who: the OS user running the CLI, in the role given (or the command's own).
+    me, unit = f"local:{getpass.getuser()}", f"区城管局/local:{getpass.getuser()}"
     expected: list[tuple[int, str, str, str, str, dict[str, Any]]] = [
         # version, type, at (Beijing), role, id, what/why (details)
-        (1, "Registered", "2025-10-09T09:00:00+08:00", "agent", "A07", {"content": "人行道井盖缺失"}),
-        (2, "Dispatched", "2025-10-09T09:20:00+08:00", "dispatcher", "D01", {"dept": "区城管局"}),
-        (3, "Signed", "2025-10-09T10:05:00+08:00", "department", "区城管局", {}),
-        (4, "ExtensionRequested", "2025-10-10T09:00:00+08:00", "department", "区城管局",
+        (1, "Registered", "2025-10-09T09:00:00+08:00", "agent", me, {"content": "人行道井盖缺失"}),
+        (2, "Dispatched", "2025-10-09T09:20:00+08:00", "dispatcher", me, {"dept": "区城管局"}),
+        (3, "Signed", "2025-10-09T10:05:00+08:00", "department", unit, {}),
+        (4, "ExtensionRequested", "2025-10-10T09:00:00+08:00", "department", unit,
          {"days": 3, "reason": "需协调施工单位"}),
-        (5, "ExtensionApproved", "2025-10-10T11:00:00+08:00", "dispatcher", "D02",
+        (5, "ExtensionApproved", "2025-10-10T11:00:00+08:00", "supervisor", me,
          {"note": "同意"}),
-        (6, "Resolved", "2025-10-13T16:00:00+08:00", "department", "区城管局",
+        (6, "Resolved", "2025-10-13T16:00:00+08:00", "department", unit,
          {"reply": "井盖已补装"}),
-        (7, "CallbackArchived", "2025-10-14T10:00:00+08:00", "agent", "A08", {"result": "满意"}),
+        (7, "CallbackArchived", "2025-10-14T10:00:00+08:00", "agent", me, {"result": "满意"}),
     ]
     for event, (version, kind, when, role, who, details) in zip(full["events"], expected,
                                                                 strict=True):
@@ -665,8 +668,8 @@ def test_history_as_of_over_a_lifecycle_with_the_simulation_clock(tmp_path: Path
     text = rexian("--db", db, "history", ticket, "--as-of", "2025-10-10T10:00:00")
     assert text.returncode == 0, text.stderr
     assert "延期审批中" in text.stdout
-    assert "department:区城管局" in text.stdout and "理由：需协调施工单位" in text.stdout
-    assert "dispatcher:D01" in text.stdout and "2025-10-10 09:00:00" in text.stdout
+    assert f"department:{unit}" in text.stdout and "理由：需协调施工单位" in text.stdout
+    assert f"dispatcher:{me}" in text.stdout and "2025-10-10 09:00:00" in text.stdout
     assert "申请延期" in text.stdout  # what the event did, in words
 
     # Guard rails: --now needs simulation mode; bad instants and unknown orders exit 2.

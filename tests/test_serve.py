@@ -24,6 +24,15 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, cwd=REPO, timeout=60)
 
 
+def staff_token(db: Path) -> str:
+    """A token for the remote commands below, issued into the store the server opens."""
+    issued = cli("--db", str(db), "token", "issue", "--role", "agent", "--role", "dispatcher",
+                 "--id", "serve-test", "--json")
+    assert issued.returncode == 0, issued.stderr
+    token: str = json.loads(issued.stdout)["token"]
+    return token
+
+
 def start_serve(db: Path, *extra: str) -> tuple[PythonProcess, str]:
     proc = PythonProcess("tools.cli", "--db", str(db), "serve", "--grpc", "127.0.0.1:0",
                          "--interval", "0.2", *extra, cwd=str(REPO))
@@ -41,15 +50,16 @@ def stop(proc: PythonProcess) -> int:
 
 def test_serve_takes_commands_over_grpc_and_stops_cleanly(tmp_path: Path) -> None:
     db = tmp_path / "rexian.db"
+    token = staff_token(db)
     proc, address = start_serve(db)
     try:
         assert f"data: sqlite:{db}" in proc.output()
-        made = cli("--grpc", address, "intake", "--channel", "电话", "--category", "投诉",
+        made = cli("--grpc", address, "--token", token, "intake", "--channel", "电话", "--category", "投诉",
                    "--region", "甬江区", "--caller-name", "张三", "--caller-phone",
                    "13800138000", "--content", "路灯不亮", "--json")
         assert made.returncode == 0, made.stderr
         ticket = json.loads(made.stdout)["ticket_no"]
-        sent = cli("--grpc", address, "dispatch", ticket, "--dept", "区城管局", "--json")
+        sent = cli("--grpc", address, "--token", token, "dispatch", ticket, "--dept", "区城管局", "--json")
         assert json.loads(sent.stdout)["state"] == "已派单"
     finally:
         code = stop(proc)
@@ -63,13 +73,14 @@ def test_serve_takes_commands_over_grpc_and_stops_cleanly(tmp_path: Path) -> Non
 def test_serve_with_kafka_relays_every_event(tmp_path: Path,
                                              kafka_broker: TansuBroker) -> None:
     db = tmp_path / "rexian.db"
+    token = staff_token(db)
     proc, address = start_serve(db, "--kafka", kafka_broker.bootstrap)
     try:
-        made = cli("--grpc", address, "intake", "--channel", "微信", "--category", "咨询",
+        made = cli("--grpc", address, "--token", token, "intake", "--channel", "微信", "--category", "咨询",
                    "--region", "甬江区", "--caller-name", "李四", "--caller-phone",
                    "13900139000", "--content", "社保卡补办", "--json")
         ticket = json.loads(made.stdout)["ticket_no"]
-        assert cli("--grpc", address, "answer", ticket, "--reply", "可在线补办").returncode == 0
+        assert cli("--grpc", address, "--token", token, "answer", ticket, "--reply", "可在线补办").returncode == 0
     finally:
         assert stop(proc) == 0
     consumer = KafkaConsumer("rexian.workorder.events", bootstrap_servers=kafka_broker.bootstrap,

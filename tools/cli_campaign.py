@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -35,11 +34,14 @@ _METAVARS = {"text": "TEXT", "texts": "TEXT", "int": "N", "instant": "ISO8601", 
              "file": "FILE"}
 
 
-def actor_of(context: Any, spec: CommandSpec) -> Actor:
-    """The global --actor (or $REXIAN_ACTOR), else the entry's default role and id."""
-    given = getattr(context, "actor", None)
-    text = (given if isinstance(given, str) else None) or os.environ.get("REXIAN_ACTOR")
-    return Actor.parse(text or spec.actor_id, spec.role)
+def actor_of(context: Any, engine: Engine, spec: CommandSpec) -> Actor:
+    """Who acts: the local OS user in --role (or the entry's own role), checked against the
+    permission matrix like every command (tools.cli.Context.authorise); a remote server
+    acts as its token's identity."""
+    if not context.grpc:
+        context.authorise(engine, spec.name)
+    actor: Actor = context.actor()
+    return actor
 
 
 def _value(field: Field, value: Any) -> Any:
@@ -80,7 +82,7 @@ def _command(spec: CommandSpec) -> Callable[..., None]:
         try:
             values = {f.name: _value(f, given[f.name]) for f in spec.fields}
             engine: Engine = context.engine()
-            actor = actor_of(context, spec)
+            actor = actor_of(context, engine, spec)
             result = _run(engine, spec, ref, actor, values, as_json)
         except RejectedRows as error:
             if as_json:
