@@ -92,11 +92,11 @@ class Engine:
                      reason: str | None) -> dict[str, Any]:
         """The order with personal data unmasked, for a role that may reveal and says why
         (logged before anything is shown)."""
-        self.service.load(ticket_no)  # an unknown order is refused before any logging
+        order = self.service.load(ticket_no)  # an unknown order is refused before logging
         assert identity is not None, "authorised by the front end"
         self.access.reveal(identity, reason=reason, target_kind=TARGET_ORDER,
                            target=ticket_no)
-        return self.service.show(ticket_no, reveal=True)
+        return self.service.view(order, reveal=True)
 
     def read_history(self, ticket_no: str, as_of: datetime | None,
                      identity: Identity | None, reason: str = "") -> dict[str, Any]:

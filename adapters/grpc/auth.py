@@ -21,7 +21,6 @@ import grpc
 
 from domain.access.access_log import TARGET_NONE
 from domain.access.control import AccessControl
-from domain.access.permissions import denied
 from domain.access.roles import Identity
 from domain.values import Actor
 
@@ -43,11 +42,10 @@ class Authenticator:
         `operation`. Units use the department API, which shows them only their own orders."""
         who = self.identity(context, operation)
         if "department" in who.roles:
-            error = denied(who, operation, self.access.matrix.label(operation), (
+            raise self.access.deny(who, operation, (
                 "承办单位请使用单位接口（DepartmentFeedService）",
-                "departments use the department API (DepartmentFeedService)"))
-            self.access.refused(who, operation, error, target_kind=target_kind, target=target)
-            raise error
+                "departments use the department API (DepartmentFeedService)"),
+                target_kind=target_kind, target=target)
         self.access.authorize(who, operation, target_kind=target_kind, target=target)
         return who
 
@@ -62,9 +60,7 @@ class Authenticator:
         elif named and named != who.dept:
             why = (f"不能代表“{named}”操作", f"may not act for {named}")
         if why is not None:
-            error = denied(who, operation, self.access.matrix.label(operation), why)
-            self.access.refused(who, operation, error)
-            raise error
+            raise self.access.deny(who, operation, why)
         self.access.authorize(who, operation)
         return who
 
@@ -84,11 +80,9 @@ class Authenticator:
             named.append(Actor.parse(text, mine.role))
         for claimed in named:
             if claimed != mine:
-                error = denied(who, operation, self.access.matrix.label(operation), (
+                raise self.access.deny(who, operation, (
                     f"操作人由令牌确定，不能自称“{claimed.role}:{claimed.id}”",
                     f"the actor is the token's identity, not {claimed.role}:{claimed.id}"))
-                self.access.refused(who, operation, error)
-                raise error
         return mine
 
 

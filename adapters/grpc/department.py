@@ -25,7 +25,6 @@ from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.services import request_value, summary_message, ticket_message
-from domain.access.permissions import denied
 from domain.access.roles import Identity
 from domain.commands import CATALOGUE, CommandSpec
 from domain.errors import UnknownTicket, shown
@@ -86,11 +85,9 @@ class DepartmentFeedService(dept_grpc.DepartmentFeedServiceServicer):
         """The token's identity; an `operator` field naming someone else is refused (a unit's
         integration acting for several clerks gets a token per clerk)."""
         if operator.strip() and operator.strip() != who.id:
-            error = denied(who, operation, self.auth.access.matrix.label(operation), (
+            raise self.auth.access.deny(who, operation, (
                 f"操作人由令牌确定（{who.id}），不能填写“{operator.strip()}”",
                 f"the operator is the token's holder ({who.id}), not {operator.strip()!r}"))
-            self.auth.access.refused(who, operation, error)
-            raise error
         return self.auth.access.matrix.check(who, operation).actor()
 
     @streaming(department_api=True)

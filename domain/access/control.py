@@ -125,14 +125,13 @@ class AccessControl:
             raise InvalidInput("token_id", f"令牌编号“{shown(token_id)}”格式不对（应为 UUID）",
                                f"token id {shown(token_id)!r} is not a UUID") from None
         try:
-            credential: Credential = self.app.repository.get(key)
+            found: Any = self.app.repository.get(key)
         except AggregateNotFoundError:
-            raise InvalidInput("token_id", f"没有编号为 {shown(token_id)} 的令牌",
-                               f"no token with id {shown(token_id)}") from None
-        if not isinstance(credential, Credential):
+            found = None
+        if not isinstance(found, Credential):  # unknown, or another aggregate's id
             raise InvalidInput("token_id", f"没有编号为 {shown(token_id)} 的令牌",
                                f"no token with id {shown(token_id)}")
-        return credential
+        return found
 
     def authenticate(self, token: str | None, *, operation: str = "") -> Identity:
         """The identity a bearer token stands for. A missing, malformed, unknown, expired or
@@ -189,6 +188,14 @@ class AccessControl:
             self.refused(identity, operation, error, target_kind=target_kind, target=target)
             raise
 
+    def deny(self, identity: Identity, operation: str, why: tuple[str, str], *,
+             target_kind: str = TARGET_NONE, target: str = "") -> PermissionDenied:
+        """A refusal the matrix alone does not decide (wrong API, another unit, a claimed
+        actor), logged; the caller raises it."""
+        error = denied(identity, operation, self.matrix.label(operation), why)
+        self.refused(identity, operation, error, target_kind=target_kind, target=target)
+        return error
+
     def refused(self, identity: Identity, operation: str, error: Exception, *,
                 target_kind: str = TARGET_NONE, target: str = "") -> None:
         self._log(identity.actor(), REFUSED, operation, target_kind, target, "", str(error),
@@ -200,8 +207,6 @@ class AccessControl:
         The reveal is logged before anything is shown; returns the reason."""
         try:
             acting = self.matrix.check(identity, "reveal")
-            if not self.matrix.may_reveal(acting.role):
-                raise denied(identity, "reveal", self.matrix.label("reveal"))
             why = require_text("reason", reason, "查看理由", 500)
         except (PermissionDenied, InvalidInput) as error:
             self.refused(identity, "reveal", error, target_kind=target_kind, target=target)

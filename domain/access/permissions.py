@@ -28,9 +28,7 @@ def denied(identity: Identity, operation: str, label: str,
 @dataclass(frozen=True)
 class Role:
     name: str
-    label: str
     may: frozenset[str]
-    reveal: bool
 
 
 @dataclass(frozen=True)
@@ -57,8 +55,7 @@ class Matrix:
         return identity.acting(spec.role if spec and spec.role in allowed else allowed[0])
 
     def may_reveal(self, role: str) -> bool:
-        entry = self.roles.get(role)
-        return bool(entry and entry.reveal)
+        return self.allows(role, "reveal")
 
     def roles_for(self, operation: str) -> list[str]:
         return [name for name, role in self.roles.items() if operation in role.may]
@@ -86,8 +83,7 @@ def parse_matrix(text: str) -> Matrix:
         unknown = sorted(may - operations.keys())
         if unknown:
             raise ValueError(f"role {name}: unknown operations {unknown}")
-        roles[name] = Role(name, str(body.get("label", STAFF_ROLES[name])), may,
-                           bool(body.get("reveal", False)))
+        roles[name] = Role(name, may)
     missing = sorted(STAFF_ROLES.keys() - roles.keys())
     if missing:
         raise ValueError(f"roles missing from the permission matrix: {missing}")

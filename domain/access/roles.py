@@ -51,7 +51,3 @@ class Identity:
             unit = self.dept or self.id
             return Actor("department", unit if self.id == unit else f"{unit}/{self.id}")
         return Actor(self.role, self.id)
-
-    def describe(self) -> str:
-        bound = f"@{self.dept}" if self.dept else ""
-        return f"{'+'.join(self.roles)}:{self.id}{bound} ({self.via})"
