@@ -19,7 +19,7 @@ import json
 import logging
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -230,6 +230,27 @@ class SqlVault:
             return None
         return PersonalData(name=data["name"], phone=data["phone"],
                             extra=tuple(data.get("extra", ())))
+
+    def seal_values(self, citizen_id: str, values: Sequence[str]) -> str | None:
+        self._require_open()
+        key = self._key(citizen_id)
+        if key is None:
+            if self._row(citizen_id) is None:
+                return None  # erased: nothing may be sealed for this citizen again
+            raise PersonalDataUnavailable(
+                "该市民的数据密钥无法用当前密钥加密密钥解开",
+                "this citizen's data key does not unwrap with the current KEK")
+        payload = json.dumps({"values": list(values)}, ensure_ascii=False)
+        return Fernet(key).encrypt(payload.encode()).decode()
+
+    def open_values(self, citizen_id: str, token: str) -> tuple[str, ...] | None:
+        key = self._key(citizen_id)
+        if key is None:
+            return None
+        try:
+            return tuple(json.loads(Fernet(key).decrypt(token.encode()))["values"])
+        except (InvalidToken, ValueError, KeyError, TypeError):
+            return None
 
     def closed_reason(self, citizen_id: str) -> tuple[str, str]:
         if self._row(citizen_id) is None:

@@ -32,6 +32,9 @@ class Field:
     help: str = ""
     required: bool = True
     default: str | None = None  # for optional text fields: the value when not given
+    # Free text that may hold personal data (a phone, an ID number...): the handler masks
+    # it before recording and seals what it found for the caller (domain/free_text.py).
+    free_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,8 @@ def _choices(values: tuple[str, ...]) -> str:
 DEPT = Field("dept", "text", "单位", "Unit name from the registry")
 ASSIST = Field("assist", "texts", "协办单位", "Assisting unit (协办), repeatable",
                required=False)
-REASON = Field("reason", "text", "理由", "Reason (mandatory)")
-REPLY = Field("reply", "text", "答复", "The reply given to the citizen")
+REASON = Field("reason", "text", "理由", "Reason (mandatory)", free_text=True)
+REPLY = Field("reply", "text", "答复", "The reply given to the citizen", free_text=True)
 
 CATALOGUE: tuple[CommandSpec, ...] = (
     CommandSpec("intake", "intake", "Intake", "受理", "Register a work order (受理).",
@@ -72,7 +75,7 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                     Field("region", "text", "所属区域", "Region, e.g. 甬江区东湖街道"),
                     Field("caller_name", "text", "来电人姓名", "The caller's name"),
                     Field("caller_phone", "text", "来电号码", "The caller's phone number"),
-                    Field("content", "text", "诉求内容", "The citizen's request"),
+                    Field("content", "text", "诉求内容", "The citizen's request", free_text=True),
                     Field("urgency", "text", "紧急程度", _choices(URGENCIES), required=False,
                           default=URGENCIES[0]),
                 ), ticket=False),
@@ -107,19 +110,19 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                 "Approve the pending extension (批准延期): the due date moves.",
                 "dispatcher", "centre",
                 (Field("note", "text", "审批意见", "Approval note", required=False,
-                       default=""),)),
+                       default="", free_text=True),)),
     CommandSpec("deny_extension", "deny-extension", "DenyExtension", "驳回延期",
                 "Deny the pending extension (驳回延期): nothing else changes.",
                 "dispatcher", "centre", (REASON,)),
     CommandSpec("resolve", "resolve", "Resolve", "办结",
                 "The lead unit replies and completes (办结 → 已办结).", "department", "{dept}",
-                (DEPT, Field("reply", "text", "办理答复", "The unit's reply"))),
+                (DEPT, Field("reply", "text", "办理答复", "The unit's reply", free_text=True))),
     CommandSpec("record_callback", "callback", "RecordCallback", "回访",
                 "Record the callback result (回访): 满意/基本满意 archive, 不满意 reopens (重办).",
                 "agent", "agent", (
                     Field("result", "text", "回访结果", _choices(CALLBACK_RESULTS)),
                     Field("comment", "text", "回访意见", "The citizen's comment",
-                          required=False, default=""),
+                          required=False, default="", free_text=True),
                 )),
     CommandSpec("withdraw", "withdraw", "Withdraw", "撤单",
                 "Withdraw the order (撤单 → 已撤销).", "dispatcher", "centre", (REASON,)),
@@ -132,7 +135,7 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                 "department", "{dept}", (
                     DEPT,
                     Field("eta", "instant", "预计完成时间", "Expected completion (ISO 8601)"),
-                    Field("note", "text", "处理计划", "The handling plan"),
+                    Field("note", "text", "处理计划", "The handling plan", free_text=True),
                 )),
 )
 

@@ -36,7 +36,8 @@ def erase_citizen(service: WorkOrderService, orders_of: CitizenOrders, *, citize
         phone = normalize_phone(citizen)
     except InvalidInput as error:
         raise InvalidInput("citizen", error.zh, error.en) from None
-    reason = require_text("reason", reason, "删除理由")
+    # Masked like any free text; nothing is sealed (the key is about to be shredded).
+    reason = service._free_text().mask(require_text("reason", reason, "删除理由"))
     citizen_id = service.vault.find(phone)  # PersonalDataUnavailable without the KEK
     if citizen_id is None:
         raise UnknownCitizen(mask_phone(phone))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -83,6 +84,17 @@ class PersonalDataVault(Protocol):
     def open(self, citizen_id: str, token: str) -> PersonalData | None:
         """The personal data, or None when the citizen's key was erased or cannot be
         unwrapped (closed_reason tells which)."""
+        ...
+
+    def seal_values(self, citizen_id: str, values: Sequence[str]) -> str | None:
+        """`values` (personal data found in a command's free text) sealed with the data key
+        of a citizen the vault knows; None when that citizen was erased (the values are
+        then dropped: only their masks are recorded). PersonalDataUnavailable without
+        the key-encryption key."""
+        ...
+
+    def open_values(self, citizen_id: str, token: str) -> tuple[str, ...] | None:
+        """What seal_values sealed, or None when the key is shredded or locked away."""
         ...
 
     def closed_reason(self, citizen_id: str) -> tuple[str, str]:

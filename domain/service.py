@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.arrangement import HolidayArrangement, arrangement_id
 from domain.commands import BY_NAME
 from domain.errors import InvalidInput, UnknownDepartment, UnknownTicket
+from domain.free_text import FreeText, sealed_values
 from domain.group_commit import GroupCommit
 from domain.lifecycle import OPEN_STATES
 from domain.phone import normalize_phone
@@ -256,14 +257,25 @@ class WorkOrderService(Application):
             return ticket_no
         raise RuntimeError("could not allocate a ticket number after 100 attempts")
 
+    def _free_text(self) -> FreeText:
+        """Masks one command's free text (domain/free_text.py); the units' duty phones
+        stay as written."""
+        return FreeText(self._public_phones())
+
+    def _commit_texts(self, order: WorkOrder, texts: FreeText, actor: Actor, at: datetime,
+                      *others: Aggregate) -> None:
+        """Commit `order` (and `others`) with the personal data its texts held sealed."""
+        texts.seal(order, self.vault, actor, at)
+        self._commit(order, *others)
+
     def _public_phones(self) -> set[str]:
         """The units' duty phones: published numbers, left unmasked in free text."""
         return {dept.duty_phone for dept in self.departments.all()}
 
     def answer(self, ticket_no: str, *, reply: str, actor: Actor) -> None:
-        order = self.load(ticket_no)
-        order.answer(reply=reply, actor=actor, at=self.now())
-        self._commit(order)
+        order, texts, at = self.load(ticket_no), self._free_text(), self.now()
+        order.answer(reply=texts.mask(reply), actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], actor: Actor) -> None:
         order = self.load(ticket_no)
@@ -281,10 +293,11 @@ class WorkOrderService(Application):
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
         recipe, resumed = self._recipe_after_return(order, at, same_unit=order.paused_by(dept))
-        order.redispatch(dept=self._dept(dept), assist=assists, reason=reason, actor=actor,
-                         at=at, sign_due_at=self._sign_due(order, at), resumed=resumed,
-                         **_recorded(self._clock(order, recipe)))
-        self._commit(order)
+        texts = self._free_text()
+        order.redispatch(dept=self._dept(dept), assist=assists, reason=texts.mask(reason),
+                         actor=actor, at=at, sign_due_at=self._sign_due(order, at),
+                         resumed=resumed, **_recorded(self._clock(order, recipe)))
+        self._commit_texts(order, texts, actor, at)
 
     @staticmethod
     def _recipe_after_return(order: WorkOrder, at: datetime,
@@ -318,50 +331,57 @@ class WorkOrderService(Application):
 
     def return_order(self, ticket_no: str, *, dept: str, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
-        order.return_order(dept=self._dept(dept), reason=reason, actor=actor, at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.return_order(dept=self._dept(dept), reason=texts.mask(reason), actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def reject_return(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         at = self.now()
         recipe, resumed = self._recipe_after_return(order, at, same_unit=True)
-        order.reject_return(reason=reason, actor=actor, at=at, resumed=resumed,
+        texts = self._free_text()
+        order.reject_return(reason=texts.mask(reason), actor=actor, at=at, resumed=resumed,
                             **_recorded(self._clock(order, recipe)))
-        self._commit(order)
+        self._commit_texts(order, texts, actor, at)
 
     def transfer(
         self, ticket_no: str, *, hotline: str, reference: str, reason: str, actor: Actor
     ) -> None:
         order = self.load(ticket_no)
-        order.transfer(hotline=hotline, reference=reference, reason=reason, actor=actor,
-                       at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.transfer(hotline=hotline, reference=reference, reason=texts.mask(reason),
+                       actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def request_extension(
         self, ticket_no: str, *, dept: str, days: int, reason: str, actor: Actor
     ) -> None:
         order = self.load(ticket_no)
-        order.request_extension(dept=self._dept(dept), days=days, reason=reason, actor=actor,
-                                at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.request_extension(dept=self._dept(dept), days=days, reason=texts.mask(reason),
+                                actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def approve_extension(self, ticket_no: str, *, note: str, actor: Actor) -> None:
         order = self.load(ticket_no)
         clock = self._clock(order, order.extended_recipe())
         fields = _recorded(clock) if clock else {"due_at": order.due_at, "ladder": order.ladder,
                                                  "calendar": order.calendar}
-        order.approve_extension(note=note, actor=actor, at=self.now(), **fields)
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.approve_extension(note=texts.mask(note), actor=actor, at=at, **fields)
+        self._commit_texts(order, texts, actor, at)
 
     def deny_extension(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
-        order.deny_extension(reason=reason, actor=actor, at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.deny_extension(reason=texts.mask(reason), actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def resolve(self, ticket_no: str, *, dept: str, reply: str, actor: Actor) -> None:
         order = self.load(ticket_no)
-        order.resolve(dept=self._dept(dept), reply=reply, actor=actor, at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.resolve(dept=self._dept(dept), reply=texts.mask(reply), actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def record_callback(self, ticket_no: str, *, result: str, comment: str, actor: Actor) -> None:
         order = self.load(ticket_no)
@@ -370,29 +390,34 @@ class WorkOrderService(Application):
         if self.deadlines and result == "不满意":  # only a reopening starts a clock
             clock = _recorded(self._clock(order, [reopen_step(at)]))
             clock["dispatch_due_at"] = self.deadlines.dispatch_due(order.urgency, at)
-        order.record_callback(result=result, comment=comment, actor=actor, at=at, **clock)
-        self._commit(order)
+        texts = self._free_text()
+        order.record_callback(result=result, comment=texts.mask(comment), actor=actor, at=at,
+                              **clock)
+        self._commit_texts(order, texts, actor, at)
 
     def withdraw(self, ticket_no: str, *, reason: str, actor: Actor) -> None:
         order = self.load(ticket_no)
-        order.withdraw(reason=reason, actor=actor, at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.withdraw(reason=texts.mask(reason), actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def merge(self, ticket_no: str, *, into: str, reason: str, actor: Actor) -> None:
         if ticket_no == into:
             raise InvalidInput("into", "不能将工单并入自身", "cannot merge an order into itself")
         duplicate = self.load(ticket_no)
         master = self.load(into)
-        duplicate.merge_into(master=master, reason=reason, actor=actor, at=self.now())
-        self._commit(duplicate, master)
+        texts, at = self._free_text(), self.now()
+        duplicate.merge_into(master=master, reason=texts.mask(reason), actor=actor, at=at)
+        self._commit_texts(duplicate, texts, actor, at, master)
 
     def report_plan(
         self, ticket_no: str, *, dept: str, eta: datetime, note: str, actor: Actor
     ) -> None:
         order = self.load(ticket_no)
-        order.report_plan(dept=self._dept(dept), eta=eta.astimezone(UTC), note=note,
-                          actor=actor, at=self.now())
-        self._commit(order)
+        texts, at = self._free_text(), self.now()
+        order.report_plan(dept=self._dept(dept), eta=eta.astimezone(UTC), note=texts.mask(note),
+                          actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     def escalate_due(self, ticket_no: str) -> list[str]:
         """Take every ladder step that has come due; safe to run concurrently and repeatedly.
@@ -577,9 +602,10 @@ class WorkOrderService(Application):
 
     def request_handoff(self, ticket_no: str, *, transcript: str, reason: str,
                         actor: Actor) -> None:
-        order = self.load(ticket_no)
-        order.request_handoff(transcript=transcript, reason=reason, actor=actor, at=self.now())
-        self._commit(order)
+        order, texts, at = self.load(ticket_no), self._free_text(), self.now()
+        order.request_handoff(transcript=texts.mask(transcript), reason=texts.mask(reason),
+                              actor=actor, at=at)
+        self._commit_texts(order, texts, actor, at)
 
     # ----- queries ----------------------------------------------------------------------
     def view(self, order: WorkOrder, at: datetime | None = None, *,
@@ -594,7 +620,9 @@ class WorkOrderService(Application):
             caller = (self.vault.closed_reason(order.citizen_id) if order.personal
                       else (ERASED, "已删除 / erased"))
         view = order_view(order, personal, self._sla_state(order, at), caller)
-        return revealed(view, personal) if reveal and personal else view
+        if reveal and personal:
+            return revealed(view, personal, sealed_values(order, self.vault))
+        return view
 
     def _sla_state(self, order: WorkOrder, at: datetime | None = None) -> str | None:
         if order.state not in OPEN_STATES or order.due_at is None or not self.deadlines:

@@ -7,6 +7,7 @@ their records as UTC ISO strings (returns, supervision orders, callback, ladder.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -108,17 +109,40 @@ def order_view(order: Any, personal: PersonalData | None, sla_state: str | None,
     return view
 
 
-def revealed(view: dict[str, Any], personal: PersonalData) -> dict[str, Any]:
-    """`view` with the caller and the numbers masked in the content shown in full."""
-    from domain.pii import restore
+def revealed(view: dict[str, Any], personal: PersonalData,
+             later: Sequence[str] = ()) -> dict[str, Any]:
+    """`view` with the caller and the personal data masked in its free text shown in full:
+    the content's (sealed at intake, ``personal.extra``) and the later commands' texts
+    (``later``, domain/free_text.py), each value put back where its mask is."""
+    from domain.free_text import restore_all
 
-    return {**view, "caller_name": personal.name, "caller_phone": personal.phone,
-            "content": restore(view["content"], personal.extra), "revealed": True}
+    shown = {k: v for k, v in view.items() if k not in ("caller_name", "caller_phone")}
+    texts: list[str | None] = []
+    _walk(shown, texts.append)
+    restored = iter(restore_all(texts, [*personal.extra, *later]))
+    shown = _walk(shown, lambda _text: next(restored))
+    return {**shown, "caller_name": personal.name, "caller_phone": personal.phone,
+            "revealed": True}
 
 
+def _walk(value: Any, visit: Callable[[str], Any]) -> Any:
+    """`value` rebuilt with every string replaced by visit(string), in a fixed order."""
+    if isinstance(value, str):
+        result = visit(value)
+        return value if result is None else result
+    if isinstance(value, dict):
+        return {k: _walk(v, visit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, visit) for v in value]
+    return value
+
+
+# Event fields that hold personal data sealed by the vault, or link to the person (the
+# citizen id): never shown, fed to units or published (adapters/grpc/feed.py, kafka/avro.py).
+PERSONAL_FIELDS = frozenset({"personal", "citizen_id", "sealed"})
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp",
-                          "originator_topic", "actor_role", "actor_id", "prev_hash",
-                          "personal", "citizen_id"})
+                          "originator_topic", "actor_role", "actor_id", "prev_hash"}
+                         ) | PERSONAL_FIELDS
 
 
 def history_entry(event: Any) -> dict[str, Any]:

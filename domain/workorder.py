@@ -59,8 +59,8 @@ class WorkOrder(Aggregate):
     """State is plain data (str, int, list, dict, datetime) so snapshots serialise."""
 
     # v2: clocks keep their recipe and the calendar versions they were computed on;
-    # closed orders keep no clock. v3: `erased` (删除权).
-    class_version = 3
+    # closed orders keep no clock. v3: `erased` (删除权). v4: `sealed_text`.
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -72,6 +72,10 @@ class WorkOrder(Aggregate):
     @staticmethod
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state.setdefault("erased", None)
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state.setdefault("sealed_text", [])
 
     class Event(Aggregate.Event, metaclass=LeanEvents):
         actor_role: str
@@ -102,6 +106,9 @@ class WorkOrder(Aggregate):
         self.citizen_id = ""
         self.personal = ""
         self.erased: dict[str, Any] | None = None  # when and why the caller was erased
+        # Personal data found in free text after intake (replies, reasons, comments): one
+        # token per command, sealed with the caller's key; the recorded text has masks.
+        self.sealed_text: list[str] = []
         self.department: str | None = None
         self.assist_departments: list[str] = []
         self.reopen_count = 0
@@ -822,6 +829,19 @@ class WorkOrder(Aggregate):
             order.handoffs.append({"transcript": self.transcript, "reason": self.reason,
                                    "at": self.timestamp.isoformat()})
 
+    # ----- personal data in free text ---------------------------------------------------
+    def seal_text(self, *, token: str, actor: Actor, at: datetime) -> None:
+        """Personal data the previous command's free text held, sealed with the caller's
+        key (domain/free_text.py); that event records only the masks. Not a lifecycle
+        command: it goes with the command whose text it completes."""
+        self._emit(self.TextSealed, actor, at, sealed=token)
+
+    class TextSealed(Event):
+        sealed: str  # ciphertext under the citizen's data key: shredded with it
+
+        def apply(self, order: WorkOrder) -> None:
+            order.sealed_text.append(self.sealed)
+
     # ----- erasure (删除权) ------------------------------------------------------------------
     def erase_personal(self, *, reason: str, actor: Actor, at: datetime) -> None:
         """The caller's personal data is erased: their data key is shredded in the same
@@ -839,6 +859,7 @@ class WorkOrder(Aggregate):
 
         def apply(self, order: WorkOrder) -> None:
             order.personal = ""  # snapshots taken from now on hold no token at all
+            order.sealed_text = []
             order.erased = {"at": self.timestamp.isoformat(), "reason": self.reason}
 
     # ----- withdraw / merge ---------------------------------------------------------------

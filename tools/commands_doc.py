@@ -18,7 +18,9 @@ KINDS = {"text": "文本", "texts": "文本（可多个）", "int": "整数", "i
 def _field(field: Field) -> str:
     optional = "" if field.required else (
         f"，可选（默认“{field.default}”）" if field.default else "，可选")
-    return f"`--{field.name.replace('_', '-')}` {field.label}（{KINDS[field.kind]}{optional}）"
+    masked = "，个人信息脱敏" if field.free_text else ""
+    return (f"`--{field.name.replace('_', '-')}` {field.label}"
+            f"（{KINDS[field.kind]}{optional}{masked}）")
 
 
 def render() -> str:
@@ -28,6 +30,8 @@ def render() -> str:
         f"Generated from `domain/commands.py` by `{COMMAND}`; do not edit.",
         "Every command is one catalogue entry: the CLI command, the TicketService RPC",
         "(`proto/rexian/ticket/v1`), the `--grpc` client and this page come from it.",
+        "个人信息脱敏 (free text): phones, 身份证, bank cards and e-mails in it are masked when",
+        "recorded and sealed for the caller (rules in `domain/pii.py`); a logged reveal shows them.",
         "",
         "| 命令 | CLI | gRPC | 默认操作人 | 参数 | 说明 |",
         "|---|---|---|---|---|---|",

@@ -48,7 +48,7 @@ from adapters.grpc.convert import jsonable
 from adapters.sqldb import SqlDatabase
 from domain.errors import InvalidInput
 from domain.policies.clock import deadline_basis
-from domain.views import beijing, localized
+from domain.views import PERSONAL_FIELDS, beijing, localized
 from domain.workorder import WorkOrder
 from projections.runner import ProjectionRunner
 from projections.sql import Cursor
@@ -76,7 +76,6 @@ UNIT_FIELDS: dict[str, tuple[type[Any], ...]] = {
 }
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "timestamp",
                           "originator_topic", "actor_role", "actor_id", "prev_hash"})
-_PERSONAL = frozenset({"personal", "citizen_id"})
 
 
 def relations(event: Any, lead: str | None) -> dict[str, str]:
@@ -104,7 +103,7 @@ def relations(event: Any, lead: str | None) -> dict[str, str]:
 def payload_of(event: Any) -> dict[str, Any]:
     """The event's own fields, JSON-ready, without bookkeeping or personal data."""
     fields = {k: v for k, v in event.__dict__.items()
-              if k not in _BOOKKEEPING and k not in _PERSONAL}
+              if k not in _BOOKKEEPING and k not in PERSONAL_FIELDS}
     if fields.get("calendar") and fields.get("due_at"):
         # The unit sees at a glance whether its deadline may still move (暂定 calendar).
         fields["deadline_basis"] = deadline_basis(
@@ -135,8 +134,10 @@ class DepartmentFeedProjection:
         cur.execute(f"DROP TABLE IF EXISTS {ORDERS}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
-        if not isinstance(event, WorkOrder.Event):
-            return  # another aggregate's event (e.g. a HolidayArrangement)
+        if not isinstance(event, WorkOrder.Event) or isinstance(event, WorkOrder.TextSealed):
+            # Another aggregate's event (e.g. a HolidayArrangement); or the sealed values of
+            # masked free text, which stay in the centre (units get the masks).
+            return
         oid = str(event.originator_id)
         kind = type(event).__name__  # the feed row's `type` column
         if isinstance(event, WorkOrder.Registered):

@@ -20,6 +20,8 @@ from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
+from domain.views import PERSONAL_FIELDS
+
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 WORKORDER_SCHEMA_FILE = "workorder_event.avsc"
 TELEPHONY_SCHEMA_FILE = "telephony_event.avsc"
@@ -31,8 +33,8 @@ EVENT_NAMESPACE = uuid.UUID("3b0c2f4e-8a51-4d8e-b7a4-72657869616b")
 # Fields every stored event has that the envelope carries itself (or that are internal).
 _BOOKKEEPING = frozenset({"originator_id", "originator_version", "originator_topic", "timestamp",
                           "actor_role", "actor_id"})
-# Personal data never leaves the engine: the vault token and the pseudonymous citizen id.
-PERSONAL_FIELDS = frozenset({"personal", "citizen_id"})
+# Personal data never leaves the engine (domain.views.PERSONAL_FIELDS: the vault tokens
+# and the pseudonymous citizen id).
 _EXCLUDED = _BOOKKEEPING | PERSONAL_FIELDS
 
 
