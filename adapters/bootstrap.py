@@ -13,14 +13,15 @@ from typing import TYPE_CHECKING, Any
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault, open_vault
-from domain.access.access_log import TARGET_ORDER
+from domain.access.access_log import TARGET_CITIZEN, TARGET_ORDER
 from domain.access.control import AccessControl
 from domain.access.roles import Identity
 from domain.departments import DepartmentRegistry
-from domain.erasure import erase_citizen
-from domain.errors import InvalidInput, shown
+from domain.erasure import erase_citizen, erase_citizen_id
+from domain.errors import InvalidInput, UnknownCitizen, shown
 from domain.policies.calendar import WorkingCalendar
 from domain.policies.deadlines import DeadlinePolicy, load_policy
+from domain.policies.retention import RETENTION_ACTOR, RetentionPolicy, load_retention
 from domain.service import Deadlines, WorkOrderService, iso, system_clock
 from domain.values import Actor
 from projections.access_log import AccessLogIndex, access_entries
@@ -29,6 +30,7 @@ from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
+from projections.retention import RetentionIndex, due_citizens
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
 
@@ -56,6 +58,7 @@ class Engine:
     departments: DepartmentRegistry
     access: AccessControl
     runners: dict[str, ProjectionRunner] = field(default_factory=dict)
+    retention: RetentionPolicy = RetentionPolicy(0)
 
     def catch_up(self) -> None:
         for runner in self.runners.values():
@@ -83,10 +86,34 @@ class Engine:
         """删除权 (domain/erasure.py): shred the citizen's key, PersonalDataErased on each
         of their orders; the read models then drop what they derived from them."""
         runner = self.runners["citizen_orders"]
-        receipt = erase_citizen(self.service, CitizenOrderLookup(runner, self.db),
-                                citizen=citizen, reason=reason, actor=actor)
+        try:
+            receipt = erase_citizen(self.service, CitizenOrderLookup(runner, self.db),
+                                    citizen=citizen, reason=reason, actor=actor)
+        except UnknownCitizen as error:
+            # Nothing is erased, but who asked to erase whom is the access log's business.
+            self.access.failed(actor, "erase", error, target_kind=TARGET_CITIZEN,
+                               target=error.masked_phone)
+            raise
         self.catch_up()
         return receipt
+
+    def erase_expired(self, limit: int = 1000) -> int:
+        """The retention policy (config/retention.toml): erase every citizen whose orders
+        have all been closed for longer than its period; returns how many were erased."""
+        cutoff = self.retention.cutoff(self.service.now())
+        if cutoff is None or self.vault.locked:
+            return 0  # off; or no KEK (nothing can be shredded): the next tick with it will
+        runner = self.runners["retention"]
+        runner.catch_up()
+        with self.db.transaction(immediate=False) as cur:
+            due = due_citizens(cur, cutoff.timestamp(), limit)
+        lookup = CitizenOrderLookup(self.runners["citizen_orders"], self.db)
+        erased = sum(1 for citizen_id in due if erase_citizen_id(
+            self.service, lookup, citizen_id, reason=self.retention.reason,
+            actor=RETENTION_ACTOR, closed_before=cutoff) is not None)
+        if erased:
+            self.catch_up()
+        return erased
 
     def reveal_order(self, ticket_no: str, identity: Identity | None,
                      reason: str | None) -> dict[str, Any]:
@@ -128,6 +155,7 @@ def build_engine(
     deadlines: Deadlines | None | str = "default",
     policy_file: str | None = None,
     kek_file: str | None = None,
+    retention_file: str | None = None,
 ) -> Engine:
     """Build the engine on `db_url` (None: REXIAN_DB or ./var/rexian.db); personal data
     under the key-encryption key `kek_file` (None: $REXIAN_KEK_FILE or ./var/rexian.kek)."""
@@ -137,8 +165,11 @@ def build_engine(
     registry = DepartmentRegistry.load(departments_file)
     policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
+    retention = load_retention(retention_file or os.environ.get("REXIAN_RETENTION_FILE"))
     try:
-        return _open(config, db, registry, policy, clock, kek_file)
+        engine = _open(config, db, registry, policy, clock, kek_file)
+        engine.retention = retention
+        return engine
     except Exception as error:
         if not _is_store_failure(error):
             raise
@@ -193,6 +224,7 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "clock_basis": ProjectionRunner(service, db, ClockBasisIndex()),
             "callback_queue": ProjectionRunner(service, db, CallbackQueue.for_policy(policy)),
             "citizen_orders": ProjectionRunner(service, db, CitizenOrderIndex()),
+            "retention": ProjectionRunner(service, db, RetentionIndex()),
             "campaign_progress": ProjectionRunner(service, db, CampaignProgress()),
             "access_log": ProjectionRunner(service, db, AccessLogIndex()),
         }

@@ -12,15 +12,17 @@ from projections.deadline_index import due_tickets
 
 STEP_NAMES = {"warning": "临期提醒", "level1": "一级催办", "level2": "超期督办", "level3": "通报"}
 REVISED = "revised"
-COUNT_NAMES = {**STEP_NAMES, REVISED: "时限修订"}
+ERASED = "erased"  # citizens erased under the retention policy (config/retention.toml)
+COUNT_NAMES = {**STEP_NAMES, REVISED: "时限修订", ERASED: "保存期满删除"}
 CHUNK = 256  # orders decided before their saves are committed together (memory bound)
 
 
 def tick(engine: Engine, on_progress: Callable[[int, int], None] | None = None
          ) -> dict[str, int]:
     """One tick: take the store's calendar imports, revise stale clocks, bring the index up
-    to date, take the due steps; return counts per step (and revisions). `on_progress(done,
-    total)` follows the due orders (a progress bar: a busy morning has thousands)."""
+    to date, take the due steps, erase what the retention policy says is due; return counts
+    per step (and revisions, erasures). `on_progress(done, total)` follows the due orders
+    (a progress bar: a busy morning has thousands)."""
     counts = dict.fromkeys(LADDER_STEPS, 0)
     counts[REVISED] = revise_clocks(engine)
     index = engine.runners["deadline_index"]
@@ -36,6 +38,7 @@ def tick(engine: Engine, on_progress: Callable[[int, int], None] | None = None
         if on_progress is not None:
             on_progress(start + len(chunk), len(candidates))
     index.catch_up()
+    counts[ERASED] = engine.erase_expired()
     return counts
 
 

@@ -12,6 +12,7 @@ and it is owed whatever an order's state, so it is not a lifecycle command eithe
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.persistence import IntegrityError
@@ -41,20 +42,36 @@ def erase_citizen(service: WorkOrderService, orders_of: CitizenOrders, *, citize
     citizen_id = service.vault.find(phone)  # PersonalDataUnavailable without the KEK
     if citizen_id is None:
         raise UnknownCitizen(mask_phone(phone))
+    receipt = erase_citizen_id(service, orders_of, citizen_id, reason=reason, actor=actor)
+    assert receipt is not None  # no condition was set
+    return {"citizen": mask_phone(phone), **receipt}
+
+
+def erase_citizen_id(service: WorkOrderService, orders_of: CitizenOrders, citizen_id: str, *,
+                     reason: str, actor: Actor, closed_before: datetime | None = None
+                     ) -> dict[str, Any] | None:
+    """erase_citizen for a citizen the caller found by id: the receipt without the phone.
+    With `closed_before` (the retention policy's tick) nothing is erased, and None is
+    returned, unless every order of the citizen closed before then: the read model that
+    chose them may be behind a new call."""
     for _attempt in range(5):
         at = service.now()
         orders: list[WorkOrder] = []
         for ticket_no in orders_of.orders_of(citizen_id):
             order = service.load(ticket_no)
-            if order.citizen_id == citizen_id:  # the index is a read model: trust the order
-                order.erase_personal(reason=reason, actor=actor, at=at)
-                orders.append(order)
+            if order.citizen_id != citizen_id:  # the index is a read model: trust the order
+                continue
+            if closed_before is not None and not (
+                    order.is_terminal and order.closed_at and order.closed_at < closed_before):
+                return None
+            order.erase_personal(reason=reason, actor=actor, at=at)
+            orders.append(order)
         try:
             # The key row goes with the events: never an Erased event with a live key,
             # never a shredded key without its events.
             service._commit(*orders, staged=[service.vault.shred(citizen_id)])
         except IntegrityError:
             continue  # a command on one of the orders came first: reload and decide again
-        return {"citizen": mask_phone(phone), "tickets": [o.ticket_no for o in orders],
-                "erased_at": iso(at), "reason": reason}
+        return {"tickets": [o.ticket_no for o in orders], "erased_at": iso(at),
+                "reason": reason}
     raise RuntimeError("could not record the erasure after 5 attempts")

@@ -110,21 +110,27 @@ def test_erasure_shreds_the_key_and_records_an_event_on_each_order(engine: Engin
 def test_unknown_or_already_erased_citizens_and_bad_input_record_nothing(
         engine: Engine) -> None:
     made = orders(engine)
-    nothing = recorded(engine)
-    with pytest.raises(UnknownCitizen, match=r"138\*\*\*\*0000"):
-        engine.erase_citizen("13800000000", reason=REASON, actor=AGENT)
+    start = engine.service.now()
     with pytest.raises(InvalidInput) as bad_phone:
         engine.erase_citizen("12345", reason=REASON, actor=AGENT)
     assert bad_phone.value.field == "citizen"
     with pytest.raises(InvalidInput) as no_reason:
         engine.erase_citizen(ERASED[1], reason="  ", actor=AGENT)
     assert no_reason.value.field == "reason"
-    assert recorded(engine) == nothing
+    nothing = recorded(engine)
+    with pytest.raises(UnknownCitizen, match=r"138\*\*\*\*0000"):
+        engine.erase_citizen("13800000000", reason=REASON, actor=AGENT)
+    # Nothing recorded but the access-log entry: who asked to erase whom (masked).
+    (head, keys), (before, same_keys) = recorded(engine), nothing
+    assert keys == same_keys and head == before + 1
+    entries = engine.access_entries(start)
+    assert [(e["action"], e["operation"], e["target"], e["actor_id"]) for e in entries] == [
+        ("refused", "erase", "138****0000", AGENT.id)]
     engine.erase_citizen(ERASED[1], reason=REASON, actor=AGENT)
     done = recorded(engine)
     with pytest.raises(UnknownCitizen, match="already erased"):
         engine.erase_citizen(ERASED[1], reason=REASON, actor=AGENT)
-    assert recorded(engine) == done
+    assert recorded(engine)[1] == done[1] and recorded(engine)[0] == done[0] + 1
     assert engine.service.show(made["closed"])["caller_status"] == "erased"
 
 

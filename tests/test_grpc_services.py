@@ -273,7 +273,7 @@ def test_cli_remote_mode_walks_a_lifecycle(running: Running,
     error = json.loads(rexian("dispatch", no, "--dept", "火星局", "--json", code=2))["error"]
     assert (error["type"], error["field"]) == ("UnknownDepartment", "dept")
     counts = json.loads(rexian("tick", "--json"))  # the server ticks (Tick RPC)
-    assert set(counts) == {"warning", "level1", "level2", "level3", "revised"}
+    assert set(counts) == {"warning", "level1", "level2", "level3", "revised", "erased"}
     monkeypatch.setenv("REXIAN_TOKEN", "wrong")
     error = json.loads(rexian("show", no, "--json", code=2))["error"]
     assert error["type"] == "Unauthenticated" and "malformed token" in error["en"]

@@ -113,11 +113,11 @@ def test_every_command_and_query(running: Running, clock: SimClock) -> None:
     assert [convert.read(row) for row in rows] == \
         running.engine.list(dept=CITY)
     assert dict(t.Tick(pb.TickRequest(), metadata=c).steps) == {
-        "warning": 0, "level1": 0, "level2": 0, "level3": 0, "revised": 0}
+        "warning": 0, "level1": 0, "level2": 0, "level3": 0, "revised": 0, "erased": 0}
     running.dispatched(WATER)
     clock.advance(days=60)
     assert dict(t.Tick(pb.TickRequest(), metadata=c).steps) == {
-        "warning": 1, "level1": 1, "level2": 1, "level3": 1, "revised": 0}
+        "warning": 1, "level1": 1, "level2": 1, "level3": 1, "revised": 0, "erased": 0}
     names = [d.name for d in t.ListDepartments(pb.ListDepartmentsRequest(),
                                                metadata=c).departments]
     assert WATER in names and len(names) == len(running.engine.departments.all())

@@ -34,7 +34,7 @@ CALLER_PHONE = "13800138000"
 UNIT = "区水务局"
 SUPERVISOR = "区政府"  # 区水务局's supervising department in config/departments.toml
 OTHER_UNIT = "区城管局"
-NOTHING = {"warning": 0, "level1": 0, "level2": 0, "level3": 0, "revised": 0}
+NOTHING = {"warning": 0, "level1": 0, "level2": 0, "level3": 0, "revised": 0, "erased": 0}
 
 
 # ----- helpers ---------------------------------------------------------------------------
@@ -256,7 +256,8 @@ def test_overlapping_ticks_take_each_step_once(
             assert not errors, errors
             for counts in results:
                 totals.update(counts)
-        assert dict(totals) == {"warning": 8, "level1": 8, "level2": 8, "level3": 8, "revised": 0}
+        assert dict(totals) == {"warning": 8, "level1": 8, "level2": 8, "level3": 8, "revised": 0,
+                                "erased": 0}
         for ticket in tickets:
             assert sorted(steps_taken(engine, ticket)) == [
                 (1, "level1"), (1, "level2"), (1, "level3"), (1, "warning")]

@@ -122,7 +122,7 @@ def test_two_engine_processes_take_every_step_exactly_once(
         for (now, expected), results in zip(ROUNDS, rounds, strict=True):
             total = Counter[str]()
             for counts in results:
-                assert set(counts) == {*LADDER_STEPS, "revised"}
+                assert set(counts) == {*LADDER_STEPS, "revised", "erased"}
                 assert counts["revised"] == 0
                 total.update(counts)
             assert {k: v for k, v in total.items() if v} == expected, (now, results)

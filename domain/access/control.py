@@ -201,6 +201,12 @@ class AccessControl:
         self._log(identity.actor(), REFUSED, operation, target_kind, target, "", str(error),
                   identity.via)
 
+    def failed(self, actor: Actor, operation: str, error: Exception, *,
+               target_kind: str = TARGET_NONE, target: str = "") -> None:
+        """A permitted request refused on its merits (erasing a citizen the vault does not
+        know), logged like a refusal: `target` must already be masked."""
+        self._log(actor, REFUSED, operation, target_kind, target, "", str(error), "")
+
     def reveal(self, identity: Identity, *, reason: str | None, target_kind: str,
                target: str) -> str:
         """Permission to show `target` unmasked: the role may reveal and gave a reason.
