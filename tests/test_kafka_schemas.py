@@ -144,7 +144,9 @@ def test_relay_encoder_finds_ticket_numbers_for_orders_created_before_it_started
     notifications = engine.service.recorder.select_notifications(start=0, limit=10,
                                                                  inclusive_of_start=False)
     encoder = RecordEncoder(engine.service)
-    key, value, headers = encoder.record_for(notifications[-1])  # Dispatched only
+    record = encoder.record_for(notifications[-1])  # Dispatched only
+    assert record is not None
+    key, value, headers = record
     assert key == ticket.encode()
     assert decode(workorder_schema(), value)["ticket_no"] == ticket
     assert dict(headers)["event-type"] == b"Dispatched"
@@ -182,3 +184,18 @@ def test_telephony_record_round_trip_and_garbage() -> None:
     assert not isinstance(deserialize(b"\xff\xfe not avro"), dict)
     with pytest.raises(ValueError):
         encode(telephony_schema(), {**value, "kind": "fax"})  # kinds are a closed enum
+
+
+def test_credentials_and_the_access_log_are_not_published(engine: Engine) -> None:
+    """Staff tokens' records and who read what are the centre's, not consumers' events."""
+    from domain.errors import Unauthenticated
+
+    engine.access.issue(roles=["auditor"], staff_id="AU1", actor=Actor("admin", "root"))
+    with pytest.raises(Unauthenticated):
+        engine.access.authenticate("rx1_not-a-token")  # logged in the access log
+    notifications = engine.service.recorder.select_notifications(start=0, limit=10,
+                                                                 inclusive_of_start=False)
+    encoder = RecordEncoder(engine.service)
+    assert notifications and all(encoder.record_for(n) is None for n in notifications)
+    batch = InlineEncoding(engine.service).fetch(0, 3)
+    assert batch is not None and batch.records == [] and batch.last == notifications[-1].id

@@ -158,7 +158,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         encoder = RecordEncoder(engine.service)
         notifications = engine.service.recorder.select_notifications(
             start=0, limit=stored + 10, inclusive_of_start=False)
-        records = [encoder.record_for(n) for n in notifications]
+        records = [r for r in map(encoder.record_for, notifications) if r is not None]
 
         relay_runs: list[Timing] = []
         raw_runs: list[Timing] = []

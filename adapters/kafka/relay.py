@@ -62,6 +62,8 @@ from adapters.kafka.avro import (
 )
 from adapters.kafka.topics import ensure_topics
 from adapters.sqldb import SqlDatabase, StoreConfig
+from domain.access.access_log import AccessEntry
+from domain.access.credentials import Credential
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,9 @@ class TicketNumbers:
         return found
 
 
+UNPUBLISHED = (Credential.Event, AccessEntry.Event)
+
+
 class RecordEncoder:
     """Turns a notification into the Kafka record the relay sends: (key, value, headers).
 
@@ -153,8 +158,12 @@ class RecordEncoder:
             known = self._aggregates[oid] = (text, ticket_no, (ticket_no or text).encode())
         return known
 
-    def record_for(self, notification: Notification) -> Record:
+    def record_for(self, notification: Notification) -> Record | None:
+        """The record, or None for an event that is not published: staff credentials and
+        the access log are the centre's security records, not events for consumers."""
         event = self.app.mapper.to_domain_event(notification)
+        if isinstance(event, UNPUBLISHED):
+            return None
         _oid_text, ticket_no, key = self._aggregate(event)
         record = envelope(event, notification.id, ticket_no)
         value = encode(self._schema, record)
@@ -219,8 +228,10 @@ def read_and_encode(app: Application, encoder: RecordEncoder, partitioner: KeyPa
     record_for = encoder.record_for
     records: list[Outgoing] = []
     for notification in batch:
-        key, value, headers = record_for(notification)
-        records.append((partitioner(key, partitions), key, value, headers))
+        record = record_for(notification)
+        if record is not None:
+            key, value, headers = record
+            records.append((partitioner(key, partitions), key, value, headers))
     return EncodedBatch(batch[-1].id, records)
 
 
@@ -478,7 +489,7 @@ class Relay:
                 break  # still in flight: commit it on a later call
             failed = [f for f in futures if not f.succeeded()]
             if failed:
-                if count:
+                if last:
                     self._commit(count, last)
                 error = failed[0].exception if failed[0].is_done else "not acknowledged in time"
                 raise RelayPublishError(
@@ -487,7 +498,7 @@ class Relay:
             pending.popleft()
             last, count = batch_last, count + batch_count
             self.published += batch_count
-        if count:
+        if last:  # a batch of unpublished events only (count 0) still moves the position
             self._commit(count, last)
 
     def run_until_caught_up(self) -> int:
