@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from domain.errors import InvalidInput, shown
 
 
-@lru_cache(maxsize=4096)  # parsing is ~0.2 ms; repeat callers are common
+@lru_cache(maxsize=1)
+def _mobile() -> re.Pattern[str]:
+    """libphonenumber's own pattern of valid CN mobile numbers (its metadata)."""
+    import phonenumbers  # ~40 ms of start-up that only intake needs
+
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    mobile = metadata.mobile if metadata else None
+    if mobile is None or not mobile.national_number_pattern:
+        return re.compile(r"(?!)")  # no metadata: everything takes the full parse
+    return re.compile(mobile.national_number_pattern)
+
+
+@lru_cache(maxsize=4096)  # parsing is ~0.3 ms; repeat callers are common
 def normalize_phone(raw: str) -> str:
     """Return the national form without separators (13800138000, 057488888888) or raise."""
-    import phonenumbers  # ~40 ms of start-up that only intake needs
+    text = (raw or "").strip()
+    if len(text) == 11 and text.isascii() and text.isdigit() and _mobile().fullmatch(text):
+        # Eleven digits the metadata calls a mobile: what the full parse below returns
+        # (tests/test_phone.py checks every 5-digit prefix), ~100x cheaper.
+        return text
+    return parsed(text)
+
+
+def parsed(text: str) -> str:
+    """normalize_phone by libphonenumber's full parse and checks."""
+    import phonenumbers
 
     valid_types = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
                    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-    text = (raw or "").strip()
     try:
         number = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:

@@ -57,6 +57,11 @@ _PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 
                         44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91})
 
 
+# The shortest number libphonenumber's CN metadata knows (a local fixed line): text with
+# fewer digits in all holds no phone, and skips the matcher (~0.25 ms a text).
+_MIN_PHONE_DIGITS = 7
+
+
 @dataclass(frozen=True)
 class Found:
     """One piece of personal data: its kind, the text as written, where, and its mask."""
@@ -113,7 +118,7 @@ def redact(text: str, public: Iterable[str] = ()) -> Redacted:
         if 13 <= len(digits) <= 19 and free(match.start(), match.end()) and luhn(digits):
             found.append(Found(BANK_CARD, match.group(), match.start(), match.end(),
                                "****" + digits[-4:]))
-    if any(ch.isdigit() for ch in text):
+    if sum(ch.isdigit() for ch in text) >= _MIN_PHONE_DIGITS:
         found.extend(_phones(text, public_numbers, free))
     found.sort(key=lambda f: f.start)
     pieces, last = [], 0

@@ -120,3 +120,19 @@ def test_masking_never_shows_the_middle_digits() -> None:
 )
 def test_name_masking_keeps_the_surname_only(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+def test_the_mobile_fast_path_agrees_with_the_full_parse() -> None:
+    """normalize_phone accepts 11 digits the metadata's mobile pattern matches without
+    parsing: for every 5-digit prefix (the pattern reads at most five), the full parse
+    gives the same answer."""
+    from domain.phone import _mobile, parsed
+
+    accepted = 0
+    for prefix in range(10000, 20000):
+        for suffix in ("000000", "918273"):
+            number = f"{prefix}{suffix}"
+            if _mobile().fullmatch(number):
+                assert parsed(number) == number
+                accepted += 1
+    assert accepted > 5000  # the pattern does cover the mobile ranges
