@@ -338,3 +338,37 @@ def test_a_pg_dump_after_erasure_decrypts_nothing_of_the_citizen_even_with_the_k
     assert KEPT[1].encode() in opened  # the dump holds the keys of the others: the scan works
     for text in ERASED:
         assert text.encode() not in opened and text.encode() not in dump
+
+
+def test_the_logs_never_hold_the_citizen(tmp_path: Path, clock: SimClock,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Everything the engine and its gRPC server log at DEBUG, through intake, refusals,
+    free text with personal data, a reveal and the erasure, names no caller in clear."""
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    engine = build_engine(str(tmp_path / "rexian.db"), clock=clock)
+    runs: Iterator[Any] = running_fixture(engine)
+    run = next(runs)
+    try:
+        response = run.tickets.Intake(ticket_pb.IntakeRequest(
+            channel="电话", category="投诉", urgency="一般", region="甬江区东湖街道",
+            content=f"噪音扰民，回电{ERASED[1]}", caller_name=ERASED[0], caller_phone=ERASED[1]),
+            metadata=md(CENTRE_TOKEN))
+        ticket = response.ticket.ticket_no
+        with pytest.raises(grpc.RpcError):  # refused: a 咨询 answer on a 投诉
+            run.tickets.Answer(ticket_pb.AnswerRequest(
+                ticket_no=ticket, reply=f"已电话{ERASED[1]}答复"), metadata=md(CENTRE_TOKEN))
+        run.tickets.Withdraw(ticket_pb.WithdrawRequest(
+            ticket_no=ticket, reason=f"{ERASED[0]}来电{ERASED[1]}撤回"), metadata=md(CENTRE_TOKEN))
+        run.tickets.GetTicket(ticket_pb.GetTicketRequest(
+            ticket_no=ticket, reveal=True, reason="核实"), metadata=md(CENTRE_TOKEN))
+        run.tickets.EraseCitizen(ticket_pb.EraseCitizenRequest(
+            citizen=ERASED[1], reason=REASON), metadata=md(CENTRE_TOKEN))
+    finally:
+        next(runs, None)
+        engine.close()
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    assert caplog.records  # the server did log
+    for text in ERASED:
+        assert text not in logged
