@@ -203,3 +203,25 @@ def test_erasure_shreds_the_later_values_too(tmp_path: Path, clock: SimClock) ->
         assert isinstance(last, WorkOrder.PlanReported) and "139****5678" in last.note
     finally:
         engine.close()
+
+
+def test_without_the_kek_free_text_with_personal_data_is_refused(
+        tmp_path: Path, clock: SimClock) -> None:
+    """Nothing can be sealed without the key-encryption key: a command whose text holds
+    personal data is refused (nothing recorded); one without goes through."""
+    from domain.errors import PersonalDataUnavailable
+
+    db = tmp_path / "rexian.db"
+    engine = build_engine(str(db), clock=clock, kek_file=str(tmp_path / "store.kek"))
+    ticket = signed(engine)
+    engine.close()
+    locked = build_engine(str(db), clock=clock, kek_file=str(tmp_path / "nowhere.kek"))
+    try:
+        before = locked.service.load(ticket).version
+        with pytest.raises(PersonalDataUnavailable):
+            locked.service.resolve(ticket, dept=LEAD, reply=TEXT, actor=UNIT)
+        assert locked.service.load(ticket).version == before
+        locked.service.resolve(ticket, dept=LEAD, reply="已处理，工单202510010001", actor=UNIT)
+        assert locked.service.load(ticket).state == "已办结"
+    finally:
+        locked.close()
