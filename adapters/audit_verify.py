@@ -227,7 +227,13 @@ def _check_snapshots(app: Application, oid: str, events: list[Any],
                     "is not backed by the stored events")
             return
         expected = type(snapshot).take(aggregate)
-        if expected.topic != snapshot.topic or expected.state != snapshot.state:
+        try:
+            # The snapshot as this version of the aggregate reads it: one taken before a
+            # class_version bump is upcast, not mistaken for tampering.
+            stored = type(snapshot).take(snapshot.mutate(None)).state
+        except Exception:  # noqa: BLE001 - a state that does not even load is tampering
+            stored = None
+        if expected.topic != snapshot.topic or expected.state != stored:
             problem(oid, version, "snapshot",
                     f"快照（版本 {version}）与事件重放结果不符（被篡改，或由旧版程序生成）/ "
                     f"snapshot at version {version} differs from the replay of its events "

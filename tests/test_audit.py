@@ -513,6 +513,22 @@ def test_a_long_order_has_a_snapshot_and_verifies_ok(store: Store, long_order: s
     assert engine_verify(store, long_order)["ok"]
 
 
+def test_a_snapshot_taken_before_a_class_version_bump_still_verifies(
+        store: Store, long_order: str) -> None:
+    """An order snapshotted by an older engine (class_version 3: no sealed_text yet) is
+    upcast when read, so verify does not take the upgrade for tampering."""
+    def older(state: dict[str, Any]) -> None:
+        state.pop("sealed_text")
+        state["class_version"] = 3
+
+    edit_snapshot(store, long_order, SNAPSHOT_EVERY, older)
+    code, report = cli_verify(store)
+    assert code == 0 and report["ok"], report
+    # An old snapshot whose content was edited is still caught.
+    edit_snapshot(store, long_order, SNAPSHOT_EVERY, lambda state: state.update(content="改"))
+    assert_caught(store, long_order, SNAPSHOT_EVERY, "snapshot")
+
+
 def test_editing_a_snapshot_changes_show_and_is_caught(store: Store, long_order: str) -> None:
     edit_snapshot(store, long_order, SNAPSHOT_EVERY,
                   lambda state: state.update(content="已撤诉", department="区水务局"))
