@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Snapshot as BaseSnapshot
 
 from domain import lifecycle as lc
 from domain.audit import GENESIS, event_hash
@@ -91,8 +92,19 @@ class WorkOrder(Aggregate):
             aggregate.ladder, aggregate.ladder_done = dict(after.ladder), list(after.done)
             if not after.has_plan:
                 aggregate.plan = None
-            aggregate.chain_head = event_hash(self)
+            # The chain head is hashed when it is next needed (WorkOrder.__getattr__): a
+            # replay of N events hashes one, not N (each stored prev_hash already names
+            # its predecessor).
+            aggregate.__dict__["_chain_tip"] = self
             return aggregate
+
+    class Snapshot(BaseSnapshot):
+        """Snapshots hold the hashed chain head, never the event it is hashed from."""
+
+        @classmethod
+        def take(cls, aggregate: Any) -> Any:
+            aggregate.chain_head  # noqa: B018 - hashes the tip, so the state holds the head
+            return super().take(aggregate)
 
     def __init__(self) -> None:
         self.ticket_no = ""
@@ -149,6 +161,21 @@ class WorkOrder(Aggregate):
         self.handoffs: list[dict[str, Any]] = []
         self.calls_requested = 0
         self.chain_head = GENESIS
+
+    @property
+    def chain_head(self) -> str:
+        """The hash of the last event applied (GENESIS before any): hashed at first use
+        after an event, then kept in the state (snapshots hold it)."""
+        state = self.__dict__
+        tip = state.pop("_chain_tip", None)
+        if tip is not None:
+            state["chain_head"] = event_hash(tip)
+        head: str = state["chain_head"]
+        return head
+
+    @chain_head.setter
+    def chain_head(self, value: str) -> None:
+        self.__dict__["chain_head"] = value
 
     def __deepcopy__(self, memo: dict[int, Any]) -> WorkOrder:
         """The repository copies cached orders for each command; state is plain nested
