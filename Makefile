@@ -48,7 +48,7 @@ proto-check: install
 	$(BIN)/python -m adapters.grpc.codegen --check
 
 run: install
-	$(BIN)/rexian serve
+	$(BIN)/rexian serve --http 127.0.0.1:8080
 
 lint: install
 	$(BIN)/ruff check domain projections adapters tools tests

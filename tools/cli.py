@@ -504,9 +504,12 @@ def serve(
     tls_client_ca: Annotated[str | None, typer.Option(
         "--tls-client-ca", metavar="FILE", help="Mutual TLS: require client certificates "
         "signed by this CA (PEM)")] = None,
+    http: Annotated[str | None, typer.Option(
+        "--http", metavar="HOST:PORT", help="Serve the web console (adapters/http) here, e.g. "
+        "127.0.0.1:8080 (`make run` does)")] = None,
 ) -> None:
-    """Run the engine: gRPC server, deadline ticker, (with --kafka) the Kafka relay and
-    (with --gateway) the callback robot's dialler."""
+    """Run the engine: gRPC server, (with --http) the web console, deadline ticker, (with
+    --kafka) the Kafka relay and (with --gateway) the callback robot's dialler."""
     import signal
 
     from adapters.grpc.server import serve_grpc
@@ -535,6 +538,15 @@ def serve(
                                    "TLS needs both --tls-cert and --tls-key")
             tls = ServerTls.from_files(tls_cert, tls_key, tls_client_ca)
         server, port = serve_grpc(engine, grpc_address, tls=tls)
+        console = None
+        if http:
+            from adapters.http.server import serve_http
+
+            try:
+                console = serve_http(engine, http)
+            except (DomainError, OSError):
+                server.stop()
+                raise
     except (DomainError, OSError) as error:
         typer.echo(f"错误 / error: {error}", err=True)
         raise typer.Exit(2) from None
@@ -565,6 +577,7 @@ def serve(
     typer.echo(f"gRPC: {host}:{port}"
                + (" (TLS" + (", client certificates required)" if tls_client_ca else ")")
                   if tls_cert else " (no TLS)"))
+    typer.echo(f"Web console: {console.url}/" if console else "Web console: off")
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
     typer.echo(f"Callback robot: dialling via {gateway}" if gateway else "Callback robot: off")
     typer.echo("Ctrl-C to stop.", err=False)
@@ -581,6 +594,8 @@ def serve(
     finally:
         # Stop intake first (gRPC), then drain Kafka: everything stored gets published.
         server.stop()
+        if console is not None:
+            console.stop()
         if dialler is not None:
             dialler.close()  # calls in progress finish and record their results
         if handle is not None:
