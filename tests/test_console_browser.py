@@ -1,0 +1,102 @@
+"""The web console in a real browser: Debian's headless Chromium driven by Playwright
+(.ci/run installs chromium on a fresh machine). Screenshots go to var/test-artefacts/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.support.console import Console, artefacts, console  # noqa: F401
+
+__all__ = ["console"]
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} missing: .ci/run installs it (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM,
+                                              args=["--headless", "--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def logged_in(browser: Browser, c: Console, who: str) -> Page:
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(c.url + "/")
+    assert page.url.endswith("/login")
+    page.fill("#token", c.tokens[who])
+    page.click("#login-button")
+    page.wait_for_url(lambda url: not url.endswith("/login"))
+    return page
+
+
+def chart_values(page: Page, chart: str) -> dict[str, Any]:
+    option = page.evaluate(
+        """id => { const o = echarts.getInstanceByDom(document.getElementById(id)).getOption();
+                   return Object.fromEntries(o.xAxis[0].data.map((k, i) => [k, o.series[0].data[i]])); }""",
+        chart)
+    return dict(option)
+
+
+def test_overview_chart_equals_the_api_and_a_command_arrives_live(
+        browser: Browser, console: Console) -> None:
+    page = logged_in(browser, console, "supervisor")
+    page.wait_for_function("() => window.echarts && document.querySelector('#chart-open-state canvas')")
+    board = httpx.get(f"{console.url}/api/dashboard", headers=console.auth("supervisor")).json()
+    page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('chart-open-state'))")
+    assert chart_values(page, "chart-open-state") == board["open_by_state"]
+    assert chart_values(page, "chart-ladder") == board["ladder"]
+    page.wait_for_function("() => document.body.dataset.position !== undefined")
+    page.screenshot(path=str(artefacts() / "console-overview.png"), full_page=True)
+    # No horizontal scrollbar at 1366x768 (long unit names wrap or are cut, never widen).
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    before = page.evaluate("document.body.dataset.position")
+    console.intake("新的诉求：实时更新")
+    page.wait_for_function("p => document.body.dataset.position !== p", arg=before, timeout=10_000)
+    page.wait_for_function(
+        "n => { const o = echarts.getInstanceByDom(document.getElementById('chart-open-state')).getOption();"
+        " return o.series[0].data[0] === n; }", arg=board["open_by_state"]["已受理"] + 1)
+    page.screenshot(path=str(artefacts() / "console-overview-live.png"), full_page=True)
+
+
+def test_order_timeline_as_of_control_moves_the_order_back(
+        browser: Browser, console: Console) -> None:
+    no = console.orders["区城管局"]
+    console.engine.service.clock.advance(hours=2)  # type: ignore[attr-defined]
+    console.engine.service.sign(no, dept="区城管局", actor=console.engine.access.matrix.check(
+        console.engine.access.authenticate(console.tokens["dispatcher"]), "sign").actor())
+    page = logged_in(browser, console, "auditor")
+    page.goto(f"{console.url}/orders/{no}")
+    page.wait_for_selector("#timeline ol li")
+    assert page.locator("#timeline ol li").count() == 3
+    assert "办理中" in page.inner_text("#current-table")
+    page.wait_for_selector("#verify-status")
+    assert "通过" in page.inner_text("#verify-status")
+    page.fill("#as-of", "1")  # the second event: dispatched, not yet signed
+    page.dispatch_event("#as-of", "input")
+    page.wait_for_function("() => document.body.dataset.asOfVersion === '2'")
+    assert "已派单" in page.inner_text("#as-of-state")
+    assert "138****5678" in page.inner_text("#as-of-state")  # masked caller
+    assert page.locator("#timeline li.future").count() == 1
+    page.screenshot(path=str(artefacts() / "console-order-as-of.png"), full_page=True)
+
+
+def test_a_unit_cannot_open_another_units_order(browser: Browser, console: Console) -> None:
+    page = logged_in(browser, console, "区城管局")
+    assert page.url.endswith("/worklists")  # a unit's start page is its own list
+    page.wait_for_selector("#unit-orders table")
+    assert console.orders["区城管局"] in page.inner_text("#unit-orders")
+    assert console.orders["区水务局"] not in page.inner_text("#unit-orders")
+    page.goto(f"{console.url}/orders/{console.orders['区水务局']}")
+    page.wait_for_selector("#order-state .error")
+    assert "403" in page.inner_text("#order-state .error")
+    assert "13812345678" not in page.content()
+    page.screenshot(path=str(artefacts() / "console-unit-refused.png"), full_page=True)
