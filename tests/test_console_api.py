@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
 from domain.access.access_log import AS_OF, REFUSED
-from tests.support.console import DISPATCHER, UNITS, Console, console  # noqa: F401
+from tests.support.console import DISPATCHER, Console, console  # noqa: F401
+from tests.test_serve import cli, staff_token, start_serve, stop
 
 __all__ = ["console"]
 
@@ -131,3 +134,38 @@ def test_live_stream_reports_a_command_and_stops_when_the_client_goes(console: C
     while state.streams and time.monotonic() < deadline:
         time.sleep(0.05)
     assert state.streams == 0  # the generator noticed the disconnect and ended
+
+
+def test_serve_http_runs_the_console_in_the_engine_process(tmp_path: Path) -> None:
+    db = tmp_path / "rexian.db"
+    token = staff_token(db)  # agent + dispatcher
+    proc, grpc_address = start_serve(db, "--http", "127.0.0.1:0")
+    try:
+        line = proc.wait_for_line(r"^Web console: http://127\.0\.0\.1:\d+/", timeout=30)
+        url = line.split("Web console: ", 1)[1].strip().rstrip("/")
+        assert httpx.get(url + "/login").status_code == 200
+        assert httpx.get(url + "/api/dashboard").status_code == 401
+        made = cli("--grpc", grpc_address, "--token", token, "intake", "--channel", "电话",
+                   "--category", "投诉", "--region", "甬江区", "--caller-name", "张三",
+                   "--caller-phone", "13800138000", "--content", "路灯不亮", "--json")
+        assert made.returncode == 0, made.stderr
+        board = httpx.get(url + "/api/dashboard",
+                          headers={"authorization": f"Bearer {token}"}).json()
+        assert board["open_by_state"]["已受理"] == 1
+    finally:
+        assert stop(proc) == 0
+    assert "stopped cleanly" in proc.output()
+
+
+def test_serve_http_on_a_busy_port_fails_at_start_with_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = cli("--db", str(tmp_path / "rexian.db"), "serve", "--grpc", "127.0.0.1:0",
+                   "--http", f"127.0.0.1:{port}")
+    assert done.returncode == 2 and "错误 / error" in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = cli("--db", str(tmp_path / "rexian.db"), "serve", "--grpc", "127.0.0.1:0",
+              "--http", "8080")
+    assert bad.returncode == 2 and "HOST:PORT" in bad.stderr
