@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from domain.access.access_log import AS_OF, REFUSED
-from tests.support.console import DISPATCHER, Console, console  # noqa: F401
+from tests.support.console import DISPATCHER, LONG_UNIT, Console, console  # noqa: F401
 from tests.test_serve import cli, staff_token, start_serve, stop
 
 __all__ = ["console"]
@@ -56,8 +56,12 @@ def test_a_unit_sees_only_its_own_orders_and_a_refusal_is_logged(console: Consol
     assert [e["operation"] for e in logged] == ["show", "unit_orders", "dashboard"]
     assert logged[0]["target"] == other
     mine = httpx.get(f"{console.url}/api/worklists/unit", headers=unit).json()
-    assert [o["ticket_no"] for o in mine["orders"]] == [own] and mine["dept"] == "区城管局"
-    assert mine["orders"][0]["due_at"] and mine["orders"][0]["sla_state"] == "正常"
+    # Its own order, and the one it assists on (led by the long-named unit).
+    assert sorted(o["ticket_no"] for o in mine["orders"]) == sorted(
+        [own, console.orders[LONG_UNIT]]) and mine["dept"] == "区城管局"
+    assert all(o["due_at"] and o["sla_state"] == "正常" for o in mine["orders"])
+    assert httpx.get(f"{console.url}/api/orders/{console.orders[LONG_UNIT]}",
+                     headers=unit).status_code == 200
 
 
 def test_worklists_and_dashboard_agree_with_the_ticket_list(console: Console) -> None:
@@ -66,7 +70,7 @@ def test_worklists_and_dashboard_agree_with_the_ticket_list(console: Console) ->
     listed = console.engine.list()
     for state, count in board["open_by_state"].items():
         assert count == sum(1 for row in listed if row["state"] == state), state
-    assert board["open_by_state"]["已派单"] == 2 and board["open_by_state"]["已受理"] == 1
+    assert board["open_by_state"]["已派单"] == 3 and board["open_by_state"]["已受理"] == 1
     pending = httpx.get(f"{console.url}/api/worklists/dispatch", headers=headers).json()
     assert [o["state"] for o in pending["orders"]] == ["已受理"]
     assert pending["orders"][0]["dispatch_due_at"]

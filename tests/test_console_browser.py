@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.console import Console, artefacts, console  # noqa: F401
+from tests.support.console import LONG_UNIT, Console, artefacts, console  # noqa: F401
 
 __all__ = ["console"]
 CHROMIUM = "/usr/bin/chromium"
@@ -28,8 +28,18 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def logged_in(browser: Browser, c: Console, who: str) -> Page:
+@pytest.fixture
+def pages(browser: Browser, console: Console) -> Iterator[list[Page]]:
+    """The test's pages, closed before the console stops (their live streams end first)."""
+    opened: list[Page] = []
+    yield opened
+    for page in opened:
+        page.close()
+
+
+def logged_in(pages: list[Page], browser: Browser, c: Console, who: str) -> Page:
     page = browser.new_page(viewport={"width": 1366, "height": 768})
+    pages.append(page)
     page.goto(c.url + "/")
     assert page.url.endswith("/login")
     page.fill("#token", c.tokens[who])
@@ -47,8 +57,8 @@ def chart_values(page: Page, chart: str) -> dict[str, Any]:
 
 
 def test_overview_chart_equals_the_api_and_a_command_arrives_live(
-        browser: Browser, console: Console) -> None:
-    page = logged_in(browser, console, "supervisor")
+        browser: Browser, console: Console, pages: list[Page]) -> None:
+    page = logged_in(pages, browser, console, "supervisor")
     page.wait_for_function("() => window.echarts && document.querySelector('#chart-open-state canvas')")
     board = httpx.get(f"{console.url}/api/dashboard", headers=console.auth("supervisor")).json()
     page.wait_for_function("() => echarts.getInstanceByDom(document.getElementById('chart-open-state'))")
@@ -56,8 +66,7 @@ def test_overview_chart_equals_the_api_and_a_command_arrives_live(
     assert chart_values(page, "chart-ladder") == board["ladder"]
     page.wait_for_function("() => document.body.dataset.position !== undefined")
     page.screenshot(path=str(artefacts() / "console-overview.png"), full_page=True)
-    # No horizontal scrollbar at 1366x768 (long unit names wrap or are cut, never widen).
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert fits(page)
     before = page.evaluate("document.body.dataset.position")
     console.intake("新的诉求：实时更新")
     page.wait_for_function("p => document.body.dataset.position !== p", arg=before, timeout=10_000)
@@ -68,12 +77,12 @@ def test_overview_chart_equals_the_api_and_a_command_arrives_live(
 
 
 def test_order_timeline_as_of_control_moves_the_order_back(
-        browser: Browser, console: Console) -> None:
+        browser: Browser, console: Console, pages: list[Page]) -> None:
     no = console.orders["区城管局"]
     console.engine.service.clock.advance(hours=2)  # type: ignore[attr-defined]
     console.engine.service.sign(no, dept="区城管局", actor=console.engine.access.matrix.check(
         console.engine.access.authenticate(console.tokens["dispatcher"]), "sign").actor())
-    page = logged_in(browser, console, "auditor")
+    page = logged_in(pages, browser, console, "auditor")
     page.goto(f"{console.url}/orders/{no}")
     page.wait_for_selector("#timeline ol li")
     assert page.locator("#timeline ol li").count() == 3
@@ -89,8 +98,9 @@ def test_order_timeline_as_of_control_moves_the_order_back(
     page.screenshot(path=str(artefacts() / "console-order-as-of.png"), full_page=True)
 
 
-def test_a_unit_cannot_open_another_units_order(browser: Browser, console: Console) -> None:
-    page = logged_in(browser, console, "区城管局")
+def test_a_unit_cannot_open_another_units_order(browser: Browser, console: Console,
+                                               pages: list[Page]) -> None:
+    page = logged_in(pages, browser, console, "区城管局")
     assert page.url.endswith("/worklists")  # a unit's start page is its own list
     page.wait_for_selector("#unit-orders table")
     assert console.orders["区城管局"] in page.inner_text("#unit-orders")
@@ -100,3 +110,24 @@ def test_a_unit_cannot_open_another_units_order(browser: Browser, console: Conso
     assert "403" in page.inner_text("#order-state .error")
     assert "13812345678" not in page.content()
     page.screenshot(path=str(artefacts() / "console-unit-refused.png"), full_page=True)
+
+
+def fits(page: Page) -> bool:
+    """No horizontal scrollbar at 1366x768: long names wrap or are cut, never widen."""
+    return bool(page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"))
+
+
+def test_long_unit_names_keep_the_layout_at_1366x768(browser: Browser, console: Console,
+                                                     pages: list[Page]) -> None:
+    page = logged_in(pages, browser, console, "dispatcher")
+    page.goto(f"{console.url}/worklists")
+    page.wait_for_selector(f'#unit-select option[value="{LONG_UNIT}"]', state="attached")
+    page.select_option("#unit-select", LONG_UNIT)
+    page.wait_for_selector("#unit-orders table")
+    assert console.orders[LONG_UNIT] in page.inner_text("#unit-orders")
+    assert fits(page)
+    page.screenshot(path=str(artefacts() / "console-worklists-long-unit.png"), full_page=True)
+    page.goto(f"{console.url}/orders/{console.orders[LONG_UNIT]}")
+    page.wait_for_selector("#timeline ol li")
+    assert LONG_UNIT in page.inner_text("#current-table") and fits(page)
+    page.screenshot(path=str(artefacts() / "console-order-long-unit.png"), full_page=True)

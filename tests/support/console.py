@@ -3,21 +3,24 @@ units and a token per role."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from adapters.bootstrap import Engine
+from adapters.bootstrap import Engine, build_engine
 from adapters.http.server import HttpServer
+from domain.departments import DEFAULT_REGISTRY
 from domain.values import Actor
 
 ISSUER = Actor("admin", "console-tests")
 AGENT = Actor("agent", "a-001")
 DISPATCHER = Actor("dispatcher", "d-001")
-# A unit name long enough to test the layout with (the registry's own units are short).
 UNITS = ("区城管局", "区水务局")
+# A unit name long enough to test the layout with (the sample registry's are short).
+LONG_UNIT = "甬江区住房和城乡建设局物业管理科（城市更新与老旧小区改造工作专班）东湖街道联络组"
 
 
 @dataclass
@@ -50,18 +53,27 @@ def issue_tokens(engine: Engine) -> dict[str, str]:
 
 
 @pytest.fixture
-def console(sqlite_engine: Engine, clock: object) -> Iterator[Console]:
-    engine = sqlite_engine
+def console(tmp_path: Path, clock: Callable[[], datetime]) -> Iterator[Console]:
+    registry = tmp_path / "departments.toml"
+    registry.write_text(DEFAULT_REGISTRY.read_text(encoding="utf-8") + (
+        f'\n[[department]]\nname = "{LONG_UNIT}"\nregion = "甬江区"\nsupervisor = "区政府"\n'
+        'duty_phone = "0574-87000999"\n'), encoding="utf-8")
+    engine = build_engine(str(tmp_path / "rexian.db"), clock=clock,
+                          departments_file=str(registry))
     running = Console(engine, HttpServer(engine, "127.0.0.1:0").start(), issue_tokens(engine))
     for unit in UNITS:
         no = running.intake(f"{unit}辖区内的问题")
         engine.service.dispatch(no, dept=unit, assist=[], actor=DISPATCHER)
         running.orders[unit] = no
+    long_no = running.intake("长单位名称的工单")
+    engine.service.dispatch(long_no, dept=LONG_UNIT, assist=list(UNITS), actor=DISPATCHER)
+    running.orders[LONG_UNIT] = long_no
     running.intake("尚未派单的诉求")
     try:
         yield running
     finally:
         running.server.stop()
+        engine.close()
 
 
 def artefacts() -> Path:
