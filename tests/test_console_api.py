@@ -74,6 +74,12 @@ def test_worklists_and_dashboard_agree_with_the_ticket_list(console: Console) ->
     pending = httpx.get(f"{console.url}/api/worklists/dispatch", headers=headers).json()
     assert [o["state"] for o in pending["orders"]] == ["已受理"]
     assert pending["orders"][0]["dispatch_due_at"]
+    assert board["callback_queue"] == {"待回访": 0, "重拨中": 0, "转人工回访": 0}
+    no = console.orders["区水务局"]
+    console.engine.service.sign(no, dept="区水务局", actor=DISPATCHER)
+    console.engine.service.resolve(no, dept="区水务局", reply="已修复", actor=DISPATCHER)
+    board = httpx.get(f"{console.url}/api/dashboard", headers=headers).json()
+    assert board["callback_queue"]["待回访"] == 1 and board["open_by_state"]["已派单"] == 2
     # The robot may show an order but has no console.
     assert httpx.get(f"{console.url}/api/dashboard",
                      headers=console.auth("robot")).status_code == 403

@@ -188,6 +188,7 @@ def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None =
             "open_by_state": board.open_by_state(engine),
             "ladder": board.ladder_counts(engine),
             **board.near_due_and_overdue(engine),
+            "callback_queue": board.callback_queue(engine),
             "campaigns": board.campaigns(engine),
         }
         if report is not None:

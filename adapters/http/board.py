@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from domain import lifecycle as lc
 from domain.workorder import LADDER_STEPS
+from projections.callback_queue import QUEUE as CALLBACK_QUEUE
 from projections.campaign_progress import CAMPAIGNS, progress
 from projections.deadline_index import INDEX as DEADLINE_INDEX
 from projections.tickets import TICKETS
@@ -127,6 +128,19 @@ def near_due_and_overdue(engine: Engine, limit: int = 20) -> dict[str, list[dict
         elif view["sla_state"] == "临期" and len(near) < limit:
             near.append(view)
     return {"near_due": near, "overdue": over}
+
+
+def callback_queue(engine: Engine) -> dict[str, int]:
+    """Callbacks still to make (the robot's queue): not yet dialled, dialled and to be
+    retried, out of attempts (left to an agent)."""
+    engine.runners["callback_queue"].catch_up()
+    with engine.db.transaction(immediate=False) as cur:
+        row = cur.execute(
+            f"SELECT COUNT(CASE WHEN attempts = 0 AND exhausted = 0 THEN 1 END), "
+            "COUNT(CASE WHEN attempts > 0 AND exhausted = 0 THEN 1 END), "
+            f"COUNT(CASE WHEN exhausted <> 0 THEN 1 END) FROM {CALLBACK_QUEUE} "
+            "WHERE kind = 'callback'").fetchone()
+    return {"待回访": int(row[0]), "重拨中": int(row[1]), "转人工回访": int(row[2])}
 
 
 def campaigns(engine: Engine) -> list[dict[str, Any]]:

@@ -73,6 +73,7 @@ async function overview() {
   const parts = [
     bar("chart-open-state", "在办工单（按状态）", data.open_by_state),
     bar("chart-ladder", "催督办（提醒 / 催办 / 督办 / 通报）", data.ladder),
+    bar("chart-callback-queue", "回访队列", data.callback_queue),
     panel("临期工单", "near-due", table(orderCols, data.near_due)),
     panel("超期工单", "overdue", table(orderCols, data.overdue)),
   ];
