@@ -180,9 +180,10 @@ async function reports() {
   const run = async e => {
     if (e) e.preventDefault();
     const q = new URLSearchParams({ from: from.value, to: to.value, by: by.value }).toString();
-    links.replaceChildren(el("a", { href: `/api/report.csv?${q}` }, "下载 CSV"), " ", el("a", { href: `/api/report.xlsx?${q}` }, "下载 XLSX"));
+    links.replaceChildren();
     try {
       const r = await api(`/api/report?${q}`);
+      (r.downloads || []).forEach(([label, href]) => links.append(el("a", { href }, label), " "));
       const names = r.rows.length ? Object.keys(r.rows[0].kpis) : [];
       out.replaceChildren(el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "分组"), names.map(n => el("th", {}, n)))),
         el("tbody", {}, r.rows.map(row => el("tr", {}, el("td", { class: "unit", title: row.group }, row.group),
