@@ -9,7 +9,7 @@ BUF := node_modules/.bin/buf
 # Whisper base (ggml) for the callback robot's speech recognition (adapters/asr).
 MODEL := var/models/ggml-base.bin
 
-.PHONY: install run test lint typecheck unit diagram docs bench clean proto proto-check model fuzz
+.PHONY: install run test lint typecheck unit diagram docs bench clean proto proto-check model fuzz browser
 
 install: $(STAMP) $(NODE_STAMP) $(MODEL)
 
@@ -57,7 +57,12 @@ lint: install
 unit: install
 	$(BIN)/pytest
 
-test: lint proto-check unit
+# Debian's headless Chromium and a CJK font for the console's browser tests (tests/
+# test_console_browser.py), installed when missing.
+browser:
+	.ci/install-browser
+
+test: browser lint proto-check unit
 
 # Hostile-input fuzzing at depth: 5,200 Hypothesis examples per test (10,400 in all; `make
 # test` runs 520 per test).
