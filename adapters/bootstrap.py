@@ -30,6 +30,7 @@ from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
+from projections.kpi_facts import KpiFacts
 from projections.retention import RetentionIndex, due_citizens
 from projections.runner import ProjectionRunner
 from projections.tickets import TicketList, list_tickets
@@ -227,5 +228,6 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "retention": ProjectionRunner(service, db, RetentionIndex()),
             "campaign_progress": ProjectionRunner(service, db, CampaignProgress()),
             "access_log": ProjectionRunner(service, db, AccessLogIndex()),
+            "kpi_facts": ProjectionRunner(service, db, KpiFacts()),
         }
     return engine

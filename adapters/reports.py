@@ -1,0 +1,69 @@
+"""A period's KPI report (`rexian report`, /api/report, the 总览 panels): one GROUP BY over
+the KPI fact table (projections/kpi_facts.py), shaped as the issue's JSON:
+{"from", "to", "by", "rows": [{"group", "kpis": {NAME: {"numerator", "denominator", "rate"}}}]}."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from domain.access.roles import Identity
+from domain.errors import InvalidInput
+from domain.kpi.registry import ALL, GROUPINGS, KPIS, Count, Kpi
+from projections.kpi_facts import FACTS
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Engine
+
+Tally = dict[tuple[str, int | None], int]  # (kind, on_time) -> facts
+
+
+def check_period(date_from: date, date_to: date, by: str | None) -> None:
+    if date_from > date_to:
+        raise InvalidInput("from", f"起始日期 {date_from} 晚于结束日期 {date_to}",
+                           f"--from {date_from} is after --to {date_to}")
+    if by is not None and by not in GROUPINGS:
+        raise InvalidInput("by", f"未知分组“{str(by)[:40]}”，可选：{'、'.join(GROUPINGS)}",
+                           f"unknown grouping {str(by)[:40]!r}; expected one of "
+                           f"{', '.join(GROUPINGS)}")
+
+
+def count(tally: Tally, what: Count) -> int:
+    return sum(n for (kind, flag), n in tally.items()
+               if kind in what.kinds and (what.on_time is None or flag == int(what.on_time)))
+
+
+def figures(tally: Tally, kpi: Kpi) -> dict[str, Any]:
+    numerator, denominator = count(tally, kpi.numerator), count(tally, kpi.denominator)
+    rate = round(numerator / denominator, 6) if denominator else None
+    return {"numerator": numerator, "denominator": denominator, "rate": rate}
+
+
+def build_report(engine: Engine, date_from: date, date_to: date, by: str | None, *,
+                 identity: Identity | None = None) -> dict[str, Any]:
+    """The KPIs over facts dated `date_from`..`date_to` (inclusive Beijing dates), overall
+    or one row per `by` value. A department identity sees only its own unit's facts."""
+    check_period(date_from, date_to, by)
+    engine.runners["kpi_facts"].catch_up()
+    unit = identity.dept if identity is not None else None
+    column = by or "''"
+    where = "day >= ? AND day <= ?" + (" AND dept = ?" if unit else "")
+    params: list[Any] = [date_from.isoformat(), date_to.isoformat()]
+    if unit:
+        params.append(unit)
+    groups: dict[str, Tally] = {}
+    with engine.db.transaction(immediate=False) as cur:
+        rows = cur.execute(
+            f"SELECT {column}, kind, on_time, COUNT(*) FROM {FACTS} WHERE {where} "
+            f"GROUP BY {column}, kind, on_time", params).fetchall()
+    for group, kind, flag, n in rows:
+        if by == "dept" and group is None:
+            continue  # registrations and direct answers belong to no unit
+        tally = groups.setdefault(ALL if by is None else str(group), {})
+        tally[(kind, None if flag is None else int(flag))] = int(n)
+    if by is None:
+        groups.setdefault(ALL, {})
+    kpis = [k for k in KPIS if by != "dept" or k.by_dept]
+    return {"from": date_from.isoformat(), "to": date_to.isoformat(), "by": by,
+            "rows": [{"group": group, "kpis": {k.name: figures(tally, k) for k in kpis}}
+                     for group, tally in sorted(groups.items())]}
