@@ -46,7 +46,8 @@ def build_report(engine: Engine, date_from: date, date_to: date, by: str | None,
     check_period(date_from, date_to, by)
     engine.runners["kpi_facts"].catch_up()
     unit = identity.dept if identity is not None else None
-    column = by or "''"
+    column = by or "NULL"  # PostgreSQL refuses a constant in GROUP BY: group by kind only
+    grouped = f"{by}, kind, on_time" if by else "kind, on_time"
     where = "day >= ? AND day <= ?" + (" AND dept = ?" if unit else "")
     params: list[Any] = [date_from.isoformat(), date_to.isoformat()]
     if unit:
@@ -55,7 +56,7 @@ def build_report(engine: Engine, date_from: date, date_to: date, by: str | None,
     with engine.db.transaction(immediate=False) as cur:
         rows = cur.execute(
             f"SELECT {column}, kind, on_time, COUNT(*) FROM {FACTS} WHERE {where} "
-            f"GROUP BY {column}, kind, on_time", params).fetchall()
+            f"GROUP BY {grouped}", params).fetchall()
     for group, kind, flag, n in rows:
         if by == "dept" and group is None:
             continue  # registrations and direct answers belong to no unit
