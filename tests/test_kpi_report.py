@@ -7,9 +7,11 @@ straight from the issue's definitions, and must equal the report, overall and by
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import Counter
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,3 +259,39 @@ def test_readme_lists_every_kpi_from_the_registry() -> None:
     assert len(KPIS) == len({k.name for k in KPIS})
 
 
+
+
+def test_cli_report_json_csv_xlsx_and_refusals(sqlite_engine: Engine, clock: SimClock,
+                                               tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    from tests.test_cli import refused
+
+    mixed_store(sqlite_engine, clock)
+    db = str(sqlite_engine.config.sqlite_path)
+    wanted = build_report(sqlite_engine, date(2025, 11, 1), date(2026, 1, 31), "dept")
+    done = rexian(db, "report", "--from", "2025-11-01", "--to", "2026-01-31", "--by", "dept",
+                  "--csv", str(tmp_path / "r.csv"), "--xlsx", str(tmp_path / "r.xlsx"),
+                  "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == wanted
+    lines = list(csv.reader((tmp_path / "r.csv").open(encoding="utf-8-sig")))
+    sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert sheet is not None
+    cells = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert len(lines) == len(cells) == 1 + sum(len(r["kpis"]) for r in wanted["rows"])
+    row = next(r for r in wanted["rows"] if r["group"] == LEAD)["kpis"]["return_rate"]
+    assert [LEAD, "return_rate", "退单率", str(row["numerator"]), str(row["denominator"])] in \
+        [line[:5] for line in lines]
+    # A department role sees only its own unit.
+    own = rexian(db, "--role", "department", "report", "--dept", OTHER, "--from",
+                 "2025-11-01", "--to", "2026-01-31", "--json")
+    assert own.returncode == 0, own.stderr
+    kpis = json.loads(own.stdout)["rows"][0]["kpis"]
+    other = next(r for r in wanted["rows"] if r["group"] == OTHER)["kpis"]
+    assert kpis["return_rate"] == other["return_rate"]
+    assert "晚于" in refused(db, None, "report", "--from", "2025-02-01", "--to", "2025-01-01")
+    assert "YYYY-MM-DD" in refused(db, None, "report", "--from", "2025-1-1", "--to",
+                                   "2025-01-31")
+    assert "unknown grouping" in refused(db, None, "report", "--from", "2025-01-01", "--to",
+                                         "2025-01-31", "--by", "weather")

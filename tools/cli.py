@@ -38,6 +38,7 @@ from tools.cli_campaign import is_campaign_ref
 from tools.cli_campaign import register as register_campaign
 from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
+from tools.cli_report import register as register_report
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -607,6 +608,7 @@ def serve(
 register_calendar(app, run, ctx_of)
 register_projections(app, run)
 register_privacy(app, run, ctx_of)
+register_report(app, run, ctx_of)
 register_access(app, run, ctx_of, parse_instant)
 register_campaign(app)
 

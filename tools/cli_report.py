@@ -1,0 +1,114 @@
+"""`rexian report`: a period's KPIs (domain/kpi/registry.py) as JSON, CSV or XLSX, or a table.
+
+The figures are adapters/reports.py's build_report, the same the console's /api/report
+returns; the operation `report` of the permission matrix authorises it, and a department's
+identity sees only its own unit."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from domain.errors import InvalidInput, shown
+from domain.kpi.registry import KPIS
+from tools.cli_base import Command, JsonOpt
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Engine
+
+LABELS = {k.name: k.label for k in KPIS}
+HEADER = ["分组 group", "指标 KPI", "名称", "分子 numerator", "分母 denominator", "比率 rate"]
+
+
+def period_day(field: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(field, f"--{field} 应为日期 YYYY-MM-DD：{shown(text, 40)}",
+                           f"--{field} must be a date YYYY-MM-DD: {shown(text, 40)!r}"
+                           ) from None
+
+
+def table_rows(report: dict[str, Any]) -> list[list[Any]]:
+    """One line per group and KPI (the CSV and XLSX body)."""
+    return [[row["group"], name, LABELS[name], f["numerator"], f["denominator"], f["rate"]]
+            for row in report["rows"] for name, f in row["kpis"].items()]
+
+
+def write_csv(report: dict[str, Any], path: Path) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows(["" if v is None else v for v in line] for line in table_rows(report))
+
+
+def write_xlsx(report: dict[str, Any], path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"{report['from']}~{report['to']}"
+    sheet.append(HEADER)
+    for line in table_rows(report):
+        sheet.append(line)
+    book.save(path)
+
+
+def text_table(report: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{report['from']} — {report['to']}  分组 / by: {report['by'] or '全部'}",
+                  title_justify="left")
+    for head in HEADER:
+        table.add_column(head)
+    for line in table_rows(report):
+        rate = line[5]
+        table.add_row(*(str(v) for v in line[:5]), "—" if rate is None else f"{rate:.2%}")
+    return table
+
+
+def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
+    """Add `report` to the CLI (tools.cli's `run` and context)."""
+
+    @app.command(name="report", cls=Command)
+    def report(ctx: typer.Context,
+               date_from: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD",
+                                                      help="First day (Beijing time)")],
+               date_to: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD",
+                                                    help="Last day, inclusive")],
+               by: Annotated[str | None, typer.Option(
+                   "--by", metavar="dept|category|region|channel", help="One row per value")
+               ] = None,
+               dept: Annotated[str | None, typer.Option(
+                   "--dept", metavar="UNIT", help="The unit a department role reports for")
+               ] = None,
+               csv_file: Annotated[Path | None, typer.Option("--csv", metavar="FILE",
+                                                             help="Write CSV here")] = None,
+               xlsx_file: Annotated[Path | None, typer.Option("--xlsx", metavar="FILE",
+                                                              help="Write XLSX here")] = None,
+               as_json: JsonOpt = False) -> None:
+        """KPIs over a period (直接答复率, 及时派单率, 按期办结率, 满意率 …), overall or by
+        unit, category, region or channel."""
+
+        def action(engine: Engine) -> dict[str, Any]:
+            from adapters.reports import build_report
+
+            context = ctx_of(ctx)
+            if context.grpc:
+                raise InvalidInput("grpc", "report 请在服务端本地运行（或用 gRPC ReportService）",
+                                   "run report against the store, not --grpc "
+                                   "(remote callers use the gRPC ReportService)")
+            result = build_report(engine, period_day("from", date_from),
+                                  period_day("to", date_to), by, identity=context.identity)
+            if csv_file is not None:
+                write_csv(result, csv_file)
+            if xlsx_file is not None:
+                write_xlsx(result, xlsx_file)
+            return result
+
+        run(ctx, as_json, action, text_table, operation="report", dept=dept)
