@@ -1,0 +1,1 @@
+"""Dispatch catalogue (派单目录) and, later, dispatch suggestions (issue 14)."""
