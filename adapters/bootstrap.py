@@ -7,9 +7,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from adapters.reports import build_report
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
 from adapters.vault import SqlVault, open_vault
@@ -134,6 +135,11 @@ class Engine:
         self.access.read(identity, as_of=as_of, target_kind=TARGET_ORDER, target=ticket_no,
                          reason=reason)
         return result
+
+    def report(self, date_from: date, date_to: date, by: str | None, *,
+               identity: Identity | None = None) -> dict[str, Any]:
+        """The KPI report (adapters/reports.py); a department identity sees its own unit."""
+        return build_report(self, date_from, date_to, by, identity=identity)
 
     def access_entries(self, since: datetime) -> builtins.list[dict[str, Any]]:
         """The access log from `since` (instants in Beijing time, as everywhere)."""

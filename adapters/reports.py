@@ -8,7 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from domain.access.roles import Identity
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, shown
 from domain.kpi.registry import ALL, GROUPINGS, KPIS, Count, Kpi
 from projections.kpi_facts import FACTS
 
@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from adapters.bootstrap import Engine
 
 Tally = dict[tuple[str, int | None], int]  # (kind, on_time) -> facts
+
+
+def report_day(field: str, text: str | None) -> date:
+    """A period's end from its text (YYYY-MM-DD): the CLI, the console and ReportService."""
+    try:
+        return date.fromisoformat(text or "")
+    except (TypeError, ValueError):
+        raise InvalidInput(field, f"{field} 应为日期 YYYY-MM-DD：{shown(str(text), 40)}",
+                           f"{field} must be a date YYYY-MM-DD: {shown(str(text), 40)!r}"
+                           ) from None
 
 
 def check_period(date_from: date, date_to: date, by: str | None) -> None:

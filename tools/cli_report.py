@@ -7,13 +7,11 @@ identity sees only its own unit."""
 from __future__ import annotations
 
 import csv
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from domain.errors import InvalidInput, shown
 from domain.kpi.registry import KPIS
 from tools.cli_base import Command, JsonOpt
 
@@ -22,15 +20,6 @@ if TYPE_CHECKING:
 
 LABELS = {k.name: k.label for k in KPIS}
 HEADER = ["分组 group", "指标 KPI", "名称", "分子 numerator", "分母 denominator", "比率 rate"]
-
-
-def period_day(field: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(field, f"--{field} 应为日期 YYYY-MM-DD：{shown(text, 40)}",
-                           f"--{field} must be a date YYYY-MM-DD: {shown(text, 40)!r}"
-                           ) from None
 
 
 def table_rows(report: dict[str, Any]) -> list[list[Any]]:
@@ -96,15 +85,11 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         unit, category, region or channel."""
 
         def action(engine: Engine) -> dict[str, Any]:
-            from adapters.reports import build_report
+            from adapters.reports import report_day
 
-            context = ctx_of(ctx)
-            if context.grpc:
-                raise InvalidInput("grpc", "report 请在服务端本地运行（或用 gRPC ReportService）",
-                                   "run report against the store, not --grpc "
-                                   "(remote callers use the gRPC ReportService)")
-            result = build_report(engine, period_day("from", date_from),
-                                  period_day("to", date_to), by, identity=context.identity)
+            # Local: the store; --grpc: the server's ReportService, for the token's identity.
+            result = engine.report(report_day("--from", date_from), report_day("--to", date_to),
+                                   by, identity=ctx_of(ctx).identity)
             if csv_file is not None:
                 write_csv(result, csv_file)
             if xlsx_file is not None:

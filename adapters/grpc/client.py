@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -21,8 +21,11 @@ from adapters.grpc.errors import RemoteError, domain_error
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
 from adapters.grpc.gen.rexian.common.v1 import common_pb2 as common_pb
+from adapters.grpc.gen.rexian.report.v1 import report_service_pb2 as report_pb
+from adapters.grpc.gen.rexian.report.v1 import report_service_pb2_grpc as report_grpc
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
+from adapters.grpc.report_service import report_dict
 from adapters.grpc.services import history_entry_dict, summary_dict
 from domain.commands import BY_NAME
 from domain.errors import InvalidInput
@@ -42,6 +45,7 @@ class _Calls:
         self.timeout = timeout
         self.tickets = ticket_grpc.TicketServiceStub(channel)
         self.audit = audit_grpc.AuditServiceStub(channel)
+        self.reports = report_grpc.ReportServiceStub(channel)
 
     def __call__(self, method: Callable[..., T], request: Any) -> T:
         try:
@@ -238,6 +242,15 @@ class RemoteEngine:
                           "kind": p.kind, "message": p.message} for p in r.problems],
             "unsealed_events": r.unsealed_events, "ledger_head": r.ledger_head,
             "ledger_position": r.ledger_position})
+
+    def report(self, date_from: date, date_to: date, by: str | None, *,
+               identity: object = None) -> dict[str, Any]:
+        """ReportService.GetReport: the server's report for the token's identity."""
+        request = report_pb.GetReportRequest(date_from=date_from.isoformat(),
+                                             date_to=date_to.isoformat())
+        if by is not None:
+            request.by = by
+        return report_dict(self._calls(self._calls.reports.GetReport, request))
 
     def close(self) -> None:
         self.channel.close()

@@ -1,4 +1,5 @@
 """The gRPC server: TicketService, DepartmentFeedService, AuditService, TelephonyService,
+CalendarService, CampaignService, ReportService,
 standard health checking (grpc.health.v1) and server reflection, on a thread pool.
 
     server, port = serve_grpc(engine, "127.0.0.1:0")
@@ -30,10 +31,13 @@ from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2 as campaign_pb
 from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2_grpc as campaign_grpc
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
+from adapters.grpc.gen.rexian.report.v1 import report_service_pb2 as report_pb
+from adapters.grpc.gen.rexian.report.v1 import report_service_pb2_grpc as report_grpc
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2_grpc as tel_grpc
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
+from adapters.grpc.report_service import ReportService
 from adapters.grpc.request_checks import RequestGuard
 from adapters.grpc.services import (
     AuditService,
@@ -105,6 +109,7 @@ SERVICE_NAMES = (
     tel_pb.DESCRIPTOR.services_by_name["TelephonyService"].full_name,
     calendar_pb.DESCRIPTOR.services_by_name["CalendarService"].full_name,
     campaign_pb.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    report_pb.DESCRIPTOR.services_by_name["ReportService"].full_name,
 )
 
 
@@ -168,6 +173,7 @@ def serve_grpc(
     campaign_grpc.add_CampaignServiceServicer_to_server(
         CampaignService(engine, _campaign_act(auth)), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
+    report_grpc.add_ReportServiceServicer_to_server(ReportService(engine, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from adapters.http import board
 from adapters.http.pages import page
 from adapters.http.sessions import COOKIE, CSRF_HEADER, Sessions, bearer
+from adapters.reports import report_day
 from domain.access.access_log import TARGET_ORDER
 from domain.access.roles import Identity
 from domain.errors import (
@@ -252,7 +253,7 @@ def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None =
         if report is None:
             return JSONResponse({"error": "unavailable", "zh": "报表模块尚未安装",
                                  "en": "the report module is not installed"}, status_code=503)
-        return report(engine, day("from", date_from), day("to", date_to), by or None,
+        return report(engine, report_day("from", date_from), report_day("to", date_to), by or None,
                       identity=who)
 
     @app.get("/api/events")
@@ -299,14 +300,6 @@ def instant(text: str | None) -> datetime | None:
         raise InvalidInput("as_of", "时间须带时区（如 +08:00）",
                            "the instant needs a time zone (e.g. +08:00)")
     return value
-
-
-def day(field: str, text: str | None) -> date:
-    try:
-        return date.fromisoformat(text or "")
-    except ValueError:
-        raise InvalidInput(field, f"{field} 应为日期 YYYY-MM-DD", f"{field} must be YYYY-MM-DD"
-                           ) from None
 
 
 def report_panels(engine: Engine, report: Callable[..., dict[str, Any]]) -> dict[str, Any]:

@@ -5,23 +5,15 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import uvicorn
 
 from adapters.http.app import create_app
+from adapters.reports import build_report
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Engine
-
-
-def report_builder() -> Any:
-    """adapters/reports.py's build_report, once it exists (the 总览 KPI panels, /api/report)."""
-    try:
-        from adapters.reports import build_report  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return build_report
 
 
 class HttpServer:
@@ -32,7 +24,7 @@ class HttpServer:
 
             raise InvalidInput("http", f"--http 应为 HOST:PORT：{address[:60]}",
                                f"--http must be HOST:PORT: {address[:60]!r}")
-        self.app = create_app(engine, report=report_builder())
+        self.app = create_app(engine, report=build_report)
         # Bind here, so a port in use fails `serve` at start like gRPC's does.
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
