@@ -36,6 +36,7 @@ from tools.cli_base import Command, Group, JsonOpt
 from tools.cli_calendar import register as register_calendar
 from tools.cli_campaign import is_campaign_ref
 from tools.cli_campaign import register as register_campaign
+from tools.cli_dispatch import register as register_dispatch
 from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
 from tools.cli_report import register as register_report
@@ -611,6 +612,7 @@ register_privacy(app, run, ctx_of)
 register_report(app, run, ctx_of)
 register_access(app, run, ctx_of, parse_instant)
 register_campaign(app)
+register_dispatch(app, run, ctx_of)
 
 
 # ----- speech recognition -------------------------------------------------------------

@@ -12,11 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from domain.errors import InvalidInput, shown
+from domain.values import optional_text
 
 COLUMNS = ("code", "category", "item", "region", "lead", "assisting", "keywords", "basis")
 REQUIRED = ("code", "category", "item", "region", "lead", "keywords", "basis")
 # Lists inside one cell: ";" and the full-width "；" both occur in hand-made spreadsheets.
 _LIST_SEPARATORS = (";", "；", "、")
+# Longest cell accepted per column (the basis cites a clause; the rest are short names).
+_MAX_CELL = {"basis": 500, "keywords": 1000, "assisting": 500}
+_LABELS = {"code": "事项编码", "category": "类别", "item": "事项", "region": "区域",
+           "lead": "主办单位", "assisting": "协办单位", "keywords": "关键词", "basis": "依据"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,27 @@ class CatalogueItem:
     assisting: tuple[str, ...]
     keywords: tuple[str, ...]
     basis: str
+
+    def as_row(self) -> dict[str, object]:
+        """Plain data, as an event records it (lists, not tuples: they come back as lists)."""
+        return {"code": self.code, "category": self.category, "item": self.item,
+                "region": self.region, "lead": self.lead, "assisting": list(self.assisting),
+                "keywords": list(self.keywords), "basis": self.basis}
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, object]) -> CatalogueItem:
+        def texts(name: str) -> tuple[str, ...]:
+            value = row[name]
+            return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+        return cls(str(row["code"]), str(row["category"]), str(row["item"]),
+                   str(row["region"]), str(row["lead"]), texts("assisting"), texts("keywords"),
+                   str(row["basis"]))
+
+    def applies_to(self, region: str) -> bool:
+        """The item covers `region`: its own region or any place inside it (甬江区 covers
+        甬江区东湖街道)."""
+        return region.startswith(self.region)
 
 
 @dataclass(frozen=True)
@@ -55,6 +81,17 @@ def _split(cell: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in cell.split(_LIST_SEPARATORS[0]) if part.strip())
 
 
+def _unreadable(row: Mapping[str, str]) -> tuple[str, str] | None:
+    """Control characters, undecodable text or a runaway cell, named by column."""
+    for name in COLUMNS:
+        try:
+            optional_text(name, row[name], _LABELS[name], _MAX_CELL.get(name, 100))
+        except InvalidInput as error:
+            return (f"{_LABELS[name]}（{name}）无效：{error.zh}",
+                    f"column {name} is invalid: {error.en}")
+    return None
+
+
 def parse_catalogue(rows: Iterable[Mapping[str, str | None]],
                     known_units: set[str]) -> list[CatalogueItem]:
     """Catalogue items from rows keyed by COLUMNS, or CatalogueInvalid naming every row with
@@ -65,6 +102,10 @@ def parse_catalogue(rows: Iterable[Mapping[str, str | None]],
     seen_items: dict[tuple[str, str], int] = {}
     for number, raw in enumerate(rows, start=1):
         row = {name: (raw.get(name) or "").strip() for name in COLUMNS}
+        unreadable = _unreadable(row)
+        if unreadable:
+            problems.append(RowProblem(number, unreadable[0], unreadable[1]))
+            continue
         empty = [name for name in REQUIRED if not row[name]]
         if empty:
             problems.append(RowProblem(number, f"必填字段为空：{'、'.join(empty)}",
