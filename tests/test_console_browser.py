@@ -131,3 +131,35 @@ def test_long_unit_names_keep_the_layout_at_1366x768(browser: Browser, console: 
     page.wait_for_selector("#timeline ol li")
     assert LONG_UNIT in page.inner_text("#current-table") and fits(page)
     page.screenshot(path=str(artefacts() / "console-order-long-unit.png"), full_page=True)
+
+
+def test_overview_kpi_chart_equals_the_report_and_the_page_downloads_it(
+        browser: Browser, console: Console, pages: list[Page]) -> None:
+    from adapters.http.panels import month_start
+    from adapters.report_files import csv_bytes
+    from adapters.reports import build_report
+    from domain.kpi.registry import BEIJING
+
+    today = console.engine.service.now().astimezone(BEIJING).date()
+    first = month_start(today)
+    page = logged_in(pages, browser, console, "supervisor")
+    page.wait_for_function(
+        "() => window.echarts && document.getElementById('chart-intake_month_category')"
+        " && echarts.getInstanceByDom(document.getElementById('chart-intake_month_category'))")
+    report = httpx.get(f"{console.url}/api/report?from={first}&to={today}&by=category",
+                       headers=console.auth("supervisor")).json()
+    assert chart_values(page, "chart-intake_month_category") == {
+        r["group"]: r["kpis"]["direct_answer_rate"]["denominator"] for r in report["rows"]}
+    page.goto(f"{console.url}/reports")
+    page.fill("input[name=date_from]", first.isoformat())
+    page.fill("input[name=date_to]", today.isoformat())
+    page.select_option("select[name=by]", "dept")
+    page.click("form.filters button")
+    page.wait_for_selector('#report-table td.unit[title="区城管局"]')  # the by-unit run's table
+    with page.expect_download() as download:
+        page.click("#download-csv")
+    saved = Path(download.value.path())
+    assert saved.read_bytes() == csv_bytes(build_report(console.engine, first, today, "dept"))
+    assert download.value.suggested_filename == f"rexian-report-{first}-{today}-dept.csv"
+    assert fits(page)
+    page.screenshot(path=str(artefacts() / "console-reports.png"), full_page=True)

@@ -6,47 +6,17 @@ identity sees only its own unit."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from domain.kpi.registry import KPIS
+from adapters.report_files import HEADER, report_file, table_rows
+from domain.errors import InvalidInput, shown
 from tools.cli_base import Command, JsonOpt
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Engine
-
-LABELS = {k.name: k.label for k in KPIS}
-HEADER = ["分组 group", "指标 KPI", "名称", "分子 numerator", "分母 denominator", "比率 rate"]
-
-
-def table_rows(report: dict[str, Any]) -> list[list[Any]]:
-    """One line per group and KPI (the CSV and XLSX body)."""
-    return [[row["group"], name, LABELS[name], f["numerator"], f["denominator"], f["rate"]]
-            for row in report["rows"] for name, f in row["kpis"].items()]
-
-
-def write_csv(report: dict[str, Any], path: Path) -> None:
-    with path.open("w", encoding="utf-8-sig", newline="") as out:  # BOM: Excel reads UTF-8
-        writer = csv.writer(out)
-        writer.writerow(HEADER)
-        writer.writerows(["" if v is None else v for v in line] for line in table_rows(report))
-
-
-def write_xlsx(report: dict[str, Any], path: Path) -> None:
-    from openpyxl import Workbook
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = f"{report['from']}~{report['to']}"
-    sheet.append(HEADER)
-    for line in table_rows(report):
-        sheet.append(line)
-    book.save(path)
-
 
 def text_table(report: dict[str, Any]) -> Any:
     from rich.table import Table
@@ -90,10 +60,14 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
             # Local: the store; --grpc: the server's ReportService, for the token's identity.
             result = engine.report(report_day("--from", date_from), report_day("--to", date_to),
                                    by, identity=ctx_of(ctx).identity)
-            if csv_file is not None:
-                write_csv(result, csv_file)
-            if xlsx_file is not None:
-                write_xlsx(result, xlsx_file)
+            for kind, path in (("csv", csv_file), ("xlsx", xlsx_file)):
+                if path is not None:
+                    try:
+                        path.write_bytes(report_file(result, kind))
+                    except OSError as error:
+                        raise InvalidInput(kind, f"无法写入 {shown(str(path), 80)}：{error.strerror}",
+                                           f"cannot write {shown(str(path), 80)}: "
+                                           f"{error.strerror}") from None
             return result
 
         run(ctx, as_json, action, text_table, operation="report", dept=dept)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -23,8 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.http import board
 from adapters.http.pages import page
+from adapters.http.panels import report_panels
 from adapters.http.sessions import COOKIE, CSRF_HEADER, Sessions, bearer
-from adapters.reports import report_day
+from adapters.report_files import FORMATS, file_name, report_file
+from adapters.reports import build_report, report_day
 from domain.access.access_log import TARGET_ORDER
 from domain.access.roles import Identity
 from domain.errors import (
@@ -85,9 +87,8 @@ def error_response(error: DomainError) -> JSONResponse:
                         status_code=status)
 
 
-def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None = None
-               ) -> FastAPI:
-    """The console on `engine`. `report`: build_report (adapters/reports.py) when present."""
+def create_app(engine: Engine) -> FastAPI:
+    """The console on `engine`."""
     app = FastAPI(title="Rexian 控制台", docs_url=None, redoc_url=None, openapi_url=None)
     console = Console(engine)
     app.state.console = console
@@ -183,7 +184,7 @@ def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None =
     # ----- JSON APIs --------------------------------------------------------------------
     @app.get("/api/dashboard")
     def dashboard(request: Request) -> dict[str, Any]:
-        console.identity(request, "dashboard")
+        who = console.identity(request, "dashboard")
         result: dict[str, Any] = {
             "generated_at": iso(engine.service.now()),
             "open_by_state": board.open_by_state(engine),
@@ -192,8 +193,7 @@ def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None =
             "callback_queue": board.callback_queue(engine),
             "campaigns": board.campaigns(engine),
         }
-        if report is not None:
-            result.update(report_panels(engine, report))
+        result.update(report_panels(engine, identity=who))
         return result
 
     @app.get("/api/worklists/dispatch")
@@ -250,11 +250,23 @@ def create_app(engine: Engine, *, report: Callable[..., dict[str, Any]] | None =
     def report_api(request: Request, date_from: str | None = Query(None, alias="from"),
                    date_to: str | None = Query(None, alias="to"), by: str | None = None) -> Any:
         who = console.identity(request, "report")
-        if report is None:
-            return JSONResponse({"error": "unavailable", "zh": "报表模块尚未安装",
-                                 "en": "the report module is not installed"}, status_code=503)
-        return report(engine, report_day("from", date_from), report_day("to", date_to), by or None,
-                      identity=who)
+        return build_report(engine, report_day("from", date_from), report_day("to", date_to),
+                            by or None, identity=who)
+
+    @app.get("/api/report/download")
+    def report_download(request: Request, date_from: str | None = Query(None, alias="from"),
+                        date_to: str | None = Query(None, alias="to"), by: str | None = None,
+                        format: str = "csv") -> Response:
+        """The same report as a CSV or XLSX file (what `rexian report --csv/--xlsx` writes)."""
+        who = console.identity(request, "report")
+        if format not in FORMATS:
+            raise InvalidInput("format", f"未知格式“{format[:20]}”，可选：csv、xlsx",
+                               f"unknown format {format[:20]!r}; expected csv or xlsx")
+        result = build_report(engine, report_day("from", date_from), report_day("to", date_to),
+                        by or None, identity=who)
+        return Response(report_file(result, format), media_type=FORMATS[format], headers={
+            "content-disposition": f'attachment; filename="{file_name(result, format)}"',
+            "cache-control": "no-store"})
 
     @app.get("/api/events")
     async def events(request: Request) -> StreamingResponse:
@@ -300,8 +312,3 @@ def instant(text: str | None) -> datetime | None:
         raise InvalidInput("as_of", "时间须带时区（如 +08:00）",
                            "the instant needs a time zone (e.g. +08:00)")
     return value
-
-
-def report_panels(engine: Engine, report: Callable[..., dict[str, Any]]) -> dict[str, Any]:
-    """The 总览 panels drawn from the KPI report (filled in once adapters/reports.py exists)."""
-    return {}

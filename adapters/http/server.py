@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from adapters.http.app import create_app
-from adapters.reports import build_report
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Engine
@@ -24,7 +23,7 @@ class HttpServer:
 
             raise InvalidInput("http", f"--http 应为 HOST:PORT：{address[:60]}",
                                f"--http must be HOST:PORT: {address[:60]!r}")
-        self.app = create_app(engine, report=build_report)
+        self.app = create_app(engine)
         # Bind here, so a port in use fails `serve` at start like gRPC's does.
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

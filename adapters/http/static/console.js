@@ -183,7 +183,9 @@ async function reports() {
     links.replaceChildren();
     try {
       const r = await api(`/api/report?${q}`);
-      (r.downloads || []).forEach(([label, href]) => links.append(el("a", { href }, label), " "));
+      for (const [format, label] of [["csv", "下载 CSV"], ["xlsx", "下载 Excel"]]) {
+        links.append(el("a", { href: `/api/report/download?${q}&format=${format}`, id: `download-${format}` }, label), " ");
+      }
       const names = r.rows.length ? Object.keys(r.rows[0].kpis) : [];
       out.replaceChildren(el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "分组"), names.map(n => el("th", {}, n)))),
         el("tbody", {}, r.rows.map(row => el("tr", {}, el("td", { class: "unit", title: row.group }, row.group),
