@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from adapters.duplicates import start_detector
 from adapters.reports import build_report
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
@@ -31,6 +32,7 @@ from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
+from projections.duplicates import DuplicateIndex
 from projections.kpi_facts import KpiFacts
 from projections.retention import RetentionIndex, due_citizens
 from projections.runner import ProjectionRunner
@@ -235,5 +237,7 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "campaign_progress": ProjectionRunner(service, db, CampaignProgress()),
             "access_log": ProjectionRunner(service, db, AccessLogIndex()),
             "kpi_facts": ProjectionRunner(service, db, KpiFacts()),
+            "duplicates": ProjectionRunner(service, db, DuplicateIndex()),
         }
+        start_detector(db, service.recorder.max_notification_id() or 0)
     return engine

@@ -29,6 +29,7 @@ from typer.utils import get_params_from_function
 
 from domain.access.roles import STAFF_ROLES, Identity
 from domain.commands import CATALOGUE, CommandSpec, Field
+from domain.duplicates.alert import is_alert_ref
 from domain.errors import DomainError, InvalidInput, printable, shown
 from domain.values import Actor, require_instant
 from tools.cli_access import register as register_access
@@ -37,6 +38,7 @@ from tools.cli_calendar import register as register_calendar
 from tools.cli_campaign import is_campaign_ref
 from tools.cli_campaign import register as register_campaign
 from tools.cli_dispatch import register as register_dispatch
+from tools.cli_duplicates import register as register_duplicates
 from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
 from tools.cli_report import register as register_report
@@ -314,7 +316,12 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
             values = {f.name: _cli_value(f, given[f.name]) for f in spec.fields}
             actor = ctx_of(ctx).actor()
             number = engine.service.execute(spec.name, ticket, actor=actor, **values)
-            return engine.service.show(number)
+            view = engine.service.show(number)
+            if spec.name == "intake" and not ctx_of(ctx).grpc:  # 并单建议, 群诉预警
+                from adapters.duplicates import intake_advice
+
+                view.update(intake_advice(engine, number))
+            return view
 
         run(ctx, as_json, action, order_line, operation=spec.name, dept=given.get("dept"))
 
@@ -410,6 +417,10 @@ def history(ctx: typer.Context, ticket: TicketArg,
             from adapters.campaigns import desk
 
             return desk(engine).service.history(ticket, moment)
+        if is_alert_ref(ticket):  # a 群诉预警 (adapters/duplicates.py)
+            from adapters.duplicates import DuplicateDesk
+
+            return DuplicateDesk(engine).history(ticket, moment)
         return engine.read_history(ticket, moment, ctx_of(ctx).identity)
 
     def text(result: dict[str, Any]) -> RenderableType:
@@ -612,6 +623,7 @@ register_privacy(app, run, ctx_of)
 register_report(app, run, ctx_of)
 register_access(app, run, ctx_of, parse_instant)
 register_campaign(app)
+register_duplicates(app, run)
 register_dispatch(app, run, ctx_of)
 
 

@@ -6,12 +6,12 @@ whose every order has been closed for longer than the period is erased by the ti
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from domain.errors import InvalidInput, shown
+from domain.settings_file import read_toml
 from domain.values import Actor
 
 DEFAULT_RETENTION_PATH = Path(__file__).resolve().parents[2] / "config" / "retention.toml"
@@ -42,14 +42,7 @@ def _error(zh: str, en: str) -> InvalidInput:
 def load_retention(path: str | Path | None = None) -> RetentionPolicy:
     """The policy in `path` (default config/retention.toml), validated."""
     path = Path(path) if path else DEFAULT_RETENTION_PATH
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise _error(f"无法读取 {shown(str(path), 80)}（{error.strerror}）",
-                     f"cannot read {shown(str(path), 80)} ({error.strerror})") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise _error(f"{shown(str(path), 80)} 不是有效的 TOML：{shown(error, 200)}",
-                     f"{shown(str(path), 80)} is not valid TOML: {shown(error, 200)}") from None
+    data = read_toml(path, _error)
     unknown = set(data) - {"personal_data"}
     section = data.get("personal_data")
     if unknown or not isinstance(section, dict):
