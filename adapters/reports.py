@@ -1,5 +1,6 @@
-"""A period's KPI report (`rexian report`, /api/report, the 总览 panels): one GROUP BY over
-the KPI fact table (projections/kpi_facts.py), shaped as the issue's JSON:
+"""A period's KPI report (`rexian report`, /api/report, ReportService, the 总览 panels): one
+GROUP BY over the KPI projection's daily rollup (a unit's own report: over its facts;
+projections/kpi_facts.py), shaped as the issue's JSON:
 {"from", "to", "by", "rows": [{"group", "kpis": {NAME: {"numerator", "denominator", "rate"}}}]}."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from domain.access.roles import Identity
 from domain.errors import InvalidInput, shown
 from domain.kpi.registry import ALL, GROUPINGS, KPIS, Count, Kpi
-from projections.kpi_facts import FACTS
+from projections.kpi_facts import DAILY, FACTS, NO_FLAG, OVERALL
 
 if TYPE_CHECKING:
     from adapters.bootstrap import Engine
@@ -56,22 +57,26 @@ def build_report(engine: Engine, date_from: date, date_to: date, by: str | None,
     check_period(date_from, date_to, by)
     engine.runners["kpi_facts"].catch_up()
     unit = identity.dept if identity is not None else None
-    column = by or "NULL"  # PostgreSQL refuses a constant in GROUP BY: group by kind only
-    grouped = f"{by}, kind, on_time" if by else "kind, on_time"
-    where = "day >= ? AND day <= ?" + (" AND dept = ?" if unit else "")
-    params: list[Any] = [date_from.isoformat(), date_to.isoformat()]
-    if unit:
-        params.append(unit)
-    groups: dict[str, Tally] = {}
+    period = [date_from.isoformat(), date_to.isoformat()]
     with engine.db.transaction(immediate=False) as cur:
-        rows = cur.execute(
-            f"SELECT {column}, kind, on_time, COUNT(*) FROM {FACTS} WHERE {where} "
-            f"GROUP BY {grouped}", params).fetchall()
+        if unit:  # one unit's facts
+            column = by or "NULL"  # PostgreSQL refuses a constant in GROUP BY
+            grouped = f"{by}, kind, on_time" if by else "kind, on_time"
+            rows = cur.execute(
+                f"SELECT {column}, kind, on_time, COUNT(*) FROM {FACTS} WHERE dept = ? "
+                f"AND day >= ? AND day <= ? GROUP BY {grouped}", [unit, *period]).fetchall()
+        else:  # the daily rollup: a few hundred rows a day, whatever the volume
+            rows = cur.execute(
+                f"SELECT value, kind, on_time, SUM(n) FROM {DAILY} WHERE grouping = ? "
+                "AND day >= ? AND day <= ? GROUP BY value, kind, on_time",
+                [by or OVERALL, *period]).fetchall()
+    groups: dict[str, Tally] = {}
     for group, kind, flag, n in rows:
         if by == "dept" and group is None:
             continue  # registrations and direct answers belong to no unit
         tally = groups.setdefault(ALL if by is None else str(group), {})
-        tally[(kind, None if flag is None else int(flag))] = int(n)
+        flag = None if flag is None or flag == NO_FLAG else int(flag)
+        tally[(kind, flag)] = tally.get((kind, flag), 0) + int(n)
     if by is None:
         groups.setdefault(ALL, {})
     kpis = [k for k in KPIS if by != "dept" or k.by_dept]
