@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
-from adapters.text_similarity import similarity_scores
+from adapters.text_similarity import similarity_matrix, similarity_scores
 from domain.duplicates.alert import DETECTOR, MassComplaintAlert, alert_ref, alert_uuid
-from domain.duplicates.clusters import Join, Neighbour, Raise, decide
+from domain.duplicates.clusters import Join, Neighbour, Raise, decide, linked
 from domain.duplicates.settings import DuplicateSettings, load_settings
 from domain.errors import InvalidInput, UnknownTicket, shown
 from domain.lifecycle import OPEN_STATES, WITHDRAWN
@@ -118,9 +118,11 @@ class DuplicateDesk:
             pool = [o for o in index.orders_in_area(
                 cur, order.area, order.created_ts - rules.window_days * DAY, order.created_ts)
                 if o.position < order.position and o.state != WITHDRAWN]
-            scores = similarity_scores(order.content, [o.content for o in pool])
-            neighbours = [Neighbour(o.ticket_no, o.citizen, s, o.alert)
-                          for o, s in zip(pool, scores, strict=True)]
+            pool.reverse()  # oldest first; the order itself last
+            similarity = similarity_matrix([o.content for o in pool] + [order.content])
+            neighbours = [Neighbour(pool[i].ticket_no, pool[i].citizen, similarity[-1][i],
+                                    pool[i].alert)
+                          for i in linked(similarity, rules.threshold)]
             alerts = {n.alert for n in neighbours if n.alert}
             citizens = {ref: index.alert_citizens(cur, ref) for ref in alerts}
         decision = decide(order.ticket_no, order.citizen, neighbours, rules, citizens)

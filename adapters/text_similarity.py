@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 NGRAMS = (1, 2)  # chosen on the train split: (1,2) F1 0.762, (1,3) 0.761, (2,3) 0.719
 # Kept: CJK ideographs and Latin letters. Dropped: digits and masks (138****0000 is the
@@ -39,9 +40,41 @@ def normalise(text: str) -> str:
     return _NOISE.sub("", _FILLERS.sub("", text)).lower()
 
 
+# Words ending like a road that name none: 道路, 马路, 公路...
+_NOT_PLACES = ("道路", "马路", "公路", "铁路", "线路", "走路", "出路", "一路", "小路", "大街")
+
+
 def place_names(text: str) -> set[str]:
     """The place names `text` mentions (see _PLACE)."""
-    return set(_PLACE.findall(normalise(text)))
+    return {name for name in _PLACE.findall(normalise(text)) if not name.endswith(_NOT_PLACES)}
+
+
+def _vectors(texts: Sequence[str]) -> Any:
+    """L2-normalised TF-IDF rows of `texts` (None when nothing is left to compare)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)
+    try:
+        return vectorizer.fit_transform([normalise(t) for t in texts])
+    except ValueError:  # every text empty after normalising
+        return None
+
+
+def _placed(score: float, ours: set[str], theirs: set[str]) -> float:
+    return 0.0 if ours and theirs and not ours & theirs else round(float(score), 4)
+
+
+def similarity_matrix(texts: Sequence[str]) -> list[list[float]]:
+    """Every text's similarity to every other (as `similarity_scores`), one fit for all."""
+    from sklearn.metrics.pairwise import linear_kernel
+
+    matrix = _vectors(texts) if texts else None
+    if matrix is None:
+        return [[0.0] * len(texts) for _ in texts]
+    cosines = linear_kernel(matrix, matrix)
+    places = [place_names(t) for t in texts]
+    return [[_placed(cosines[i, j], places[i], places[j]) if i != j else 1.0
+             for j in range(len(texts))] for i in range(len(texts))]
 
 
 def similarity_scores(query: str, pool: Sequence[str]) -> list[float]:
@@ -49,19 +82,13 @@ def similarity_scores(query: str, pool: Sequence[str]) -> list[float]:
     for two texts naming places none of which they share."""
     if not pool:
         return []
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import linear_kernel
 
-    texts = [normalise(query), *(normalise(t) for t in pool)]
-    if not texts[0]:
-        return [0.0] * len(pool)
-    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)
-    try:
-        matrix = vectorizer.fit_transform(texts)
-    except ValueError:  # nothing left to compare (every text empty after normalising)
+    matrix = _vectors([query, *pool])
+    if matrix is None or not normalise(query):
         return [0.0] * len(pool)
     # Rows are L2-normalised: the linear kernel is the cosine.
     cosines = linear_kernel(matrix[0:1], matrix[1:]).ravel()
     places = place_names(query)
-    return [0.0 if places and (theirs := place_names(text)) and not places & theirs
-            else round(float(cosine), 4) for text, cosine in zip(pool, cosines, strict=True)]
+    return [_placed(cosine, places, place_names(text))
+            for text, cosine in zip(pool, cosines, strict=True)]

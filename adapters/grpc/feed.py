@@ -18,6 +18,10 @@ An event concerns unit D when (see `relations`):
 
 Payloads never hold personal data: `personal` and `citizen_id` are dropped.
 
+A 群诉预警 (MassComplaintAlert, domain/duplicates/alert.py) reaches the units its events
+name in `notify` (relation `area` for the unit heading the area, `supervision` for its
+supervisor), with the alert's reference (QS…) in place of a ticket number.
+
 Erasure (删除权): PersonalDataErased reaches every unit the order has concerned (relation
 `erasure`, payload `{"reason": ...}`): the unit must erase whatever it keeps about the
 order's caller; the engine itself can no longer decrypt them.
@@ -46,6 +50,7 @@ from eventsourcing.persistence import Notification
 
 from adapters.grpc.convert import jsonable
 from adapters.sqldb import SqlDatabase
+from domain.duplicates.alert import MassComplaintAlert
 from domain.errors import InvalidInput
 from domain.policies.clock import deadline_basis
 from domain.views import PERSONAL_FIELDS, beijing, localized
@@ -134,12 +139,14 @@ class DepartmentFeedProjection:
         cur.execute(f"DROP TABLE IF EXISTS {ORDERS}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        if isinstance(event, MassComplaintAlert.Event):
+            self._alert(cur, notification, event)
+            return
         if not isinstance(event, WorkOrder.Event) or isinstance(event, WorkOrder.TextSealed):
             # Another aggregate's event (e.g. a HolidayArrangement); or the sealed values of
             # masked free text, which stay in the centre (units get the masks).
             return
         oid = str(event.originator_id)
-        kind = type(event).__name__  # the feed row's `type` column
         if isinstance(event, WorkOrder.Registered):
             cur.execute(f"INSERT INTO {ORDERS} (originator_id, ticket_no, lead) VALUES (?, ?, NULL) "
                         "ON CONFLICT (originator_id) DO NOTHING", (oid, event.ticket_no))
@@ -161,8 +168,25 @@ class DepartmentFeedProjection:
                         (event.dept, oid))
         if not targets:
             return
+        self._insert(cur, notification, event, ticket_no, targets)
+
+    def _alert(self, cur: Cursor, notification: Notification, event: Any) -> None:
+        """A 群诉预警 to the units it names; its reference stands where a ticket number would."""
+        oid = str(event.originator_id)
+        if isinstance(event, MassComplaintAlert.Raised):
+            cur.execute(f"INSERT INTO {ORDERS} (originator_id, ticket_no, lead) VALUES (?, ?, NULL) "
+                        "ON CONFLICT (originator_id) DO NOTHING", (oid, event.ref))
+        row = cur.execute(f"SELECT ticket_no FROM {ORDERS} WHERE originator_id = ?",
+                          (oid,)).fetchone()
+        if row is not None:
+            self._insert(cur, notification, event, row[0], dict(event.notify))
+
+    @staticmethod
+    def _insert(cur: Cursor, notification: Notification, event: Any, ticket_no: str,
+                targets: dict[str, str]) -> None:
         payload = json.dumps(payload_of(event), ensure_ascii=False, sort_keys=True)
         occurred = event.timestamp.isoformat()
+        kind = type(event).__name__  # the feed row's `type` column
         for dept, relation in targets.items():
             cur.execute(
                 f"INSERT INTO {FEED} (dept, position, ticket_no, type, version, occurred_at, "

@@ -1,15 +1,18 @@
 """When an order makes or grows a mass complaint (群诉): a pure decision on what the read
 model knows about the order's neighbours.
 
-The neighbours are the area's orders registered within the mass-complaint window before
-the order (not withdrawn), each with its similarity to the order, its citizen (None once
+The pool is the area's orders registered within the mass-complaint window before the order
+(not withdrawn). The order's cluster is what it is linked to in that pool, directly or
+through other orders, by similarities at or above the threshold (single link: citizens
+describe one matter in many ways, and each need only read like one other report). Each
+neighbour in the cluster comes with its own similarity to the order, its citizen (None once
 erased: not counted) and the alert it already belongs to, if any.
 
-* a similar neighbour already in an alert: the order joins that alert (the best-scoring
-  one's, when several);
-* otherwise the order and its similar neighbours form a new cluster when they come from at
-  least K distinct citizens: one alert, seeded by the order. One citizen calling K times is
-  one citizen: no alert.
+* a neighbour already in an alert: the order joins that alert (the one of the neighbour
+  most similar to the order, when several);
+* otherwise the cluster forms a new alert when its orders come from at least K distinct
+  citizens: one alert, seeded by the order. One citizen calling K times is one citizen: no
+  alert.
 """
 
 from __future__ import annotations
@@ -39,13 +42,28 @@ class Raise:
     citizens: int
 
 
-def decide(ticket_no: str, citizen: str | None, neighbours: list[Neighbour],
+def linked(similarity: list[list[float]], threshold: float) -> list[int]:
+    """The indexes linked to the last row's item (the new order) through pairs scoring at or
+    above `threshold`, itself excluded, ascending."""
+    start = len(similarity) - 1
+    seen, todo = {start}, [start]
+    while todo:
+        row = similarity[todo.pop()]
+        for other, score in enumerate(row):
+            if score >= threshold and other not in seen:
+                seen.add(other)
+                todo.append(other)
+    return sorted(seen - {start})
+
+
+def decide(ticket_no: str, citizen: str | None, cluster: list[Neighbour],
            rules: MassComplaintRules,
            alert_citizens: dict[str, set[str]] | None = None) -> Join | Raise | None:
-    """What the order's arrival means for mass complaints (None: nothing).
-    `alert_citizens`: the known citizens of each alert the neighbours belong to."""
-    similar = sorted((n for n in neighbours if n.score >= rules.threshold and
-                      n.ticket_no != ticket_no), key=lambda n: (-n.score, n.ticket_no))
+    """What the order's arrival means for mass complaints (None: nothing), given its
+    `cluster` (see `linked`). `alert_citizens`: the known citizens of each alert the
+    neighbours belong to."""
+    similar = sorted((n for n in cluster if n.ticket_no != ticket_no),
+                     key=lambda n: (-n.score, n.ticket_no))
     for neighbour in similar:
         if neighbour.alert is not None:
             known = set((alert_citizens or {}).get(neighbour.alert, set()))
