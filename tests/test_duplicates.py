@@ -89,7 +89,7 @@ def test_outside_the_window_is_not_a_candidate(engine: Engine, clock: SimClock) 
     assert listed(engine, query) == []
     # Inside it, it is: the later order lists the earlier, and the earlier the later.
     clock.advance(days=1)
-    again = intake(engine, "春晖苑五幢停水一整天了，物业说不清楚原因", phone="13800138002")
+    again = intake(engine, "春晖苑五幢停水了，也没有通知，家里做不了饭", phone="13800138002")
     assert [t for t, _ in listed(engine, again)] == [query]
     assert [t for t, _ in listed(engine, query)] == [again]
     assert listed(engine, old) == []
@@ -191,3 +191,13 @@ def test_cli_bad_input_exits_2_bilingual(tmp_path: Path, args: list[str]) -> Non
     assert "Traceback" not in done.stderr
     if len(args) > 1:
         assert "错误 / error" in done.stderr
+
+
+def test_precision_recall_on_the_held_out_split_at_the_threshold_tuned_on_train() -> None:
+    from tools.bench_duplicates import evaluate_duplicates, tune
+
+    assert tune()["threshold"] == load_settings().threshold  # the config is train's best
+    test = evaluate_duplicates("test")
+    assert test["split"] == "test" and test["true_pairs"] >= 40 and test["orders"] >= 100
+    assert 0.0 <= test["precision"] <= 1.0 and 0.0 <= test["recall"] <= 1.0
+    assert test["correct_pairs"] <= min(test["true_pairs"], test["predicted_pairs"])

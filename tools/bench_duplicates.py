@@ -59,6 +59,7 @@ def evaluate_duplicates(split: str = "test", threshold: float | None = None,
     configured one), with the corpus size and the scoring time per intake."""
     orders = generate(split, seed)
     limit = threshold if threshold is not None else load_settings().threshold
+    similarity_scores(orders[0].content, [orders[-1].content])  # imports scikit-learn
     started = time.perf_counter()
     scored = _stream_scores(orders)
     elapsed = time.perf_counter() - started
@@ -69,11 +70,32 @@ def evaluate_duplicates(split: str = "test", threshold: float | None = None,
     return result
 
 
+def scoring_time(pool_size: int = 1000, repeats: int = 20) -> dict[str, Any]:
+    """Milliseconds to score one intake against `pool_size` recent orders of its area (the
+    median of `repeats`), beside one score against a single order in the same run."""
+    texts = [o.content for split in ("train", "test") for o in generate(split)]
+    pool = (texts * (pool_size // len(texts) + 1))[:pool_size]
+
+    def median_ms(candidates: list[str]) -> float:
+        times = []
+        for i in range(repeats):
+            started = time.perf_counter()
+            similarity_scores(texts[i % len(texts)], candidates)
+            times.append(time.perf_counter() - started)
+        return 1000 * sorted(times)[len(times) // 2]
+
+    one, full = median_ms(pool[:1]), median_ms(pool)
+    return {"pool": pool_size, "ms": round(full, 2), "ms_one_order": round(one, 2),
+            "ratio": round(full / one, 1)}
+
+
 def run(argv: list[str]) -> dict[str, Any]:
-    load = os.getloadavg()
-    return {
+    result = {
         "test": evaluate_duplicates("test"),
         "train": evaluate_duplicates("train"),
         "tuned_on_train": tune(),
-        "load": {"1min": round(load[0], 2), "5min": round(load[1], 2)},
+        "scoring": scoring_time(),
     }
+    load = os.getloadavg()
+    result["load"] = {"1min": round(load[0], 2), "5min": round(load[1], 2)}
+    return result
