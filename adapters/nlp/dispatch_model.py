@@ -1,0 +1,231 @@
+"""The dispatch history model: which unit the centre's own past dispatches say handles a
+request like this one (domain/dispatch/ranking.py's HistoryModel).
+
+Features: character 1-3-grams (TF-IDF, sublinear: a typo costs only the n-grams it is in),
+jieba words with the catalogue's keywords and item names as a user dictionary (so 拖欠工资
+and 楼道堆物 stay one word), and the request's region (each level: 甬江区, 甬江区东湖街道) and
+category as tokens, so a street office wins where the text is the same for every street.
+A linear model over them (scikit-learn's SGD logistic regression, fixed seed:
+deterministic); `update` continues training on orders dispatched since (partial_fit on the
+same vocabulary).
+
+Returns: the returned orders (退单) are kept as normalised character vectors with the unit
+that returned them; a unit that returned orders similar to a request (cosine ≥
+RETURN_SIMILARITY) is named so the ranking can lower it.
+
+Nothing is downloaded: jieba's dictionary ships inside its package. The trained model is
+pickled into the store (adapters/dispatch.py), never loaded from anywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+RETURN_SIMILARITY = 0.5
+MAX_RETURNED = 20_000  # most recent returned orders kept for the similarity check
+CONTEXT_WEIGHT = 0.4  # region and category tokens, against text features of norm 1
+MAX_CHAR_FEATURES = 100_000  # the commonest n-grams: bounds the model's size at any history
+FORMAT = 1  # bump when the pickled layout changes (an old model is then retrained)
+
+
+@dataclass(frozen=True)
+class PastOrder:
+    """One row of the dispatch history read model."""
+
+    content: str
+    category: str
+    region: str
+    lead: str  # the unit that kept it (the last dispatch's lead; "" while returned)
+    returned_by: tuple[str, ...] = ()  # units that returned it before
+
+
+def normalized(text: str) -> str:
+    """Full-width forms folded (ＡＢＣ１２３, full-width punctuation), lower case."""
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def context_tokens(category: str, region: str) -> list[str]:
+    tokens = [f"C={category}"]
+    for end in range(1, len(region) + 1):
+        if region[end - 1] in "区县市镇乡道":  # each administrative level: 甬江区, …东湖街道
+            tokens.append(f"R={region[:end]}")
+    return tokens
+
+
+def _tokens(values: list[str]) -> list[str]:
+    """The pre-tokenised analyzer (a module function: the vectorizer pickles)."""
+    return values
+
+
+class _Words:
+    """jieba with the catalogue's terms as a user dictionary (its own instance: the global
+    tokenizer is shared with anything else in the process)."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" lines on stderr
+        self.tokenizer = jieba.Tokenizer()
+        self.tokenizer.initialize()
+        for term in sorted(set(terms)):
+            if term.strip():
+                self.tokenizer.add_word(term, freq=20_000)
+
+    def __call__(self, text: str) -> list[str]:
+        return [w for w in self.tokenizer.lcut(text) if w.strip()]
+
+
+class DispatchModel:
+    def __init__(self, terms: Sequence[str]) -> None:
+        self.terms = tuple(terms)
+        self.orders = 0
+        self.trained_at = ""
+        self._words: _Words | None = None
+        self._char: Any = None
+        self._word: Any = None
+        self._context: Any = None
+        self._classifier: Any = None
+        self._returned: Any = None  # sparse rows: normalised char vectors of returned orders
+        self._returned_by: list[str] = []
+        self._last: tuple[tuple[str, str, str], tuple[Any, Any]] | None = None  # one-row memo
+
+    # ----- features ------------------------------------------------------------------
+    def words(self, text: str) -> list[str]:
+        if self._words is None:
+            self._words = _Words(self.terms)
+        return self._words(text)
+
+    def _features(self, orders: Sequence[tuple[str, str, str]], fit: bool = False) -> Any:
+        from scipy.sparse import hstack
+
+        texts = [normalized(content) for content, _, _ in orders]
+        words = [self.words(text) for text in texts]
+        contexts = [context_tokens(category, region) for _, category, region in orders]
+        if fit:
+            from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+            self._char = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
+                                         max_features=MAX_CHAR_FEATURES, dtype=np.float32)
+            self._word = TfidfVectorizer(analyzer=_tokens, sublinear_tf=True, dtype=np.float32)
+            self._context = CountVectorizer(analyzer=_tokens, binary=True, dtype=np.float32)
+            chars = self._char.fit_transform(texts)
+            word_part = self._word.fit_transform(words)
+            context = self._context.fit_transform(contexts)
+        else:
+            chars = self._char.transform(texts)
+            word_part = self._word.transform(words)
+            context = self._context.transform(contexts)
+        return hstack([chars, word_part, context * CONTEXT_WEIGHT]).tocsr(), chars
+
+    # ----- training -------------------------------------------------------------------
+    def fit(self, history: Sequence[PastOrder], trained_at: str) -> DispatchModel:
+        """Train on every past order with a lead unit; orders without one (returned and not
+        yet dispatched again) still count for their returns."""
+        from sklearn.linear_model import SGDClassifier
+
+        if len({o.lead for o in history if o.lead}) < 2:
+            raise ValueError("at least two units must appear in the dispatch history")
+        features, chars = self._features([(o.content, o.category, o.region) for o in history],
+                                         fit=True)
+        labelled = [i for i, o in enumerate(history) if o.lead]
+        # Passes over the data: 40 for a small history, fewer as it grows (each pass then
+        # sees more examples; 100,000 orders train in seconds, not minutes).
+        epochs = min(40, max(5, 200_000 // max(len(labelled), 1)))
+        self._classifier = SGDClassifier(loss="log_loss", alpha=5e-5, max_iter=epochs,
+                                         tol=None, random_state=14)
+        self._classifier.fit(features[labelled], [history[i].lead for i in labelled])
+        self._keep_returns(history, chars)
+        self.orders = len(labelled)
+        self.trained_at = trained_at
+        return self
+
+    def update(self, history: Sequence[PastOrder], trained_at: str) -> DispatchModel:
+        """Continue training on orders dispatched since the last training (their units
+        must be among the units the model knows; others wait for a full retraining)."""
+        known = set(self._classifier.classes_)
+        if history:
+            features, chars = self._features([(o.content, o.category, o.region)
+                                              for o in history])
+            labelled = [i for i, o in enumerate(history) if o.lead in known]
+            if labelled:
+                for _epoch in range(5):
+                    self._classifier.partial_fit(features[labelled],
+                                                 [history[i].lead for i in labelled])
+            self._keep_returns(history, chars, append=True)
+            self.orders += len(labelled)
+        self.trained_at = trained_at
+        return self
+
+    def _keep_returns(self, orders: Sequence[PastOrder], chars: Any, append: bool = False
+                      ) -> None:
+        from scipy.sparse import vstack
+
+        rows = [i for i, o in enumerate(orders) for _ in o.returned_by]
+        units = [unit for o in orders for unit in o.returned_by]
+        block = chars[rows] if rows else None
+        if append and self._returned is not None:
+            block = self._returned if block is None else vstack([self._returned, block])
+            units = self._returned_by + units
+        if block is not None and block.shape[0] > MAX_RETURNED:
+            block, units = block[-MAX_RETURNED:], units[-MAX_RETURNED:]
+        self._returned, self._returned_by = (block.tocsr() if block is not None else None,
+                                             units)
+
+    # ----- HistoryModel ---------------------------------------------------------------
+    def _query(self, content: str, category: str, region: str) -> tuple[Any, Any]:
+        """One request's features and char vector. scikit-learn's input validation costs
+        more than the arithmetic for one row: skipped (the vectorizers made the input)."""
+        import sklearn
+
+        key = (content, category, region)
+        if self._last is None or self._last[0] != key:
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                self._last = (key, self._features([key]))
+        return self._last[1]
+
+    def unit_scores(self, content: str, category: str, region: str) -> dict[str, float]:
+        features, _ = self._query(content, category, region)
+        # SGDClassifier.predict_proba for log loss, without its per-call validation:
+        # one-vs-rest logistic scores, normalised to sum to 1.
+        decision = features @ self._classifier.coef_.T + self._classifier.intercept_
+        odds = 1.0 / (1.0 + np.exp(-np.asarray(decision).ravel()))
+        if len(self._classifier.classes_) == 2:
+            odds = np.array([1.0 - odds[0], odds[0]])
+        total = float(odds.sum()) or 1.0
+        return {str(unit): float(p) / total for unit, p in zip(self._classifier.classes_, odds,
+                                                                strict=True)}
+
+    def returned_similar(self, content: str, category: str, region: str) -> dict[str, int]:
+        if self._returned is None:
+            return {}
+        _, query = self._query(content, category, region)
+        similarity = np.asarray(self._returned @ query.T.toarray()).ravel()
+        counts: dict[str, int] = {}
+        for index in np.flatnonzero(similarity >= RETURN_SIMILARITY):
+            unit = self._returned_by[int(index)]
+            counts[unit] = counts.get(unit, 0) + 1
+        return counts
+
+    # ----- storage --------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_words", "_last")}
+        return pickle.dumps({"format": FORMAT, "state": state}, protocol=5)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DispatchModel | None:
+        """The stored model, or None when it was written in an older layout."""
+        loaded = pickle.loads(data)  # noqa: S301 - our own artefact, from our own store
+        if not isinstance(loaded, dict) or loaded.get("format") != FORMAT:
+            return None
+        model = cls(())
+        model.__dict__.update(loaded["state"])
+        model._words = None
+        model._last = None
+        return model
