@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from eventsourcing.persistence import IntegrityError
 
 from adapters.campaign_files import FORMATS, RejectedRows, check_file, valid_rows
 from domain.campaign import states
 from domain.campaign.commands import BY_NAME
+from domain.campaign.defaults import DEFAULT_LEASE_S
 from domain.campaign.errors import UnknownCampaign
 from domain.campaign.service import CampaignService
 from domain.errors import InvalidInput, shown
@@ -181,21 +184,26 @@ class CampaignDesk:
             after = page[-1][0]
 
     # ----- the scheduler ----------------------------------------------------------------
-    def tick(self, placer: Placer | None = None) -> dict[str, int]:
-        """One scheduling step over every scheduled or running campaign: begin those whose
-        start has come, dial what the hours and caps allow (through `placer`; without one
-        nothing is dialled), complete those with no open contact. Returns counts."""
-        counts = {"began": 0, "dialled": 0, "completed": 0}
+    def tick(self, placer: Placer | None = None, *, limit: int | None = None,
+             lease_s: float = DEFAULT_LEASE_S) -> dict[str, int]:
+        """One scheduling step over every scheduled or running campaign: resolve calls
+        whose claim ran out without an outcome (their dialler died), begin campaigns whose
+        start has come, dial what the hours and caps allow (through `placer`, at most
+        `limit` calls in all, each claimed for `lease_s`; without a placer nothing is
+        dialled), complete those with no open contact. Returns counts."""
+        counts = {"began": 0, "dialled": 0, "completed": 0, "interrupted": 0}
         self.runner.catch_up()
+        counts["interrupted"] = self.resolve_expired(lease_s)
         with self.engine.db.transaction(immediate=False) as cur:
             refs = progress.campaigns_in(cur, (states.SCHEDULED, states.RUNNING))
+        room = limit
         for ref in refs:
             with self.engine.db.transaction(immediate=False) as cur:
                 remaining = progress.open_contacts(cur, ref)
             done = self.service.advance(ref, open_contacts=remaining)
             if done:
                 counts[done] += 1
-            if placer is None or self.service.campaign(ref).state != states.RUNNING:
+            if placer is None or room == 0 or self.service.campaign(ref).state != states.RUNNING:
                 continue
             self.runner.catch_up()
             now = self.service.now()
@@ -204,12 +212,36 @@ class CampaignDesk:
                 in_flight, recent = progress.lines_in_use(cur, ref, now)
             plan = self.service.plan_dials(ref, due=due, in_flight=in_flight,
                                            recent_dials=recent)
-            for contact in plan.contacts:
-                call_id = self.service.dial(contact.ref, attempt=contact.attempt)
+            for contact in plan.contacts[:room]:
+                # Recorded (and so claimed) before the call is placed: a crash between the
+                # two leaves a claim that expires, never a call nobody knows about.
+                call_id = self.service.dial(contact.ref, attempt=contact.attempt,
+                                            lease_s=lease_s)
                 counts["dialled"] += 1
                 placer(contact.ref, call_id)
+            if room is not None:
+                room = max(0, room - len(plan.contacts[:room]))
         self.runner.catch_up()
         return counts
+
+    def resolve_expired(self, lease_s: float = DEFAULT_LEASE_S) -> int:
+        """Calls of running or paused campaigns in progress for longer than `lease_s`
+        whose recorded claim has run out: each is recorded as interrupted (未接通, retried
+        under the shared budget). Returns how many."""
+        now = self.service.now()
+        with self.engine.db.transaction(immediate=False) as cur:
+            refs = progress.campaigns_in(cur, (states.RUNNING, states.PAUSED))
+            stale = [c for ref in refs for c in progress.calls_dialled_before(
+                cur, ref, now - timedelta(seconds=lease_s))]
+        resolved = 0
+        for contact_ref in stale:
+            try:
+                resolved += self.service.resolve_expired(contact_ref)
+            except IntegrityError:
+                pass  # its dialler recorded the outcome just now, or another process did
+        if resolved:
+            self.runner.catch_up()
+        return resolved
 
     def wake_at(self, ref: str) -> datetime | None:
         """When the campaign could dial next (for a scheduler that sleeps until then)."""

@@ -116,6 +116,10 @@ class CampaignProgress:
         elif kind == "RetryScheduled":
             cur.execute(f"UPDATE {CONTACTS} SET state = ?, retry_after = ? WHERE oid = ?",
                         (event.state, utc_text(event.retry_after), oid))
+        elif kind == "Abandoned":  # the gateway never took it: the attempt is given back
+            cur.execute(f"UPDATE {CONTACTS} SET state = ?, attempts = ?, retry_after = ? "
+                        "WHERE oid = ?", (event.state, event.attempt - 1,
+                                          utc_text(event.retry_after), oid))
         elif kind == "Finished":
             cur.execute(f"UPDATE {CONTACTS} SET state = ?, flag = ? WHERE oid = ?",
                         (event.state, event.flag, oid))
@@ -158,6 +162,15 @@ def lines_in_use(cur: Cursor, campaign: str, now: datetime) -> tuple[int, list[d
     rows = cur.execute(f"SELECT dialled_at FROM {CONTACTS} WHERE campaign_id = ? "
                        "AND dialled_at > ?", (campaign, since)).fetchall()
     return int(in_flight), [datetime.fromisoformat(r[0]) for r in rows]
+
+
+def calls_dialled_before(cur: Cursor, campaign: str, before: datetime) -> list[str]:
+    """Contacts whose call has been in progress since before `before` (candidates for an
+    expired lease: the scheduler asks each aggregate for its recorded lease)."""
+    rows = cur.execute(f"SELECT contact_id FROM {CONTACTS} WHERE campaign_id = ? AND state = ? "
+                       "AND dialled_at <= ? ORDER BY dialled_at",
+                       (campaign, CALLING, utc_text(before))).fetchall()
+    return [r[0] for r in rows]
 
 
 def progress(cur: Cursor, campaign: str) -> dict[str, Any] | None:

@@ -88,7 +88,7 @@ def test_one_budget_across_outcomes(sqlite_engine: Engine, clock: SimClock,
     assert final.attempts == 3 and final.state == states.DONE  # 1 call + 2 retries, all causes
     assert "用完" in (final.finished_reason or "")
     assert [o["outcome"] for o in final.outcomes] == ["忙", "未接通", "关机"]
-    assert campaigns.tick(gateway) == {"began": 0, "dialled": 0, "completed": 1}
+    assert campaigns.tick(gateway) == {"began": 0, "dialled": 0, "completed": 1, "interrupted": 0}
     assert campaigns.service.campaign(ref).state == states.COMPLETED
 
 
@@ -139,9 +139,9 @@ def test_a_scheduled_campaign_begins_at_its_start(sqlite_engine: Engine, clock: 
                             message="新补贴下月起施行", start=start)["campaign_id"]
     campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts_file(tmp_path, 2))
     assert campaigns.execute("start_campaign", ref, actor=CENTRE)["state"] == states.SCHEDULED
-    assert campaigns.tick(Gateway()) == {"began": 0, "dialled": 0, "completed": 0}
+    assert campaigns.tick(Gateway()) == {"began": 0, "dialled": 0, "completed": 0, "interrupted": 0}
     clock.now = start
-    assert campaigns.tick(Gateway()) == {"began": 1, "dialled": 2, "completed": 0}
+    assert campaigns.tick(Gateway()) == {"began": 1, "dialled": 2, "completed": 0, "interrupted": 0}
 
 
 def test_flags_and_status(sqlite_engine: Engine, clock: SimClock, tmp_path: Path) -> None:

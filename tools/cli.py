@@ -28,6 +28,7 @@ from typer.models import OptionInfo
 from typer.utils import get_params_from_function
 
 from domain.access.roles import STAFF_ROLES, Identity
+from domain.campaign.defaults import DEFAULT_LEASE_S
 from domain.commands import CATALOGUE, CommandSpec, Field
 from domain.duplicates.alert import is_alert_ref
 from domain.errors import DomainError, InvalidInput, printable, shown
@@ -508,7 +509,11 @@ def serve(
     interval: Annotated[float, typer.Option(help="Seconds between deadline ticks")] = 1.0,
     gateway: Annotated[str | None, typer.Option(
         "--gateway", help="Media gateway signalling URL (http://HOST:PORT): the callback "
-        "robot dials due callbacks and reminders through it")] = None,
+        "robot dials due callbacks, reminders and campaign calls through it")] = None,
+    call_lease: Annotated[float, typer.Option(
+        "--call-lease", min=5.0, help="Seconds a campaign call's claim on its contact lasts; "
+        "a call left without an outcome (its serve was killed) is resolved once it "
+        "expires")] = DEFAULT_LEASE_S,
     tls_cert: Annotated[str | None, typer.Option(
         "--tls-cert", metavar="FILE", help="Serve gRPC over TLS with this certificate chain "
         "(PEM)")] = None,
@@ -525,6 +530,7 @@ def serve(
     --kafka) the Kafka relay and (with --gateway) the callback robot's dialler."""
     import signal
 
+    from adapters.campaigns import desk as campaign_desk
     from adapters.grpc.server import serve_grpc
     from adapters.ticker import tick
 
@@ -576,9 +582,11 @@ def serve(
 
     dialler = None
     if gateway:
+        from adapters.telephony.campaign_dialler import CampaignCaller
         from adapters.telephony.dialler import Dialler, dial_due
 
         dialler = Dialler(gateway)
+        campaign_caller = CampaignCaller(engine, dialler, lease_s=call_lease)
 
     def stop_on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -592,7 +600,8 @@ def serve(
                   if tls_cert else " (no TLS)"))
     typer.echo(f"Web console: {console.url}/" if console else "Web console: off")
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
-    typer.echo(f"Callback robot: dialling via {gateway}" if gateway else "Callback robot: off")
+    typer.echo(f"Callback robot: dialling via {gateway} (callbacks, reminders, campaigns; "
+               f"call claims {call_lease:g} s)" if gateway else "Callback robot: off")
     typer.echo("Ctrl-C to stop.", err=False)
     try:
         while True:
@@ -601,6 +610,14 @@ def serve(
                 typer.echo(f"tick: {counts}")
             if dialler is not None:
                 dial_due(engine, dialler)
+            try:  # with no calls, campaigns still begin, complete and lose expired claims
+                counts = (campaign_caller.tick() if dialler is not None  # the places left
+                          else campaign_desk(engine).tick(lease_s=call_lease))
+            except DomainError as error:  # e.g. the calendar lacks this year: say, go on
+                counts = {}
+                typer.echo(f"campaigns: 错误 / error: {error}", err=True)
+            if any(counts.values()):
+                typer.echo(f"campaigns: {counts}")
             time.sleep(interval)
     except KeyboardInterrupt:
         pass

@@ -75,6 +75,12 @@ class Citizen:
     turn_gap_s: float = 0.8  # robot silence that ends the robot's turn
     reply_delay_s: float = 0.25  # pause before answering
     hang_up_after_s: float | None = None  # hang up by itself after this long
+    # The network's reason for a failed call, sent with the outcome (e.g. 486 with busy).
+    sip_status: int | None = None
+    q850_cause: int | None = None
+    # Plays its first WAV as soon as the call connects, before the robot says anything:
+    # a carrier's recorded announcement ("您拨打的号码是空号"), or a person's "喂".
+    speaks_first: bool = False
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -163,7 +169,9 @@ class SimulatedGateway:
             await asyncio.sleep(citizen.ring_s)
         if citizen is None or outcome in FAILED_OUTCOMES:
             record.ended = time.monotonic()
-            return DialResponse(request.call_id, outcome)
+            return DialResponse(request.call_id, outcome,
+                                sip_status=citizen.sip_status if citizen else None,
+                                q850_cause=citizen.q850_cause if citizen else None)
         leg, sdp = await answer(request.sdp, call_id=request.call_id, level_only=True)
         self._legs[request.call_id] = leg
         task = asyncio.create_task(self._converse(leg, citizen, record))
@@ -193,6 +201,13 @@ class SimulatedGateway:
         audio, counted in frames (the robot ends every utterance with a silent tail); the wall
         clock is only a fallback (no frames at all for turn_gap_s + 2 s)."""
         answers = deque(self._load(a) for a in citizen.answers)
+        if citizen.speaks_first and answers:
+            deadline = time.monotonic() + 10
+            while leg.pc.connectionState != "connected" and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)  # audio sent before ICE connects would be lost
+            await leg.say(answers.popleft())
+            record.answers_played += 1
+            record.answered_at.append(time.monotonic())
         robot_spoke = False
         quiet_s = 0.0
         last_frame_at = time.monotonic()

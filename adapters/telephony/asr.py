@@ -15,7 +15,10 @@ worker owns its recognizers, created lazily:
   Only an utterance that was not understood as an answer is transcribed a second time.
   Digit strings are where whisper is weakest (a short 一 after a pause gets lost, more so
   after a codec): ``score`` ranks a closed set of spoken numbers against the audio;
-* ``ack`` — a prompt for the acknowledgement of a reminder ("收到").
+* ``ack`` — a prompt for the acknowledgement of a reminder ("收到");
+* ``announcement`` — what a campaign call hears before the robot speaks: a carrier's
+  recorded announcement ("您拨打的号码是空号") or a person's "喂"
+  (``adapters.telephony.campaign_call``).
 
 whisper.cpp releases the GIL while it runs, so audio pacing on the event loop continues.
 """
@@ -38,7 +41,11 @@ from adapters.asr.whisper import Transcription, WhisperRecognizer
 
 QUERY_PROMPT = "查询工单，一二三四五六七八九零。"
 ACK_PROMPT = "收到，好的，知道了。"
-PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT}
+ANNOUNCEMENT_PROMPT = "喂，你好。您拨打的号码是空号，已停机，已关机，暂时无法接通。"
+PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT,
+                                  "announcement": ANNOUNCEMENT_PROMPT}
+# Tokens a transcript may take: announcements are whole sentences, the rest short answers.
+MAX_TOKENS = {"announcement": 48}
 
 RecognizerFactory = Callable[[str], WhisperRecognizer]
 MAX_WORKERS = 4
@@ -54,7 +61,7 @@ def default_factory(model_path: str | os.PathLike[str] | None = None,
         if kind == "answer":
             return WhisperRecognizer(model_path, n_threads=n_threads)
         return WhisperRecognizer(model_path, n_threads=n_threads, prompt=PROMPTS[kind],
-                                 max_tokens=32)
+                                 max_tokens=MAX_TOKENS.get(kind, 32))
 
     return make
 

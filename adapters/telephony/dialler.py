@@ -39,7 +39,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -378,7 +378,7 @@ class Dialler:
         self._thread = threading.Thread(target=self._loop.run_forever, name="dialler",
                                         daemon=True)
         self._thread.start()
-        self._inflight: dict[str, Future[list[JobOutcome]]] = {}
+        self._inflight: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
         self.finished: deque[JobOutcome] = deque(maxlen=1000)
 
@@ -392,21 +392,26 @@ class Dialler:
             return max(0, self.admission.admitted - len(self._inflight))
 
     def submit(self, engine: Any, jobs: list[DialJob]) -> list[str]:
-        started = []
-        for job in jobs:
-            future = asyncio.run_coroutine_threadsafe(
-                admitted_job(engine, self.robot, job, self.admission), self._loop)
-            with self._lock:
-                self._inflight[job.job_id] = future
-            future.add_done_callback(functools.partial(self._done, job.job_id))
-            started.append(job.job_id)
-        return started
+        return [self.start(job.job_id, admitted_job(engine, self.robot, job, self.admission))
+                for job in jobs]
 
-    def _done(self, job_id: str, future: Future[list[JobOutcome]]) -> None:
+    def start(self, key: str, work: Coroutine[Any, Any, Any]) -> str:
+        """Run one call's coroutine on the loop (it takes its place from ``admission``
+        itself); it counts against ``free_slots`` until it ends. Campaign calls come
+        through here too (adapters/telephony/campaign_dialler.py)."""
+        future = asyncio.run_coroutine_threadsafe(work, self._loop)
+        with self._lock:
+            self._inflight[key] = future
+        future.add_done_callback(functools.partial(self._done, key))
+        return key
+
+    def _done(self, job_id: str, future: Future[Any]) -> None:
         with self._lock:
             self._inflight.pop(job_id, None)
         if not future.cancelled() and future.exception() is None:
-            self.finished.extend(future.result())
+            result = future.result()
+            if isinstance(result, list):  # a callback job's calls (campaign calls: one result)
+                self.finished.extend(result)
         elif not future.cancelled():
             log.error("dialler job %s failed", job_id, exc_info=future.exception())
 

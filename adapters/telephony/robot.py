@@ -202,6 +202,10 @@ class CallbackRobot:
                 connector=aiohttp.TCPConnector(limit=0))
         return self._session
 
+    async def http(self) -> aiohttp.ClientSession:
+        """The HTTP session calls are signalled on (shared by the robot's kinds of call)."""
+        return await self._http()
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

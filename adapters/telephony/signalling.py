@@ -7,6 +7,9 @@ in tests and drills the simulated citizens of ``tools.sim_citizen``).
     POST {gateway}/calls            {"call_id", "number", "caller", "sdp", "type": "offer"}
       200 {"call_id", "outcome": "answered", "sdp", "type": "answer"}     the callee picked up
       200 {"call_id", "outcome": "no_answer" | "busy" | "空号" | "停机"}    no media session
+          optional on a failed call: "sip_status" (e.g. 404, 480, 486, 603) and
+          "q850_cause" (e.g. 1, 17, 19, 21), the network's own reason, which the campaign
+          dialler reads before the outcome word (adapters/telephony/call_outcomes.py)
       400 {"error"}                                                         malformed request
     POST {gateway}/calls/{call_id}/hangup        either side may end the call; 200 {"ok"}
     GET  {gateway}/health                        200 {"ok": true}
@@ -49,11 +52,17 @@ class DialResponse:
     outcome: str
     sdp: str | None = None
     type: str | None = None
+    sip_status: int | None = None
+    q850_cause: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"call_id": self.call_id, "outcome": self.outcome}
         if self.sdp is not None:
             data.update(sdp=self.sdp, type=self.type or "answer")
+        if self.sip_status is not None:
+            data["sip_status"] = self.sip_status
+        if self.q850_cause is not None:
+            data["q850_cause"] = self.q850_cause
         return data
 
 
@@ -78,7 +87,18 @@ async def post_offer(session: aiohttp.ClientSession, gateway_url: str, request: 
     if outcome == "answered" and not data.get("sdp"):
         raise SignallingError("gateway answered without an SDP answer")
     return DialResponse(str(data.get("call_id", request.call_id)), outcome, data.get("sdp"),
-                        data.get("type"))
+                        data.get("type"), _cause(data, "sip_status", 100, 699),
+                        _cause(data, "q850_cause", 1, 127))
+
+
+def _cause(data: dict[str, Any], key: str, low: int, high: int) -> int | None:
+    """An optional numeric cause; anything else is nonsense from the gateway."""
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SignallingError(f"gateway returned an invalid {key} {value!r}")
+    return value
 
 
 async def post_hangup(session: aiohttp.ClientSession, gateway_url: str, call_id: str) -> None:

@@ -20,7 +20,7 @@ from aiortc.sdp import SessionDescription
 
 from adapters.telephony.ice import rtc_configuration
 from adapters.telephony.media import AudioInbox, PlayerTrack
-from adapters.telephony.signalling import DialRequest, post_hangup, post_offer
+from adapters.telephony.signalling import DialRequest, DialResponse, post_hangup, post_offer
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT_S = 10.0
@@ -98,6 +98,17 @@ async def dial(session: aiohttp.ClientSession, gateway_url: str, *, call_id: str
                ring_timeout_s: float = 45.0, suppress_silence: bool = True
                ) -> tuple[str, CallLeg | None]:
     """Offer a call to ``number`` through the gateway: (outcome, leg when answered)."""
+    response, leg = await dial_detailed(session, gateway_url, call_id=call_id, number=number,
+                                        ring_timeout_s=ring_timeout_s,
+                                        suppress_silence=suppress_silence)
+    return response.outcome, leg
+
+
+async def dial_detailed(session: aiohttp.ClientSession, gateway_url: str, *, call_id: str,
+                        number: str, ring_timeout_s: float = 45.0,
+                        suppress_silence: bool = True
+                        ) -> tuple[DialResponse, CallLeg | None]:
+    """``dial`` with the gateway's whole answer (its SIP / Q.850 cause on a failed call)."""
     pc = RTCPeerConnection(rtc_configuration())
     player = PlayerTrack(suppress_silence=suppress_silence)
     got: asyncio.Future[MediaStreamTrack] = asyncio.get_running_loop().create_future()
@@ -114,7 +125,7 @@ async def dial(session: aiohttp.ClientSession, gateway_url: str, *, call_id: str
         if response.outcome != "answered":
             player.stop()
             await pc.close()
-            return response.outcome, None
+            return response, None
         await pc.setRemoteDescription(RTCSessionDescription(sdp=response.sdp or "",
                                                             type=response.type or "answer"))
         player.use_opus(negotiated_codec(response.sdp or "") == "opus")
@@ -125,7 +136,7 @@ async def dial(session: aiohttp.ClientSession, gateway_url: str, *, call_id: str
         await pc.close()
         raise
     leg = CallLeg(call_id, pc, player, AudioInbox(track), session, gateway_url, closed)
-    return "answered", leg
+    return response, leg
 
 
 async def _connected(pc: RTCPeerConnection, closed: asyncio.Event) -> None:

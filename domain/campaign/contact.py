@@ -5,6 +5,13 @@ Its machine (domain/campaign/machines.py CONTACT): 待呼 → 呼叫中 → the 
 the campaign's RetryRules when the outcome is recorded and written into the event with
 its instant (retry_after), so replay and the scheduler never recompute it.
 
+A dial is a claim with an expiry (`lease_until`, recorded in Dialled): the dialler that
+recorded it owns the call until then. A call with no outcome when its lease has expired
+belongs to a dialler that died (kill -9, power loss): it is resolved as 未接通 with the
+detail "interrupted" and retried under the same shared budget (the phone may have rung,
+so the attempt counts). A call the gateway never took (unreachable, refused the request)
+is abandoned instead: nobody was called, the attempt is not spent.
+
 Name, phone and template variables live only in `personal`, one token sealed in the
 personal-data vault under the citizen's key (like a caller's), so erasing the citizen
 shreds them here too. Nothing personal is in any other field.
@@ -12,7 +19,7 @@ shreds them here too. Nothing personal is in any other field.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eventsourcing.domain import Aggregate
@@ -44,6 +51,7 @@ class Contact(Aggregate):
         self.retry_after: datetime | None = None
         self.dialled_at: datetime | None = None
         self.call_id: str | None = None
+        self.lease_until: datetime | None = None
         self.outcomes: list[dict[str, Any]] = []
         self.flag: str | None = None
         self.finished_reason: str | None = None
@@ -83,9 +91,11 @@ class Contact(Aggregate):
                 setattr(contact, name, getattr(self, name))
 
     # ----- calls -----------------------------------------------------------------------
-    def dial(self, *, attempt: int, call_id: str, actor: Actor, at: datetime) -> None:
-        """Start attempt number `attempt`: refused unless it is exactly the next one and
-        its retry instant has come (so no attempt is ever dialled twice)."""
+    def dial(self, *, attempt: int, call_id: str, lease_until: datetime, actor: Actor,
+             at: datetime) -> None:
+        """Start attempt number `attempt`, claimed until `lease_until`: refused unless it
+        is exactly the next one and its retry instant has come (so no attempt is ever
+        dialled twice; two diallers racing for it collide on the stream's version)."""
         state = self._next("dial")
         if attempt != self.attempts + 1:
             raise InvalidInput("attempt", f"外呼对象 {self.ref} 的下一次呼叫是第 {self.attempts + 1} 次，"
@@ -96,11 +106,15 @@ class Contact(Aggregate):
             raise InvalidInput("retry_after", f"外呼对象 {self.ref} 须在 {self.retry_after.isoformat()} "
                                "之后重呼", f"contact {self.ref} may be called again only from "
                                f"{self.retry_after.isoformat()}")
-        self._emit(self.Dialled, actor, at, attempt=attempt, call_id=call_id, state=state)
+        if lease_until <= at:
+            raise InvalidInput("lease", "呼叫占用期限须晚于拨号时间", "a call's lease must end after its dial")
+        self._emit(self.Dialled, actor, at, attempt=attempt, call_id=call_id,
+                   lease_until=lease_until, state=state)
 
     class Dialled(Event):
         attempt: int
         call_id: str
+        lease_until: datetime  # absent from dials recorded before leases existed
         state: str
 
         def apply(self, contact: Contact) -> None:
@@ -108,7 +122,39 @@ class Contact(Aggregate):
             contact.retries_used = self.attempt - 1
             contact.dialled_at = self.timestamp
             contact.call_id = self.call_id
+            contact.lease_until = getattr(self, "lease_until", None)
             contact.retry_after = None
+            contact.state = self.state
+
+    def lease_expired(self, at: datetime, default_lease: timedelta) -> bool:
+        """Is this a call in progress whose claim has run out at `at`?"""
+        if self.state != states.CALLING or self.dialled_at is None:
+            return False
+        until = self.lease_until or self.dialled_at + default_lease
+        return until <= at
+
+    def abandon(self, *, call_id: str, reason: str, retry_after: datetime, actor: Actor,
+                at: datetime) -> None:
+        """The gateway never took call `call_id`: the attempt is given back (not counted
+        in the budget) and the contact is due again at `retry_after`."""
+        if call_id != self.call_id or self.state != states.CALLING:
+            raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
+                               f"contact {self.ref} has no call {call_id} in progress")
+        state = self._next("abandon")
+        self._emit(self.Abandoned, actor, at, attempt=self.attempts, call_id=call_id,
+                   reason=reason, retry_after=retry_after, state=state)
+
+    class Abandoned(Event):
+        attempt: int  # the attempt given back: the next dial is this one again
+        call_id: str
+        reason: str
+        retry_after: datetime
+        state: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.attempts = self.attempt - 1
+            contact.retries_used = max(0, self.attempt - 2)
+            contact.retry_after = self.retry_after
             contact.state = self.state
 
     def record_outcome(self, *, call_id: str, outcome: str, rules: RetryRules, actor: Actor,

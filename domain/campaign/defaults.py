@@ -15,3 +15,6 @@ DEFAULT_BUDGET = 2
 # Minutes before the next try; None: never again. A busy line is tried sooner than a
 # phone nobody answers; a citizen who declined is not called again by default.
 DEFAULT_AFTER: dict[str, int | None] = {NO_ANSWER: 30, BUSY: 10, POWERED_OFF: 60, REJECTED: None}
+# Seconds a dial's claim on its contact lasts (longer than any call, ring included): after
+# that, a call with no outcome is taken for one whose dialler died.
+DEFAULT_LEASE_S = 600.0

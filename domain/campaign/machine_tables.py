@@ -17,10 +17,11 @@ TABLES: dict[str, tuple[str, dict[tuple[str, str], str]]] = {
         ('进行中', 'complete'): '已完成',
         ('进行中', 'pause'): '已暂停',
     }),
-    'contact': ('d33dadbe37671932a5c046654b828834501e1f91ea711df5e496f9e458496a10', {
+    'contact': ('58b164ebf5e65f22876abba14d27b03362aef83fb24db8d16a09fe082aa8ef7f', {
         ('停机', 'finish'): '已完成',
         ('关机', 'finish'): '已完成',
         ('关机', 'schedule_retry'): '待重试',
+        ('呼叫中', 'abandon'): '待重试',
         ('呼叫中', 'busy'): '忙',
         ('呼叫中', 'connect'): '已接通',
         ('呼叫中', 'no_answer'): '未接通',

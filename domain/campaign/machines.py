@@ -124,6 +124,7 @@ CONTACT = RuleBook(
         *(Trigger(trigger, state, internal=True) for trigger, state in OUTCOME_TRIGGERS.items()),
         Trigger("schedule_retry", "安排重呼", internal=True),
         Trigger("finish", "结束", internal=True),
+        Trigger("abandon", "未拨出", internal=True),
     ),
     (
         {"trigger": "dial", "source": [WAITING, RETRY_PENDING], "dest": CALLING},
@@ -133,6 +134,9 @@ CONTACT = RuleBook(
         {"trigger": "schedule_retry", "source": [NO_ANSWER, BUSY, POWERED_OFF, REJECTED],
          "dest": RETRY_PENDING},
         {"trigger": "finish", "source": _RETRYABLE_OR_NOT, "dest": DONE},
+        # The gateway never took the call (unreachable, refused the request): nobody was
+        # called, so the attempt is not spent; it is dialled again after a back-off.
+        {"trigger": "abandon", "source": CALLING, "dest": RETRY_PENDING},
     ),
 )
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -25,6 +25,7 @@ from domain.campaign.campaign import Campaign, campaign_uuid
 from domain.campaign.contact import Contact
 from domain.campaign.defaults import (
     DEFAULT_AFTER,
+    DEFAULT_LEASE_S,
     DEFAULT_LINES,
     DEFAULT_PER_MINUTE,
     DEFAULT_WINDOWS,
@@ -44,6 +45,8 @@ if TYPE_CHECKING:
     from domain.service import WorkOrderService
 
 ENGINE = Actor("system", "campaign-scheduler")
+# The detail of the outcome recorded for a call whose dialler died (domain/campaign/contact.py).
+INTERRUPTED = "interrupted"
 # Contacts sealed and saved per transaction while importing (memory stays bounded).
 IMPORT_BATCH = 500
 
@@ -281,10 +284,11 @@ class CampaignService:
             wake = min(later)
         return DialPlan(chosen, wake)
 
-    def dial(self, ref: str, *, attempt: int, actor: Actor = ENGINE) -> str:
-        """Record the start of a call to contact `ref`; returns its call id. Refused when
-        the campaign does not run or its hours are closed now (the dialler checks nothing
-        itself)."""
+    def dial(self, ref: str, *, attempt: int, lease_s: float = DEFAULT_LEASE_S,
+             actor: Actor = ENGINE) -> str:
+        """Record the start of a call to contact `ref`, claimed for `lease_s` seconds;
+        returns its call id. Refused when the campaign does not run or its hours are
+        closed now (the dialler checks nothing itself)."""
         contact = self.contact(ref)
         campaign = self.campaign(contact.campaign_ref)
         at = self.now()
@@ -296,9 +300,37 @@ class CampaignService:
                 raise InvalidInput("window", f"现在不在外呼任务 {campaign.ref} 的呼叫时段内",
                                    f"campaign {campaign.ref}'s calling hours are closed now")
         call_id = str(uuid.uuid4())
-        contact.dial(attempt=attempt, call_id=call_id, actor=actor, at=at)
+        contact.dial(attempt=attempt, call_id=call_id, lease_until=at + timedelta(seconds=lease_s),
+                     actor=actor, at=at)
         self.app._commit(contact)
         return call_id
+
+    def resolve_expired(self, ref: str, *, actor: Actor = ENGINE) -> bool:
+        """Contact `ref`'s call has no outcome and its claim has run out (its dialler
+        died): record 未接通 with the detail "interrupted", retried or finished by the
+        shared budget like any unanswered call. False when there is nothing to resolve
+        (the call ended meanwhile, or its lease still runs)."""
+        contact = self.contact(ref)
+        at = self.now()
+        if not contact.lease_expired(at, timedelta(seconds=DEFAULT_LEASE_S)):
+            return False
+        campaign = self.campaign(contact.campaign_ref)
+        until = contact.lease_until or at
+        contact.record_outcome(call_id=contact.call_id or "", outcome=NO_ANSWER,
+                               rules=campaign.retry_rules, actor=actor, at=at,
+                               detail=f"{INTERRUPTED}: no outcome by the end of its lease "
+                                      f"({until.isoformat()})")
+        self.app._commit(contact)
+        return True
+
+    def abandon_call(self, ref: str, *, call_id: str, reason: str, retry_in_s: float,
+                     actor: Actor = ENGINE) -> None:
+        """The gateway never took the call: give the attempt back, due again later."""
+        contact = self.contact(ref)
+        at = self.now()
+        contact.abandon(call_id=call_id, reason=reason[:500],
+                        retry_after=at + timedelta(seconds=retry_in_s), actor=actor, at=at)
+        self.app._commit(contact)
 
     def record_outcome(self, ref: str, *, call_id: str, outcome: str, detail: str = "",
                        actor: Actor = ENGINE) -> None:
