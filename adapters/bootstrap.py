@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from adapters.duplicates import start_detector
+from adapters.duplicates import settings_from_env, start_detector
 from adapters.reports import build_report
 from adapters.sqldb import DEFAULT_SQLITE, SqlDatabase, StoreConfig, parse_db_url
 from adapters.ticket_numbers import SqlTicketNumbers
@@ -175,6 +175,7 @@ def build_engine(
     policy = load_deadlines(policy_file) if deadlines == "default" else deadlines
     assert not isinstance(policy, str)
     retention = load_retention(retention_file or os.environ.get("REXIAN_RETENTION_FILE"))
+    settings_from_env()  # a bad config/duplicates.toml is refused before anything records
     try:
         engine = _open(config, db, registry, policy, clock, kek_file)
         engine.retention = retention

@@ -201,3 +201,21 @@ def test_precision_recall_on_the_held_out_split_at_the_threshold_tuned_on_train(
     assert test["split"] == "test" and test["true_pairs"] >= 40 and test["orders"] >= 100
     assert 0.0 <= test["precision"] <= 1.0 and 0.0 <= test["recall"] <= 1.0
     assert test["correct_pairs"] <= min(test["true_pairs"], test["predicted_pairs"])
+
+
+def test_a_bad_settings_file_refuses_intake_before_anything_is_recorded(tmp_path: Path) -> None:
+    import os
+
+    bad = tmp_path / "duplicates.toml"
+    bad.write_text("[duplicates]\nwindow_days = 0\nthreshold = 0.2\nmax_candidates = 5\n"
+                   "[mass_complaint]\nmin_citizens = 5\nwindow_days = 3\nthreshold = 0.2\n"
+                   "fallback_unit = \"区政府督查室\"\n", encoding="utf-8")
+    db = tmp_path / "r.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.cli", "--db", str(db), "intake", "--channel", "电话",
+         "--category", "投诉", "--region", EAST, "--caller-name", "张三", "--caller-phone",
+         "13800138000", "--content", "路灯不亮"], capture_output=True, text=True, cwd=ROOT,
+        timeout=120, env={**os.environ, "REXIAN_DUPLICATES_FILE": str(bad)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "window_days" in done.stderr and "并单与群诉配置错误" in done.stderr
+    assert json.loads(rexian(db, "list", "--json").stdout) == []
