@@ -9,6 +9,7 @@ history read model (projections/dispatch_history.py) it is trained on.
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ RUNNER = "dispatch_history"
 MODELS = "rexian_dispatch_model"
 KEEP_MODELS = 3  # trained models kept in the store (the newest is used)
 PAGE = 10_000
+_MADE = threading.Lock()  # gRPC handlers may ask for the desk at once
 
 
 class NoEvidence(InvalidInput):
@@ -188,7 +190,12 @@ def desk(engine: Engine) -> DispatchDesk:
     """The engine's dispatch desk (made on first use: commands that never suggest pay
     nothing for it)."""
     found: DispatchDesk | None = getattr(engine, "_dispatch_desk", None)
-    if found is None:
+    if found is not None:
+        return found
+    with _MADE:
+        found = getattr(engine, "_dispatch_desk", None)
+        if found is not None:
+            return found
         if RUNNER not in engine.runners:
             engine.runners[RUNNER] = ProjectionRunner(engine.service, engine.db,
                                                       DispatchHistory())

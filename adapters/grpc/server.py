@@ -1,5 +1,5 @@
 """The gRPC server: TicketService, DepartmentFeedService, AuditService, TelephonyService,
-CalendarService, CampaignService, ReportService,
+CalendarService, CampaignService, ReportService, DispatchService,
 standard health checking (grpc.health.v1) and server reflection, on a thread pool.
 
     server, port = serve_grpc(engine, "127.0.0.1:0")
@@ -22,6 +22,7 @@ from adapters.grpc.auth import Authenticator
 from adapters.grpc.calendar_service import CalendarService
 from adapters.grpc.campaign_service import Act, CampaignService
 from adapters.grpc.department import DepartmentFeedService
+from adapters.grpc.dispatch_service import DispatchService
 from adapters.grpc.feed import FeedHub
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2 as audit_pb
 from adapters.grpc.gen.rexian.audit.v1 import audit_service_pb2_grpc as audit_grpc
@@ -31,6 +32,8 @@ from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2 as campaign_pb
 from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2_grpc as campaign_grpc
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
+from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2 as dispatch_pb
+from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2_grpc as dispatch_grpc
 from adapters.grpc.gen.rexian.report.v1 import report_service_pb2 as report_pb
 from adapters.grpc.gen.rexian.report.v1 import report_service_pb2_grpc as report_grpc
 from adapters.grpc.gen.rexian.telephony.v1 import telephony_service_pb2 as tel_pb
@@ -110,6 +113,7 @@ SERVICE_NAMES = (
     calendar_pb.DESCRIPTOR.services_by_name["CalendarService"].full_name,
     campaign_pb.DESCRIPTOR.services_by_name["CampaignService"].full_name,
     report_pb.DESCRIPTOR.services_by_name["ReportService"].full_name,
+    dispatch_pb.DESCRIPTOR.services_by_name["DispatchService"].full_name,
 )
 
 
@@ -174,6 +178,7 @@ def serve_grpc(
         CampaignService(engine, _campaign_act(auth)), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
     report_grpc.add_ReportServiceServicer_to_server(ReportService(engine, auth), server)
+    dispatch_grpc.add_DispatchServiceServicer_to_server(DispatchService(engine, auth), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -185,10 +185,13 @@ class DispatchModel:
         import sklearn
 
         key = (content, category, region)
-        if self._last is None or self._last[0] != key:
-            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-                self._last = (key, self._features([key]))
-        return self._last[1]
+        last = self._last  # read once: another thread may replace it meanwhile
+        if last is not None and last[0] == key:
+            return last[1]
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            made = self._features([key])
+        self._last = (key, made)
+        return made
 
     def unit_scores(self, content: str, category: str, region: str) -> dict[str, float]:
         features, _ = self._query(content, category, region)

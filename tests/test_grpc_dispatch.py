@@ -1,0 +1,97 @@
+"""DispatchService: the suggestions, training and catalogue of `rexian suggest` / `rexian
+catalogue` over gRPC, on SQLite and PostgreSQL (the model is stored in the store); bad input
+INVALID_ARGUMENT naming it, no token UNAUTHENTICATED, a unit's token PERMISSION_DENIED."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import grpc
+import pytest
+
+from adapters.bootstrap import build_engine
+from adapters.dispatch import desk
+from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2 as dispatch_pb
+from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2_grpc as dispatch_grpc
+from tests.conftest import SimClock
+from tests.test_dispatch_suggest import dispatched, history_from_corpus, intake
+from tests.test_grpc_support import Running, running_fixture
+from tools.make_dispatch_corpus import CATALOGUE
+
+
+@pytest.fixture
+def running(db_url: str, clock: SimClock) -> Iterator[Running]:
+    engine = build_engine(db_url, clock=clock)
+    yield from running_fixture(engine)
+    engine.close()
+
+
+def test_catalogue_training_and_suggestions(running: Running) -> None:
+    stub = dispatch_grpc.DispatchServiceStub(running.channel)
+    centre = running.centre
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Suggest(dispatch_pb.SuggestRequest(content="停水", category="投诉", region="甬江区"),
+                     metadata=centre)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "no dispatch catalogue" in err.value.details()
+    imported = stub.ImportCatalogue(dispatch_pb.ImportCatalogueRequest(
+        file_name="catalogue.csv", content=CATALOGUE.read_bytes()), metadata=centre)
+    assert imported.action == "imported" and imported.summary.version == 1
+    assert imported.summary.items == 72 and imported.summary.imported_by.endswith(":centre")
+    listed = stub.ListCatalogue(dispatch_pb.ListCatalogueRequest(version=1), metadata=centre)
+    assert len(listed.items) == 72 and listed.items[54].lead == "东湖街道办事处"
+    bad = CATALOGUE.read_text(encoding="utf-8").replace(",区水务局,", ",区火星局,", 1)
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ImportCatalogue(dispatch_pb.ImportCatalogueRequest(
+            file_name="bad.csv", content=bad.encode()), metadata=centre)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "区火星局" in err.value.details() and "row 9" in err.value.details()
+    engine = running.engine
+    history_from_corpus(engine, every=6)
+    dispatched(engine, "河里漂着一层油花", "区生态环境分局", returned_by="区水务局")
+    trained = stub.Train(dispatch_pb.TrainRequest(), metadata=centre)
+    assert trained.model == 1 and trained.orders > 200 and trained.trained_by.endswith("centre")
+    assert desk(engine).model() is not None
+    answer = stub.Suggest(dispatch_pb.SuggestRequest(
+        content="楼道里堆满了纸箱，消防通道都堵了", category="投诉", region="甬江区西塘街道"),
+        metadata=centre)
+    first = answer.suggestions[0]
+    assert first.dept == "西塘街道办事处" and first.item == "YJ059" and "YJ059" in first.reason
+    assert 1 <= len(answer.suggestions) <= 3
+    ticket = intake(engine, "老板拖欠工资三个月了", "甬江区")
+    order = stub.SuggestForOrder(dispatch_pb.SuggestForOrderRequest(ticket_no=ticket),
+                                 metadata=centre)
+    assert order.ticket_no == ticket and order.suggestions[0].dept == "区人社局"
+
+
+def test_bad_requests_and_callers_are_refused(running: Running) -> None:
+    stub = dispatch_grpc.DispatchServiceStub(running.channel)
+    stub.ImportCatalogue(dispatch_pb.ImportCatalogueRequest(
+        file_name="c.csv", content=CATALOGUE.read_bytes()), metadata=running.centre)
+    for request, named in (
+            (dispatch_pb.SuggestRequest(content="", category="投诉", region="甬江区"), "content"),
+            (dispatch_pb.SuggestRequest(content="停水", category="聊天", region="甬江区"),
+             "category"),
+            (dispatch_pb.SuggestRequest(content="停\x07水", category="投诉", region="甬江区"),
+             "content")):
+        with pytest.raises(grpc.RpcError) as err:
+            stub.Suggest(request, metadata=running.centre)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert named in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ImportCatalogue(dispatch_pb.ImportCatalogueRequest(
+            file_name="c.xlsx", content=b"\x00\x01not a workbook"), metadata=running.centre)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "XLSX" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Train(dispatch_pb.TrainRequest(), metadata=running.centre)
+    assert "not enough dispatch history" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListCatalogue(dispatch_pb.ListCatalogueRequest(version=7), metadata=running.centre)
+    assert "no version 7" in err.value.details()
+    with pytest.raises(grpc.RpcError) as err:
+        stub.ListCatalogue(dispatch_pb.ListCatalogueRequest())
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as err:
+        stub.Suggest(dispatch_pb.SuggestRequest(content="停水", category="投诉", region="甬江区"),
+                     metadata=running.dept("区水务局"))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
