@@ -11,13 +11,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.workbooks import first_sheet_rows
 from domain.dispatch.catalogue import COLUMNS
-from domain.errors import DomainError, InvalidInput, shown
+from domain.errors import InvalidInput, shown
 
 FORMATS = (".csv", ".xlsx")
 MAX_BYTES = 20 * 1024 * 1024  # a catalogue is a few thousand rows at most
@@ -68,33 +68,13 @@ def _csv_rows(name: str, data: bytes) -> list[list[str]]:
 
 
 def _xlsx_rows(name: str, data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    if not data.startswith(b"PK\x03\x04"):
-        raise _error(name, "不是有效的 XLSX 工作簿（不是 zip 文件）",
-                     "is not a valid XLSX workbook (not a zip file)")
-    try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
-        raise _error(name, f"不是有效的 XLSX 工作簿：{shown(str(error), 100)}",
-                     f"is not a valid XLSX workbook: {shown(str(error), 100)}") from None
-    try:
-        if not book.worksheets:
-            raise _error(name, "没有工作表", "has no worksheet")
+    with first_sheet_rows(data, lambda zh, en: _error(name, zh, en)) as values:
         rows: list[list[str]] = []
-        for values in book.worksheets[0].iter_rows(values_only=True):
+        for row in values:
             if len(rows) > MAX_ROWS:
                 break
-            rows.append([_cell(v) for v in values[:len(COLUMNS) * 4]])
+            rows.append([_cell(v) for v in row[:len(COLUMNS) * 4]])
         return rows
-    except DomainError:
-        raise
-    except Exception as error:  # noqa: BLE001 - any malformed part of the workbook
-        raise _error(name, f"内容无法读取：{shown(str(error), 100)}",
-                     f"cannot be read: {shown(str(error), 100)}") from None
-    finally:
-        book.close()
 
 
 def read_catalogue_bytes(name: str, data: bytes) -> CatalogueFile:

@@ -40,6 +40,7 @@ from tools.cli_campaign import is_campaign_ref
 from tools.cli_campaign import register as register_campaign
 from tools.cli_dispatch import register as register_dispatch
 from tools.cli_duplicates import register as register_duplicates
+from tools.cli_kb import register as register_kb
 from tools.cli_privacy import register as register_privacy
 from tools.cli_projections import register as register_projections
 from tools.cli_report import register as register_report
@@ -642,6 +643,7 @@ register_access(app, run, ctx_of, parse_instant)
 register_campaign(app)
 register_duplicates(app, run)
 register_dispatch(app, run, ctx_of)
+register_kb(app, run, ctx_of)
 
 
 # ----- speech recognition -------------------------------------------------------------

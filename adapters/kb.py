@@ -1,0 +1,94 @@
+"""The knowledge base on an engine: import files, list and show articles, search the ones
+valid today (`rexian kb ...`, the inbound robot, the console's agent assist)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adapters.kb_files import KbFile, read_kb_bytes, read_kb_file
+from adapters.kb_search import MIN_SCORE, Retriever, Vocabulary, answer
+from domain.errors import InvalidInput
+from domain.kb.article import KbArticle
+from domain.kb.service import KnowledgeBaseService
+from domain.kpi.registry import BEIJING
+from domain.values import Actor
+
+if TYPE_CHECKING:
+    from adapters.bootstrap import Engine
+
+MAX_QUERY = 500  # characters of a question (a transcript of a long turn is cut, not refused)
+MAX_LIMIT = 50
+
+
+class KbDesk:
+    def __init__(self, engine: Engine, vocabulary: Vocabulary | None = None) -> None:
+        self.engine = engine
+        self.service = KnowledgeBaseService(engine.service)
+        self.vocabulary = vocabulary or Vocabulary.load()
+        self._lock = threading.Lock()
+        self._built: tuple[tuple[tuple[str, int], ...], Retriever] | None = None
+
+    def import_file(self, file: str | Path | KbFile, *, actor: Actor) -> dict[str, Any]:
+        read = file if isinstance(file, KbFile) else read_kb_file(file)
+        return self.service.import_articles(read.articles, file=read.name, sha256=read.sha256,
+                                            actor=actor)
+
+    def import_bytes(self, name: str, data: bytes, *, actor: Actor) -> dict[str, Any]:
+        return self.import_file(read_kb_bytes(name, data), actor=actor)
+
+    def today(self) -> date:
+        return self.engine.service.now().astimezone(BEIJING).date()
+
+    def list(self, *, on: date | None = None) -> dict[str, Any]:
+        day = on or self.today()
+        return {"on": day.isoformat(), "articles": [
+            {**a.summary(), "valid": a.valid_on(day)} for a in self.service.articles()]}
+
+    def show(self, key: str, version: int | None = None) -> dict[str, Any]:
+        article = self.service.article(key, version)
+        return {**article.summary(), "valid": article.valid_on(self.today())}
+
+    def retriever(self, on: date) -> Retriever:
+        """Over the articles valid on `on`; rebuilt when any version or validity changed."""
+        valid = [a for a in self.service.articles() if a.valid_on(on)]
+        stamp = tuple((a.key, a.version) for a in valid)
+        with self._lock:
+            if self._built is None or self._built[0] != stamp:
+                self._built = (stamp, Retriever(valid, self.vocabulary))
+            return self._built[1]
+
+    def search(self, text: str, *, limit: int = 5, on: date | None = None
+               ) -> dict[str, Any]:
+        """The best articles for `text`, and the answer (the best, if it scores at least
+        MIN_SCORE; else None: nothing in the base answers it)."""
+        if not text.strip():
+            raise InvalidInput("text", "请给出要查询的问题", "give the question to search for")
+        if not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput("limit", f"--limit 应在 1–{MAX_LIMIT} 之间",
+                               f"--limit must be 1-{MAX_LIMIT}")
+        day = on or self.today()
+        hits = self.retriever(day).search(text[:MAX_QUERY], limit)
+        best = hits[0] if hits and hits[0].score >= MIN_SCORE else None
+        return {"query": text[:MAX_QUERY], "on": day.isoformat(),
+                "answer": answer(best) if best else None,
+                "hits": [answer(h) for h in hits]}
+
+    def valid_article(self, key: str) -> KbArticle | None:
+        """The article if it may be spoken today (never an expired one)."""
+        try:
+            article = self.service.article(key)
+        except InvalidInput:
+            return None
+        return article if article.valid_on(self.today()) else None
+
+
+def kb_desk(engine: Engine) -> KbDesk:
+    """The engine's knowledge-base desk (made on first use; its retriever is kept)."""
+    found: KbDesk | None = getattr(engine, "_kb_desk", None)
+    if found is None:
+        found = KbDesk(engine)
+        engine._kb_desk = found  # type: ignore[attr-defined]
+    return found
