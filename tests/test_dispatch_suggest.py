@@ -181,3 +181,23 @@ def test_suggest_from_the_command_line(tmp_path: Path) -> None:
                 "--content", "路面坑坑洼洼，电动车摔了")["ticket_no"]
     text = rexian(db, "suggest", ticket, now=NOW)
     assert text.returncode == 0 and "区交通运输局" in text.stdout.splitlines()[1]
+
+
+def test_the_one_request_path_equals_scikit_learns() -> None:
+    """unit_scores computes one request's features itself (speed): the same probabilities
+    as the vectorizers + predict_proba, and the same similarity to the returns."""
+    records = load("train")[::4]
+    history = [PastOrder(r["text"], r["category"], r["region"], r["dept"],
+                         ("区城管局",) if n % 7 == 0 and r["dept"] != "区城管局" else ())
+               for n, r in enumerate(records)]
+    model = DispatchModel(["拖欠工资", "楼道堆物"]).fit(history, "t")
+    for record in load("held_out")[::60]:
+        key = (record["text"], record["category"], record["region"])
+        features, chars = model._features([key])
+        expected = dict(zip(model._classifier.classes_,
+                            model._classifier.predict_proba(features)[0], strict=True))
+        got = model.unit_scores(*key)
+        assert got.keys() == expected.keys()
+        assert all(abs(got[unit] - expected[unit]) < 1e-5 for unit in got)
+        similarity = (model._returned @ chars.T).toarray().ravel()
+        assert sum(model.returned_similar(*key).values()) == int((similarity >= 0.5).sum())

@@ -13,9 +13,11 @@
    suggestions, takes the first one. A dispatch to any unit but the labelled lead is
    returned.
 3. Latency at ORDERS past orders (default 100,000): a generated history (train wording,
-   fresh noise, ~10 % returned by a wrong unit) trains the model in memory; each
-   held-out request's suggestion is timed (p50, p99), against the rules alone in the
-   same run (the ratio).
+   fresh noise, ~10 % returned by a wrong unit) trains the model in memory; after a
+   warm-up pass, each held-out request's suggestion is timed (p50, p99), against the rules
+   alone in the same run (the ratio).
+4. Duplicates (并单 candidates, helper E's tools/bench_duplicates.py): precision and recall
+   on its held-out test split at the configured threshold.
 
 Nothing here tunes anything: the weights were fixed on the train part beforehand.
 """
@@ -179,6 +181,7 @@ def _latency(engine: Any, held: list[dict[str, Any]], orders: int) -> dict[str, 
             spent.append((time.perf_counter() - begin) * 1000)
         return spent
 
+    timed(True)  # warm-up: first-touch page faults of the weights, numpy's caches
     rules, full = timed(False), timed(True)
     return {"past_orders": orders, "returned_kept": len(model._returned_by),
             "fit_seconds": round(fit_seconds, 1), "requests_timed": len(full),
@@ -201,7 +204,10 @@ def run(argv: list[str]) -> dict[str, Any]:
             latency = _latency(engine, held, orders)
         finally:
             engine.close()
+    from tools.bench_duplicates import evaluate_duplicates
+
+    duplicates = evaluate_duplicates("test")
     return {"accuracy": {**history, **{k: v for k, v in accuracy.items() if k != "by_kind"}},
             **{f"kind {k}": v for k, v in accuracy["by_kind"].items()},
-            "latency": latency, "load": {"loadavg_1m": round(os.getloadavg()[0], 2),
+            "latency": latency, "duplicates": duplicates, "load": {"loadavg_1m": round(os.getloadavg()[0], 2),
                                          "cpus": os.cpu_count()}}

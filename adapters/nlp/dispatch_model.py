@@ -94,7 +94,8 @@ class DispatchModel:
         self._classifier: Any = None
         self._returned: Any = None  # sparse rows: normalised char vectors of returned orders
         self._returned_by: list[str] = []
-        self._last: tuple[tuple[str, str, str], tuple[Any, Any]] | None = None  # one-row memo
+        self._last: tuple[tuple[str, str, str], _Query] | None = None  # one-request memo
+        self._fast: _Fast | None = None
 
     # ----- features ------------------------------------------------------------------
     def words(self, text: str) -> list[str]:
@@ -142,6 +143,7 @@ class DispatchModel:
                                          tol=None, random_state=14)
         self._classifier.fit(features[labelled], [history[i].lead for i in labelled])
         self._keep_returns(history, chars)
+        self._fast = self._last = None
         self.orders = len(labelled)
         self.trained_at = trained_at
         return self
@@ -159,6 +161,7 @@ class DispatchModel:
                     self._classifier.partial_fit(features[labelled],
                                                  [history[i].lead for i in labelled])
             self._keep_returns(history, chars, append=True)
+            self._fast = self._last = None
             self.orders += len(labelled)
         self.trained_at = trained_at
         return self
@@ -179,46 +182,49 @@ class DispatchModel:
                                              units)
 
     # ----- HistoryModel ---------------------------------------------------------------
-    def _query(self, content: str, category: str, region: str) -> tuple[Any, Any]:
-        """One request's features and char vector. scikit-learn's input validation costs
-        more than the arithmetic for one row: skipped (the vectorizers made the input)."""
-        import sklearn
-
+    def _query(self, content: str, category: str, region: str) -> _Query:
+        """One request as (column, value) pairs, computed as the vectorizers would (TF-IDF,
+        sublinear, l2 per block) but without scikit-learn's per-call validation and sparse
+        matrix building, which cost more than the arithmetic for one row."""
         key = (content, category, region)
         last = self._last  # read once: another thread may replace it meanwhile
         if last is not None and last[0] == key:
             return last[1]
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            made = self._features([key])
+        if self._fast is None:
+            self._fast = _Fast.of(self)
+        made = self._fast.query(normalized(content), self.words(normalized(content)),
+                                context_tokens(category, region))
         self._last = (key, made)
         return made
 
     def unit_scores(self, content: str, category: str, region: str) -> dict[str, float]:
-        features, _ = self._query(content, category, region)
-        # SGDClassifier.predict_proba for log loss, without its per-call validation:
-        # one-vs-rest logistic scores, normalised to sum to 1.
-        decision = features @ self._classifier.coef_.T + self._classifier.intercept_
-        odds = 1.0 / (1.0 + np.exp(-np.asarray(decision).ravel()))
-        if len(self._classifier.classes_) == 2:
+        query = self._query(content, category, region)
+        assert self._fast is not None
+        # SGDClassifier.predict_proba for log loss: one-vs-rest logistic scores, normalised
+        # to sum to 1.
+        decision = query.values @ self._fast.weights[query.columns] + self._fast.intercept
+        odds = 1.0 / (1.0 + np.exp(-decision))
+        if len(self._fast.classes) == 2:
             odds = np.array([1.0 - odds[0], odds[0]])
         total = float(odds.sum()) or 1.0
-        return {str(unit): float(p) / total for unit, p in zip(self._classifier.classes_, odds,
-                                                                strict=True)}
+        return {unit: float(p) / total for unit, p in zip(self._fast.classes, odds, strict=True)}
 
     def returned_similar(self, content: str, category: str, region: str) -> dict[str, int]:
         if self._returned is None:
             return {}
-        _, query = self._query(content, category, region)
-        similarity = np.asarray(self._returned @ query.T.toarray()).ravel()
+        query = self._query(content, category, region)
+        assert self._fast is not None
+        # Cosine against every kept return, reading only the columns the request has.
+        similarity = self._fast.returned[:, query.char_columns] @ query.char_values
         counts: dict[str, int] = {}
-        for index in np.flatnonzero(similarity >= RETURN_SIMILARITY):
+        for index in np.flatnonzero(np.asarray(similarity).ravel() >= RETURN_SIMILARITY):
             unit = self._returned_by[int(index)]
             counts[unit] = counts.get(unit, 0) + 1
         return counts
 
     # ----- storage --------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_words", "_last")}
+        state = {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
         return pickle.dumps({"format": FORMAT, "state": state}, protocol=5)
 
     @classmethod
@@ -229,6 +235,75 @@ class DispatchModel:
             return None
         model = cls(())
         model.__dict__.update(loaded["state"])
-        model._words = None
-        model._last = None
+        for name in _DERIVED:
+            setattr(model, name, None)
         return model
+
+
+_DERIVED = ("_words", "_last", "_fast")  # rebuilt after loading, never pickled
+
+
+@dataclass(frozen=True)
+class _Query:
+    columns: Any  # feature columns of the request (all blocks) and their values
+    values: Any
+    char_columns: Any  # the character block alone (for the similarity to returns)
+    char_values: Any
+
+
+@dataclass(frozen=True)
+class _Fast:
+    """What answering one request needs, laid out for it: the analyzers, vocabularies and
+    idf weights of each block, the classifier's weights as contiguous rows per feature,
+    and the returns by column."""
+
+    char_analyzer: Any
+    char_vocabulary: dict[str, int]
+    char_idf: Any
+    word_vocabulary: dict[str, int]
+    word_idf: Any
+    context_vocabulary: dict[str, int]
+    weights: Any  # features x classes
+    intercept: Any
+    classes: tuple[str, ...]
+    returned: Any  # CSC: returns x char features
+
+    @classmethod
+    def of(cls, model: DispatchModel) -> _Fast:
+        classifier = model._classifier
+        return cls(model._char.build_analyzer(), model._char.vocabulary_,
+                   np.asarray(model._char.idf_, dtype=np.float64), model._word.vocabulary_,
+                   np.asarray(model._word.idf_, dtype=np.float64), model._context.vocabulary_,
+                   np.ascontiguousarray(classifier.coef_.T), classifier.intercept_,
+                   tuple(str(c) for c in classifier.classes_),
+                   model._returned.tocsc() if model._returned is not None else None)
+
+    def query(self, text: str, words: list[str], context: list[str]) -> _Query:
+        chars, char_values = _tfidf(self.char_analyzer(text), self.char_vocabulary,
+                                    self.char_idf)
+        word_columns, word_values = _tfidf(words, self.word_vocabulary, self.word_idf)
+        context_columns = np.array(sorted({self.context_vocabulary[t] for t in context
+                                           if t in self.context_vocabulary}), dtype=np.int64)
+        offset_word = len(self.char_vocabulary)
+        offset_context = offset_word + len(self.word_vocabulary)
+        return _Query(
+            np.concatenate([chars, word_columns + offset_word, context_columns + offset_context]),
+            np.concatenate([char_values, word_values,
+                            np.full(len(context_columns), CONTEXT_WEIGHT)]),
+            chars, char_values)
+
+
+def _tfidf(tokens: list[str], vocabulary: dict[str, int], idf: Any) -> tuple[Any, Any]:
+    """TfidfVectorizer(sublinear_tf=True, norm="l2").transform of one document."""
+    counts: dict[int, int] = {}
+    for token in tokens:
+        column = vocabulary.get(token)
+        if column is not None:
+            counts[column] = counts.get(column, 0) + 1
+    if not counts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    values = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float64,
+                                       count=len(counts)))) * idf[columns]
+    norm = float(np.linalg.norm(values))
+    return columns, (values / norm if norm else values)
