@@ -4,6 +4,7 @@ valid today (`rexian kb ...`, the inbound robot, the console's agent assist)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,10 +32,16 @@ class KbDesk:
         self._lock = threading.Lock()
         self._built: tuple[tuple[tuple[str, int], ...], Retriever] | None = None
 
+    def import_files(self, files: Sequence[str | Path | KbFile], *, actor: Actor
+                     ) -> dict[str, Any]:
+        """Every file read (a bad one refused, naming it) before anything is recorded."""
+        read = [f if isinstance(f, KbFile) else read_kb_file(f) for f in files]
+        if not read:
+            raise InvalidInput("file", "请给出知识库文件", "give the knowledge-base file(s)")
+        return self.service.import_articles(read, actor=actor)
+
     def import_file(self, file: str | Path | KbFile, *, actor: Actor) -> dict[str, Any]:
-        read = file if isinstance(file, KbFile) else read_kb_file(file)
-        return self.service.import_articles(read.articles, file=read.name, sha256=read.sha256,
-                                            actor=actor)
+        return self.import_files([file], actor=actor)
 
     def import_bytes(self, name: str, data: bytes, *, actor: Actor) -> dict[str, Any]:
         return self.import_file(read_kb_bytes(name, data), actor=actor)

@@ -158,3 +158,21 @@ def test_cli_import_search_list_and_roles(tmp_path: Path) -> None:
     assert "第 2 行" in refused(db, now, "--role", "admin", "kb", "import", str(bad))
     assert "cannot be read" in refused(db, now, "--role", "admin", "kb", "import",
                                        str(tmp_path / "missing.md"))
+
+
+def test_several_files_import_at_once_with_follow_ups_across_them(sqlite_engine: Engine,
+                                                                 tmp_path: Path) -> None:
+    one, two = tmp_path / "one.md", tmp_path / "two.md"
+    one.write_text("## KB-SB-001 退休办理\n- 领域：社保\n- 问法：怎么办退休\n- 简答：到区人社局办理。\n"
+                   "- 追问：KB-SB-002\n- 单位：区人社局\n", encoding="utf-8")
+    two.write_text("## KB-SB-002 养老金资格认证\n- 领域：社保\n- 问法：养老金怎么认证\n"
+                   "- 简答：每年通过浙里办刷脸认证。\n- 单位：区人社局\n", encoding="utf-8")
+    desk = kb_desk(sqlite_engine)
+    before = events(sqlite_engine)
+    with pytest.raises(InvalidInput, match="follow-up KB-SB-002"):
+        desk.import_files([one], actor=ADMIN)  # alone, its follow-up names nothing
+    assert events(sqlite_engine) == before
+    done = desk.import_files([one, two], actor=ADMIN)
+    assert sorted(done["published"]) == ["KB-SB-001", "KB-SB-002"]
+    assert [f["file"] for f in done["files"]] == ["one.md", "two.md"]
+    assert desk.show("KB-SB-002")["file"] == "two.md"

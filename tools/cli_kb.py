@@ -26,7 +26,8 @@ def _local_only(ctx_of: Any, ctx: typer.Context, command: str) -> None:
 
 
 def imported_text(result: dict[str, Any]) -> str:
-    return printable(f"{result['file']}：新增 {len(result['published'])}，更新 "
+    files = "、".join(f["file"] for f in result["files"])
+    return printable(f"{files}：新增 {len(result['published'])}，更新 "
                      f"{len(result['revised'])}，未变 {len(result['unchanged'])}；知识库共 "
                      f"{result['articles']} 条 / published {len(result['published'])}, revised "
                      f"{len(result['revised'])}, unchanged {len(result['unchanged'])}")
@@ -60,8 +61,9 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
 
     @kb_app.command(name="import", cls=Command)
     def kb_import(ctx: typer.Context,
-                  file: Annotated[Path, typer.Argument(metavar="FILE.md|FILE.xlsx",
-                                                       help="Articles to import")],
+                  files: Annotated[list[Path], typer.Argument(
+                      metavar="FILE.md|FILE.xlsx...", help="Articles to import (several "
+                      "files: one import, follow-ups may cross files)")],
                   as_json: JsonOpt = False) -> None:
         """Import articles: new ones published, changed ones as a new version (every
         problem named with its line, nothing recorded, when any article is bad)."""
@@ -70,7 +72,7 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
             from adapters.kb import kb_desk
 
             _local_only(ctx_of, ctx, "kb import")
-            return kb_desk(engine).import_file(file, actor=ctx_of(ctx).actor())
+            return kb_desk(engine).import_files(files, actor=ctx_of(ctx).actor())
 
         run(ctx, as_json, action, imported_text, operation="kb_import")
 

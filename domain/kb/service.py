@@ -5,7 +5,7 @@ so the base and its audit chain are one store), and read the base."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -17,6 +17,17 @@ from domain.values import Actor
 
 if TYPE_CHECKING:
     from domain.service import WorkOrderService
+
+
+class SourceFile(Protocol):
+    """A read file: its name, digest and raw articles (adapters/kb_files.py's KbFile)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def articles(self) -> list[RawArticle]: ...
 
 
 class KnowledgeBaseService:
@@ -50,18 +61,22 @@ class KnowledgeBaseService:
         old: KbArticle = self.app.repository.get(article_id(key), version=version)
         return old
 
-    def import_articles(self, raw: Sequence[RawArticle], *, file: str, sha256: str,
-                        actor: Actor) -> dict[str, Any]:
-        """Record the file's articles (KbInvalid, nothing recorded, if any is bad): new ones
+    def import_articles(self, files: Sequence[SourceFile], *, actor: Actor) -> dict[str, Any]:
+        """Record the files' articles in one commit (KbInvalid, nothing recorded, if any is
+        bad; follow-ups may name an article of any of the files or of the base): new ones
         published, changed ones revised, the same content left alone."""
         index = self._index()
         known = list(index.keys) if index else []
-        contents = check_articles(file, raw, known)
+        names = "、".join(f.name for f in files)
+        raw = [article for f in files for article in f.articles]
+        contents = check_articles(names, raw, known)
+        origin = {id(article): f for f in files for article in f.articles}
         at = self.app.now()
         index = index or KbIndex.open(actor, at)
         changed: list[Aggregate] = []
         result: dict[str, list[str]] = {"published": [], "revised": [], "unchanged": []}
-        for content in contents:
+        for article_raw, content in zip(raw, contents, strict=True):
+            file, sha256 = origin[id(article_raw)].name, origin[id(article_raw)].sha256
             if content["key"] in known:
                 article: KbArticle = self.app.repository.get(article_id(content["key"]))
                 if article.content() == content:
@@ -79,5 +94,6 @@ class KnowledgeBaseService:
             changed.append(index)
         if changed:
             self.app._commit(*changed)
-        return {**result, "file": file, "sha256": sha256,
+        return {**result, "files": [{"file": f.name, "sha256": f.sha256,
+                                     "articles": len(f.articles)} for f in files],
                 "articles": len(known) + len(result["published"])}
