@@ -163,3 +163,21 @@ def test_overview_kpi_chart_equals_the_report_and_the_page_downloads_it(
     assert download.value.suggested_filename == f"rexian-report-{first}-{today}-dept.csv"
     assert fits(page)
     page.screenshot(path=str(artefacts() / "console-reports.png"), full_page=True)
+
+
+def test_agent_assist_shows_articles_as_the_agent_types(
+        browser: Browser, console: Console, pages: list[Page]) -> None:
+    from adapters.kb import kb_desk
+    from tests.test_kb import ADMIN, SAMPLE
+
+    kb_desk(console.engine).import_file(SAMPLE, actor=ADMIN)
+    page = logged_in(pages, browser, console, "dispatcher")
+    page.goto(f"{console.url}/kb")
+    page.fill("#kb-text", "来电人说他的身份证丢了，问补办要带什么")
+    page.wait_for_selector('#kb-hits li[data-key="KB-HJ-001"]')
+    first = page.locator("#kb-hits li").first
+    assert first.get_attribute("data-key") == "KB-HJ-001"
+    assert "〔KB-HJ-001 v1〕" in first.inner_text()
+    assert "KB-GJJ-001" not in page.inner_text("#kb-results")  # expired: never shown
+    assert fits(page)
+    page.screenshot(path=str(artefacts() / "console-kb-assist.png"), full_page=True)

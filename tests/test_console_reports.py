@@ -86,3 +86,21 @@ def test_report_downloads_are_the_clis_files(console: Console) -> None:
     late = httpx.get(f"{console.url}/api/report/download?from=2025-10-01&to=2025-09-01",
                      headers=console.auth("supervisor"))
     assert late.status_code == 400 and "晚于" in late.json()["zh"]
+
+
+def test_kb_search_api_for_agent_assist(console: Console) -> None:
+    from adapters.kb import kb_desk
+    from tests.test_kb import ADMIN, SAMPLE
+
+    kb_desk(console.engine).import_file(SAMPLE, actor=ADMIN)
+    url = f"{console.url}/api/kb/search"
+    found = httpx.get(url, params={"text": "身份证丢了怎么办", "limit": 3},
+                      headers=console.auth("dispatcher"))
+    assert found.status_code == 200
+    assert found.json()["answer"]["citation"] == "KB-HJ-001 v1"
+    assert len(found.json()["hits"]) <= 3
+    assert httpx.get(url, params={"text": "身份证"}, headers=console.auth(CITY)
+                     ).status_code == 403  # a unit does not use the centre's base
+    assert httpx.get(url, params={"text": "身份证"}).status_code == 401
+    assert httpx.get(url, params={"text": " "}, headers=console.auth("dispatcher")
+                     ).status_code == 400

@@ -25,6 +25,7 @@ from adapters.http import board
 from adapters.http.pages import page
 from adapters.http.panels import report_panels
 from adapters.http.sessions import COOKIE, CSRF_HEADER, Sessions, bearer
+from adapters.kb import kb_desk
 from adapters.report_files import FORMATS, file_name, report_file
 from adapters.reports import build_report, report_day
 from domain.access.access_log import TARGET_ORDER
@@ -170,6 +171,10 @@ def create_app(engine: Engine) -> FastAPI:
     def reports_page(request: Request) -> str:
         return shell(request, "reports", "报表", "report")
 
+    @app.get("/kb", response_class=HTMLResponse)
+    def kb_page(request: Request) -> str:
+        return shell(request, "kb", "知识库", "kb_read")
+
     @app.get("/static/echarts.min.js")
     def echarts() -> FileResponse:
         return FileResponse(ECHARTS, media_type="text/javascript")
@@ -267,6 +272,13 @@ def create_app(engine: Engine) -> FastAPI:
         return Response(report_file(result, format), media_type=FORMATS[format], headers={
             "content-disposition": f'attachment; filename="{file_name(result, format)}"',
             "cache-control": "no-store"})
+
+    @app.get("/api/kb/search")
+    def kb_search(request: Request, text: str = "", limit: int = 5) -> dict[str, Any]:
+        """Agent assist: the valid articles that best answer what the caller said so far."""
+        console.identity(request, "kb_read")
+        result: dict[str, Any] = kb_desk(engine).search(text, limit=limit)
+        return result
 
     @app.get("/api/events")
     async def events(request: Request) -> StreamingResponse:

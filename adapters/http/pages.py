@@ -7,7 +7,7 @@ from html import escape
 
 from domain.access.roles import STAFF_ROLES, Identity
 
-NAV = (("/", "总览"), ("/worklists", "工作清单"), ("/reports", "报表"))
+NAV = (("/", "总览"), ("/worklists", "工作清单"), ("/reports", "报表"), ("/kb", "知识库"))
 
 
 def page(name: str, title: str, who: Identity | None, csrf: str) -> str:

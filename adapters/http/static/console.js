@@ -135,6 +135,12 @@ async function order() {
   let view;
   try { view = await api(`/api/orders/${encodeURIComponent(no)}`); } catch (e) { fail(head, e); return; }
   head.append(describe(view, "current"));
+  if (view.content) {
+    const assist = panel("知识库推荐", "order-kb");
+    main.querySelector(".grid").append(assist);
+    api(`/api/kb/search?${new URLSearchParams({ text: view.content, limit: "3" })}`)
+      .then(r => assist.append(articles(r, "order-kb-hits"))).catch(() => assist.remove());  // no kb_read: no panel
+  }
   api(`/api/orders/${encodeURIComponent(no)}/verify`).then(r => check.append(el("p", { class: r.ok ? "ok" : "error", id: "verify-status" },
     r.ok ? `通过：${r.checked_events} 个事件` : `失败：${r.problems.length} 处问题`))).catch(e => fail(check, e));
   let history;
@@ -197,6 +203,35 @@ async function reports() {
   run();
 }
 
+// ----- knowledge base: agent assist --------------------------------------------------------
+function articles(result, id) {
+  // The valid articles for the text, best first; each cites its key and version.
+  const box = el("div", { id });
+  if (!result.hits.length) { box.append(el("p", {}, "知识库中没有相关条目")); return box; }
+  box.append(el("ol", { class: "kb-hits" }, result.hits.map(h => el("li", { "data-key": h.key },
+    el("strong", {}, h.title), " ", el("span", { class: "citation" }, `〔${h.citation}〕`),
+    el("span", { class: "score" }, ` ${h.score.toFixed(2)}`), el("p", {}, h.short_answer),
+    h.follow_ups.length ? el("p", { class: "follow-ups" }, `追问：${h.follow_ups.join("、")}`) : "",
+    el("p", { class: "source" }, `${h.unit} · ${h.source || ""}`)))));
+  return box;
+}
+
+async function kb() {
+  const text = el("textarea", { id: "kb-text", rows: "3", placeholder: "输入来电人所说的内容，实时推荐知识库条目" });
+  const out = el("div", { id: "kb-results" });
+  let timer = null;
+  const search = async () => {
+    if (!text.value.trim()) { out.replaceChildren(); return; }
+    const asked = text.value;
+    try {
+      const r = await api(`/api/kb/search?${new URLSearchParams({ text: asked, limit: "5" })}`);
+      if (asked === text.value) { out.replaceChildren(articles(r, "kb-hits")); document.body.dataset.kbQuery = asked; }
+    } catch (e) { fail(out, e); }
+  };
+  text.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(search, 250); });
+  main.replaceChildren(panel("知识库（坐席辅助）", "kb", text, out));
+}
+
 function login() {
   const token = el("input", { type: "password", id: "token", autocomplete: "off", size: "60", placeholder: "rexian token issue 签发的令牌" });
   const message = el("p", { id: "login-message", class: "error" });
@@ -213,7 +248,7 @@ function login() {
 }
 
 // ----- live updates (server-sent events) -------------------------------------------------
-const renderers = { overview, worklists, order, reports };
+const renderers = { overview, worklists, order, reports, kb };
 function live() {
   const badge = el("span", { id: "live" }, "实时：连接中");
   document.querySelector("header").append(badge);
