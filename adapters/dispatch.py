@@ -9,8 +9,11 @@ history read model (projections/dispatch_history.py) it is trained on.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +21,7 @@ from adapters.catalogue_files import CatalogueFile, read_catalogue, read_catalog
 from adapters.nlp.dispatch_model import DispatchModel, PastOrder
 from domain.dispatch.ranking import Suggestion, suggest
 from domain.dispatch.service import CatalogueService
-from domain.errors import InvalidInput
+from domain.errors import DomainError, InvalidInput, shown
 from domain.values import CATEGORIES, Actor, require_choice, require_identifier, require_text
 from domain.views import iso
 from projections.dispatch_history import DispatchHistory, history_rows
@@ -33,6 +36,65 @@ MODELS = "rexian_dispatch_model"
 KEEP_MODELS = 3  # trained models kept in the store (the newest is used)
 PAGE = 10_000
 _MADE = threading.Lock()  # gRPC handlers may ask for the desk at once
+POLICY_FILE = Path(__file__).resolve().parent.parent / "config" / "dispatch.toml"
+AUTO_ACTOR = Actor("robot", "auto-dispatch")
+
+
+@dataclass(frozen=True)
+class AutoDispatch:
+    """config/dispatch.toml's [auto_dispatch]: when intake dispatches by itself."""
+
+    enabled: bool = False
+    threshold: float = 0.8
+    margin: float = 0.2
+    categories: tuple[str, ...] = ("求助", "投诉", "举报", "建议")
+
+    def chooses(self, category: str, ranked: list[Suggestion]) -> Suggestion | None:
+        """The suggestion to dispatch to, or None (off, a category it leaves to people,
+        a score below the threshold, or a runner-up too close)."""
+        if not self.enabled or category not in self.categories or not ranked:
+            return None
+        top = ranked[0]
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        if top.score < self.threshold or top.score - runner_up < self.margin:
+            return None
+        return top
+
+
+def load_auto_dispatch(path: str | Path | None = None) -> AutoDispatch:
+    """The policy from `path`, $REXIAN_DISPATCH_FILE or config/dispatch.toml; a bad key or
+    value is refused naming it."""
+    file = Path(path or os.environ.get("REXIAN_DISPATCH_FILE") or POLICY_FILE)
+
+    def bad(zh: str, en: str) -> InvalidInput:
+        return InvalidInput("dispatch_policy", f"自动派单策略 {shown(file.name, 80)}：{zh}",
+                            f"auto-dispatch policy {shown(file.name, 80)}: {en}")
+
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise bad(f"无法读取（{shown(error, 100)}）", f"cannot be read ({shown(error, 100)})"
+                  ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise bad(f"格式错误：{shown(error, 100)}", f"malformed: {shown(error, 100)}") from None
+    section = data.get("auto_dispatch", {})
+    unknown = sorted(set(section) - {"enabled", "threshold", "margin", "categories"})
+    if not isinstance(section, dict) or unknown:
+        raise bad(f"未知的键：{'、'.join(unknown)}", f"unknown key(s): {', '.join(unknown)}")
+    policy = AutoDispatch()
+    enabled = section.get("enabled", policy.enabled)
+    threshold = section.get("threshold", policy.threshold)
+    margin = section.get("margin", policy.margin)
+    categories = section.get("categories", list(policy.categories))
+    if not isinstance(enabled, bool):
+        raise bad("enabled 应为 true 或 false", "enabled must be true or false")
+    for name, value in (("threshold", threshold), ("margin", margin)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise bad(f"{name} 应为 0 到 1 之间的数", f"{name} must be a number from 0 to 1")
+    if not isinstance(categories, list) or any(c not in CATEGORIES for c in categories):
+        raise bad(f"categories 应为诉求类别的列表（{'、'.join(CATEGORIES)}）",
+                  f"categories must be a list of {', '.join(CATEGORIES)}")
+    return AutoDispatch(enabled, float(threshold), float(margin), tuple(categories))
 
 
 class NoEvidence(InvalidInput):
@@ -178,12 +240,45 @@ class DispatchDesk:
                        catalogue_version=catalogue.version if catalogue else None,
                        model=model)
 
+    def intake_advice(self, ticket_no: str) -> dict[str, Any]:
+        """What intake shows with a new order: its dispatch suggestions and, when the
+        policy (config/dispatch.toml) is on and the best one is clear enough, the automatic
+        dispatch to it (robot actor; the suggestion recorded with the Dispatched). The
+        order is already recorded: a problem here is reported, never raised."""
+        try:
+            order = self.engine.service.load(ticket_no)
+            catalogue = self.catalogues.current()
+            ranked = self.ranked(order.content, order.category, order.region)
+            policy = load_auto_dispatch()
+            chosen = policy.chooses(order.category, ranked)
+            if chosen is None:
+                return {"dispatch_suggestions": [s.as_dict() for s in ranked],
+                        "auto_dispatched": None}
+            self.engine.service.dispatch(
+                ticket_no, dept=chosen.dept, assist=list(chosen.assist), actor=AUTO_ACTOR,
+                suggested={"suggestions": [s.as_dict() for s in ranked],
+                           "threshold": policy.threshold,
+                           "catalogue_version": catalogue.version if catalogue else None})
+        except NoEvidence:
+            return {"dispatch_suggestions": [], "auto_dispatched": None}
+        except DomainError as error:
+            return {"dispatch_suggestions": [], "auto_dispatched": None,
+                    "dispatch_advice_error": {"zh": error.zh, "en": error.en}}
+        return {**self.engine.service.show(ticket_no),
+                "dispatch_suggestions": [s.as_dict() for s in ranked],
+                "auto_dispatched": chosen.dept}
+
     def suggest_order(self, ticket_no: str) -> dict[str, Any]:
         order = self.engine.service.load(ticket_no)
         result = {"ticket_no": order.ticket_no,
                   "suggestions": [s.as_dict() for s in self.ranked(
                       order.content, order.category, order.region)]}
         return result
+
+
+def intake_advice(engine: Engine, ticket_no: str) -> dict[str, Any]:
+    """DispatchDesk.intake_advice on the engine's desk (the CLI's intake adds it)."""
+    return desk(engine).intake_advice(ticket_no)
 
 
 def desk(engine: Engine) -> DispatchDesk:

@@ -277,10 +277,15 @@ class WorkOrderService(Application):
         order.answer(reply=texts.mask(reply), actor=actor, at=at)
         self._commit_texts(order, texts, actor, at)
 
-    def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], actor: Actor) -> None:
+    def dispatch(self, ticket_no: str, *, dept: str, assist: Iterable[str], actor: Actor,
+                 suggested: dict[str, Any] | None = None) -> None:
+        """`suggested` (an automatic dispatch): the suggestion it follows, recorded with it
+        (WorkOrder.record_suggestion's fields)."""
         order = self.load(ticket_no)
         assists = [self._dept(a, "assist") for a in assist]
         at = self.now()
+        if suggested is not None:
+            order.record_suggestion(actor=actor, at=at, **suggested)
         order.dispatch(dept=self._dept(dept), assist=assists, actor=actor, at=at,
                        sign_due_at=self._sign_due(order, at),
                        **_recorded(self._clock(order, [handling_step(at)])))

@@ -338,6 +338,21 @@ class WorkOrder(Aggregate):
                    due_at=due_at, sign_due_at=sign_due_at, ladder=ladder, calendar=calendar,
                    state=state, substate=sub)
 
+    def record_suggestion(self, *, suggestions: list[dict[str, Any]], threshold: float,
+                          catalogue_version: int | None, actor: Actor, at: datetime) -> None:
+        """The suggestion an automatic dispatch follows (智能派单, issue 14), recorded just
+        before the Dispatched it leads to, in the same save: the stream says why."""
+        self._emit(self.DispatchSuggested, actor, at, suggestions=suggestions,
+                   threshold=threshold, catalogue_version=catalogue_version)
+
+    class DispatchSuggested(Event):
+        suggestions: list[dict[str, Any]]  # best first: dept, score, reason, assist, item
+        threshold: float  # the policy's threshold the top score passed
+        catalogue_version: int | None
+
+        def apply(self, order: WorkOrder) -> None:
+            pass  # changes nothing: the Dispatched that follows does
+
     class Dispatched(Event):
         dept: str
         assist: list[str]

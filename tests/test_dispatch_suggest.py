@@ -178,7 +178,10 @@ def test_suggest_from_the_command_line(tmp_path: Path) -> None:
     assert "may not suggest_train" in refused(db, NOW, "--role", "agent", "suggest", "train")
     ticket = ok(db, NOW, "intake", "--channel", "电话", "--category", "投诉", "--region",
                 "甬江区", "--caller-name", "张三", "--caller-phone", "13800138000",
-                "--content", "路面坑坑洼洼，电动车摔了")["ticket_no"]
+                "--content", "路面坑坑洼洼，电动车摔了")
+    assert ticket["dispatch_suggestions"][0]["dept"] == "区交通运输局"
+    assert ticket["auto_dispatched"] is None and ticket["state"] == "已受理"
+    ticket = ticket["ticket_no"]
     text = rexian(db, "suggest", ticket, now=NOW)
     assert text.returncode == 0 and "区交通运输局" in text.stdout.splitlines()[1]
 
@@ -201,3 +204,40 @@ def test_the_one_request_path_equals_scikit_learns() -> None:
         assert all(abs(got[unit] - expected[unit]) < 1e-5 for unit in got)
         similarity = (model._returned @ chars.T).toarray().ravel()
         assert sum(model.returned_similar(*key).values()) == int((similarity >= 0.5).sum())
+
+
+def test_the_auto_dispatch_policy(engine: Engine, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    found = desk(engine)
+    found.import_catalogue(CATALOGUE, actor=ADMIN)
+    history_from_corpus(engine, every=4)
+    found.train(actor=ADMIN)
+    ticket = intake(engine, "老板拖欠工资三个月了，工资一直不发")
+    off = found.intake_advice(ticket)  # the shipped policy is off
+    assert off["auto_dispatched"] is None and off["dispatch_suggestions"][0]["dept"] == "区人社局"
+    assert engine.service.show(ticket)["state"] == "已受理"
+    policy = tmp_path / "dispatch.toml"
+    policy.write_text("[auto_dispatch]\nenabled = true\nthreshold = 0.5\nmargin = 0.1\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("REXIAN_DISPATCH_FILE", str(policy))
+    done = found.intake_advice(ticket)
+    assert done["auto_dispatched"] == "区人社局" and done["state"] == "已派单"
+    events = engine.service.history(ticket)["events"]
+    suggested, dispatch = events[-2], events[-1]
+    assert suggested["type"] == "DispatchSuggested" and dispatch["type"] == "Dispatched"
+    assert suggested["actor"] == dispatch["actor"] == {"role": "robot", "id": "auto-dispatch"}
+    assert dispatch["details"]["dept"] == "区人社局"
+    assert suggested["details"]["suggestions"][0]["dept"] == "区人社局"
+    assert suggested["details"]["threshold"] == 0.5
+    assert engine.verify(ticket).ok
+    # A 咨询 is left to people, and so is a request no suggestion is sure about.
+    question = intake(engine, "想咨询一下社保断缴怎么补", category="咨询")
+    assert found.intake_advice(question)["auto_dispatched"] is None
+    vague = intake(engine, "你好，我想反映个情况")
+    assert found.intake_advice(vague)["auto_dispatched"] is None
+    # A bad policy file is reported with the order, which stays recorded as it was.
+    policy.write_text("[auto_dispatch]\nenabled = true\nthreshold = 7\n", encoding="utf-8")
+    other = intake(engine, "老板拖欠工资三个月了")
+    advice = found.intake_advice(other)
+    assert "threshold" in advice["dispatch_advice_error"]["en"]
+    assert engine.service.show(other)["state"] == "已受理"

@@ -323,6 +323,9 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
                 from adapters.duplicates import intake_advice
 
                 view.update(intake_advice(engine, number))
+                from adapters.dispatch import intake_advice as dispatch_advice  # 智能派单
+
+                view.update(dispatch_advice(engine, number))
             return view
 
         run(ctx, as_json, action, order_line, operation=spec.name, dept=given.get("dept"))

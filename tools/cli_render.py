@@ -241,6 +241,9 @@ EVENTS: dict[str, tuple[str, Callable[[dict[str, Any]], str]]] = {
     "Registered": ("受理", lambda d: f"{d.get('category')}·{d.get('urgency')}，"
                    f"{d.get('channel')}，{d.get('region')}：{d.get('content')}"),
     "Answered": ("直接答复", lambda d: f"答复：{d.get('reply')}"),
+    "DispatchSuggested": ("智能派单建议", lambda d: "、".join(
+        f"{s.get('dept')} {s.get('score')}" for s in d.get("suggestions") or [])
+        + f"（阈值 {d.get('threshold')}）"),
     "Dispatched": ("派单", lambda d: _describe_dispatch(d, "派")),
     "Redispatched": ("改派", lambda d: _describe_dispatch(d, "改派")),
     "Signed": ("签收", lambda d: f"{d.get('dept')} 签收"),
