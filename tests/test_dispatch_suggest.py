@@ -230,6 +230,8 @@ def test_the_auto_dispatch_policy(engine: Engine, tmp_path: Path,
     assert suggested["details"]["suggestions"][0]["dept"] == "区人社局"
     assert suggested["details"]["threshold"] == 0.5
     assert engine.verify(ticket).ok
+    engine.catch_up()  # every read model takes the new event in its stride
+    assert ticket in {r["ticket_no"] for r in engine.list(state="已派单", dept="区人社局")}
     # A 咨询 is left to people, and so is a request no suggestion is sure about.
     question = intake(engine, "想咨询一下社保断缴怎么补", category="咨询")
     assert found.intake_advice(question)["auto_dispatched"] is None
