@@ -4,10 +4,12 @@ INVALID_ARGUMENT naming it, no token UNAUTHENTICATED, a unit's token PERMISSION_
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import grpc
 import pytest
+from typer.testing import CliRunner
 
 from adapters.bootstrap import build_engine
 from adapters.dispatch import desk
@@ -15,7 +17,8 @@ from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2 as dispatc
 from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2_grpc as dispatch_grpc
 from tests.conftest import SimClock
 from tests.test_dispatch_suggest import dispatched, history_from_corpus, intake
-from tests.test_grpc_support import Running, running_fixture
+from tests.test_grpc_support import CENTRE_TOKEN, Running, running_fixture
+from tools.cli import app
 from tools.make_dispatch_corpus import CATALOGUE
 
 
@@ -95,3 +98,22 @@ def test_bad_requests_and_callers_are_refused(running: Running) -> None:
         stub.Suggest(dispatch_pb.SuggestRequest(content="停水", category="投诉", region="甬江区"),
                      metadata=running.dept("区水务局"))
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_cli_over_grpc(running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REXIAN_TOKEN", CENTRE_TOKEN)
+    remote = ["--grpc", f"127.0.0.1:{running.port}"]
+    cli = CliRunner()
+    done = cli.invoke(app, [*remote, "catalogue", "import", str(CATALOGUE), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["version"] == 1
+    local = desk(running.engine).list_catalogue()
+    listed = cli.invoke(app, [*remote, "catalogue", "list", "--json"])
+    assert json.loads(listed.stdout) == local
+    asked = cli.invoke(app, [*remote, "suggest", "--content", "家里自来水停了也没通知",
+                             "--category", "投诉", "--region", "甬江区", "--json"])
+    assert json.loads(asked.stdout) == desk(running.engine).suggest(
+        content="家里自来水停了也没通知", category="投诉", region="甬江区")
+    bad = cli.invoke(app, [*remote, "suggest", "--content", "停水", "--category", "闲聊",
+                           "--region", "甬江区"])
+    assert bad.exit_code == 2 and "闲聊" in bad.output

@@ -20,11 +20,15 @@ catalogue_app = typer.Typer(cls=Group, no_args_is_help=True,
                             "units by region, versioned and audited.")
 
 
-def _local_only(ctx_of: Any, ctx: typer.Context, command: str) -> None:
+def _desk(ctx_of: Any, ctx: typer.Context, engine: Engine) -> Any:
+    """The store's dispatch desk, or with --grpc the server's (same methods, same results)."""
     if ctx_of(ctx).grpc:
-        raise InvalidInput("grpc", f"{command} 请在服务端本地运行（远程请用 gRPC DispatchService）",
-                           f"run {command} against the store, not --grpc "
-                           "(remote callers use the gRPC DispatchService)")
+        from adapters.grpc.dispatch_client import RemoteDispatchDesk
+
+        return RemoteDispatchDesk(engine)
+    from adapters.dispatch import desk
+
+    return desk(engine)
 
 
 def catalogue_text(result: dict[str, Any]) -> str:
@@ -121,10 +125,9 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         """Import a catalogue as the next version (every bad row named, nothing recorded)."""
 
         def action(engine: Engine) -> dict[str, Any]:
-            from adapters.dispatch import desk
-
-            _local_only(ctx_of, ctx, "catalogue import")
-            return desk(engine).import_catalogue(file, actor=ctx_of(ctx).actor())
+            result: dict[str, Any] = _desk(ctx_of, ctx, engine).import_catalogue(
+                file, actor=ctx_of(ctx).actor())
+            return result
 
         run(ctx, as_json, action, catalogue_text, operation="catalogue_import")
 
@@ -136,10 +139,8 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         """The catalogue's items (the current version, or --version N as it was)."""
 
         def action(engine: Engine) -> dict[str, Any]:
-            from adapters.dispatch import desk
-
-            _local_only(ctx_of, ctx, "catalogue list")
-            return desk(engine).list_catalogue(version)
+            result: dict[str, Any] = _desk(ctx_of, ctx, engine).list_catalogue(version)
+            return result
 
         run(ctx, as_json, action, catalogue_text, operation="catalogue_list")
 
@@ -174,17 +175,15 @@ def register(app: typer.Typer, run: Any, ctx_of: Any) -> None:
         chosen = sum((ticket is not None, text_given, batch is not None))
         if chosen != 1 or (incremental and not training):
             usage = InvalidInput("suggest", "请给出工单号、train、--content/--category/--region "
-                                 "或 --batch 之一",
+                                 "或 --batch 之一（--incremental 只用于 train）",
                                  "give one of: a ticket number, train, "
-                                 "--content/--category/--region, or --batch FILE")
+                                 "--content/--category/--region, or --batch FILE "
+                                 "(--incremental goes with train only)")
             run(ctx, as_json, lambda engine: _raise(usage), suggestions_text)
             return
 
-        def action(engine: Engine) -> dict[str, Any]:
-            from adapters.dispatch import desk
-
-            _local_only(ctx_of, ctx, "suggest")
-            found = desk(engine)
+        def action(engine: Engine) -> Any:
+            found = _desk(ctx_of, ctx, engine)
             if training:
                 return found.train(actor=ctx_of(ctx).actor(), incremental=incremental)
             if ticket is not None:
