@@ -106,6 +106,9 @@ def test_normalize_transcript(heard: str, normalized: str) -> None:
 def test_collapse_keeps_two_of_a_loop() -> None:
     assert collapse_repetitions("我要投诉我要投诉我要投诉我要投诉") == "我要投诉我要投诉"
     assert collapse_repetitions("不满意不满意") == "不满意不满意"
+    # Digits are said, not looped: a ticket number keeps its zeros.
+    assert collapse_repetitions("查询工单202509300001") == "查询工单202509300001"
+    assert collapse_repetitions("二零二五零九三零零零零一") == "二零二五零九三零零零零一"
 
 
 # --------------------------------------------------------------------------- cues

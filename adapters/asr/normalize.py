@@ -33,6 +33,7 @@ HALLUCINATIONS: Final = (
 _CLAUSE_BREAK = re.compile(r"[,.;:!?，。；：！？、…~]+")
 _DROP = re.compile(r"[^\w，]+|_", re.UNICODE)
 _REPEAT = re.compile(r"(.{1,10}?)\1{2,}")
+_NUMERALS = frozenset("0123456789零〇一二三四五六七八九幺两洞")
 _COMMAS = re.compile(r"，{2,}")
 
 
@@ -49,11 +50,17 @@ def to_simplified(text: str) -> str:
 
 
 def collapse_repetitions(text: str) -> str:
-    """A unit repeated three or more times in a row is kept twice."""
+    """A unit repeated three or more times in a row is kept twice; digits never (the 000 of
+    a ticket number such as 202509300001 is said, not a decoding loop)."""
+
+    def kept(match: re.Match[str]) -> str:
+        unit = match.group(1)
+        return match.group(0) if all(ch in _NUMERALS for ch in unit) else unit * 2
+
     previous = None
     while previous != text:
         previous = text
-        text = _REPEAT.sub(lambda m: m.group(1) * 2, text)
+        text = _REPEAT.sub(kept, text)
     return text
 
 
