@@ -32,6 +32,7 @@ from projections.campaign_progress import CampaignProgress
 from projections.citizen_orders import CitizenOrderIndex, CitizenOrderLookup
 from projections.clock_basis import ClockBasisIndex
 from projections.deadline_index import DeadlineIndex
+from projections.dispatch_history import DispatchHistory
 from projections.duplicates import DuplicateIndex
 from projections.kpi_facts import KpiFacts
 from projections.retention import RetentionIndex, due_citizens
@@ -239,6 +240,7 @@ def _open(config: StoreConfig, db: SqlDatabase, registry: DepartmentRegistry,
             "access_log": ProjectionRunner(service, db, AccessLogIndex()),
             "kpi_facts": ProjectionRunner(service, db, KpiFacts()),
             "duplicates": ProjectionRunner(service, db, DuplicateIndex()),
+            "dispatch_history": ProjectionRunner(service, db, DispatchHistory()),
         }
         start_detector(db, service.recorder.max_notification_id() or 0)
     return engine
