@@ -10,8 +10,9 @@ from tests.bdd.steps import (
     deadlines,
     extension,
     handling,
+    inbound,
     intake,
 )
 
 STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines,
-                calendar, campaign)
+                calendar, campaign, inbound)
