@@ -238,7 +238,7 @@ class DispatchDesk:
         return suggest(content=content, category=category, region=region,
                        items=catalogue.items() if catalogue else [],
                        catalogue_version=catalogue.version if catalogue else None,
-                       model=model)
+                       model=model, units={d.name for d in self.engine.departments.all()})
 
     def intake_advice(self, ticket_no: str) -> dict[str, Any]:
         """What intake shows with a new order: its dispatch suggestions and, when the

@@ -243,3 +243,12 @@ def test_the_auto_dispatch_policy(engine: Engine, tmp_path: Path,
     advice = found.intake_advice(other)
     assert "threshold" in advice["dispatch_advice_error"]["en"]
     assert engine.service.show(other)["state"] == "已受理"
+
+
+def test_a_unit_gone_from_the_registry_is_never_suggested() -> None:
+    history = [PastOrder(f"小区门口路灯坏了{n}", "投诉", "甬江区", "区城管局") for n in range(5)]
+    history += [PastOrder(f"马路上有个大坑{n}", "投诉", "甬江区", "区交通运输局") for n in range(5)]
+    model = DispatchModel([]).fit(history, "t")
+    ranked = suggest(content="小区门口路灯坏了", category="投诉", region="甬江区", items=[],
+                     catalogue_version=None, model=model, units={"区交通运输局", "区水务局"})
+    assert [s.dept for s in ranked] == ["区交通运输局"]

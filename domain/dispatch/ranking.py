@@ -17,7 +17,7 @@ never on its held-out part.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,9 +87,10 @@ def main_and_aside(content: str) -> tuple[str, str]:
 
 def suggest(*, content: str, category: str, region: str, items: Iterable[CatalogueItem],
             catalogue_version: int | None, model: HistoryModel | None,
-            top: int = TOP) -> list[Suggestion]:
+            top: int = TOP, units: Collection[str] | None = None) -> list[Suggestion]:
     """The best `top` units for the request, best first (fewer when fewer units have any
-    evidence; none when neither the catalogue nor the model says anything)."""
+    evidence; none when neither the catalogue nor the model says anything). `units`: the
+    units that exist now (a model trained before a unit left the registry may know it)."""
     items = list(items)
     main, aside = main_and_aside(content)
     candidates: dict[str, _Candidate] = {}
@@ -112,6 +113,8 @@ def suggest(*, content: str, category: str, region: str, items: Iterable[Catalog
     weight = MODEL_WEIGHT if model is not None else 0.0
     ranked: list[tuple[float, str, _Candidate]] = []
     for candidate in candidates.values():
+        if units is not None and candidate.dept not in units:
+            continue
         strength = rule_strength(candidate.rule) * (ASIDE_WEIGHT if candidate.aside else 1.0)
         score = weight * candidate.p + (1 - weight) * strength
         score -= RETURN_PENALTY * min(candidate.returned, MAX_RETURNS)
