@@ -235,6 +235,15 @@ def create_app(engine: Engine) -> FastAPI:
         who = console.identity(request, "show")
         return console.order_view(who, ticket_no)
 
+    @app.get("/api/orders/{ticket_no}/suggestions")
+    def suggestions(request: Request, ticket_no: str) -> dict[str, Any]:
+        """智能派单: the order's top units with scores and reasons (rexian suggest T)."""
+        from adapters.dispatch import desk
+
+        ticket_no = require_ticket_no(ticket_no)
+        console.identity(request, "suggest")
+        return desk(engine).suggest_order(ticket_no)
+
     @app.get("/api/orders/{ticket_no}/history")
     def history(request: Request, ticket_no: str, as_of: str | None = None) -> dict[str, Any]:
         ticket_no = require_ticket_no(ticket_no)
