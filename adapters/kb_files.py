@@ -78,7 +78,7 @@ def markdown_articles(name: str, data: bytes) -> list[RawArticle]:
             continue  # blank lines, and the file's title before the first article
         heading = _HEADING.match(line)
         if heading:
-            articles.append(RawArticle(f"第 {number} 行", f"line {number}",
+            articles.append(RawArticle(f"{name} 第 {number} 行", f"{name} line {number}",
                                        heading.group(1), heading.group(2)))
             continue
         field = _FIELD.match(line)
@@ -124,7 +124,8 @@ def xlsx_articles(name: str, data: bytes) -> list[RawArticle]:
                            f"has too many articles (max {MAX_ARTICLES})")
             key, title = cells.pop("key", ""), cells.pop("title", "")
             _validity(cells)
-            articles.append(RawArticle(f"第 {number} 行", f"row {number}", key, title, cells))
+            articles.append(RawArticle(f"{name} 第 {number} 行", f"{name} row {number}", key,
+                                       title, cells))
         return articles
 
 

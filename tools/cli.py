@@ -746,6 +746,46 @@ def drill_callback(
     emit(result, as_json, text(result))
 
 
+@drill_app.command(name="inbound", cls=Command)
+def drill_inbound(
+    ctx: typer.Context,
+    question: Annotated[list[str], typer.Option(
+        "--question", help="WAV of what the caller says (repeat for later turns)")],
+    caller: Annotated[str, typer.Option(help="The caller's number")] = "13800138000",
+    line: Annotated[str, typer.Option(help="The line dialled (config/inbound.toml)")] = "12345",
+    kb: Annotated[list[str] | None, typer.Option(
+        "--kb", help="Knowledge-base file(s) to import (default config/kb/*.md)")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """呼入演练: an inbound call on a throwaway store; each WAV is transcribed, understood and
+    answered from the knowledge base (or handed off), and every turn recorded."""
+    from pathlib import Path
+
+    from adapters.asr.whisper import AudioError, ModelNotFoundError
+    from tools.drill_inbound import run_inbound_drill
+
+    def text(r: dict[str, Any]) -> str:
+        lines = [f"来电 {r['line']}：{r['record']['outcome']}"]
+        for t in r["turns"]:
+            heard = f"“{t['transcript']}”→{t['intent']}：" if "transcript" in t else ""
+            lines.append(f"  {heard}{t['step']} {''.join(t['said'])}")
+        return "\n".join(lines)
+
+    try:
+        result = run_inbound_drill([Path(q) for q in question], now=ctx_of(ctx).now,
+                                   caller=caller, line=line,
+                                   kb_files=[Path(k) for k in kb] if kb else None)
+    except ModelNotFoundError as error:
+        fail(InvalidInput("model", f"语音识别模型缺失：{error}", str(error)), as_json)
+    except FileNotFoundError as error:
+        fail(InvalidInput("question", f"找不到问题音频：{error}", str(error)), as_json)
+    except AudioError as error:
+        fail(InvalidInput("question", f"问题音频无法读取：{error}", str(error)), as_json)
+    except DomainError as error:
+        fail(error, as_json)
+    emit(result, as_json, text(result))
+
+
 def _value_options() -> set[str]:
     """The global options that take a value (--db URL ...), read from main_options."""
     params = get_params_from_function(main_options).values()  # as typer reads them

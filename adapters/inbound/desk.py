@@ -46,6 +46,29 @@ class _Call:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+def closest_own_order(engine: Engine, citizen: str | None, heard: str) -> str | None:
+    """The citizen's order whose number is nearest `heard` (at most 2 digits apart, and
+    unambiguous), or None. Only the caller's own orders are candidates."""
+    if citizen is None:
+        return None
+    from projections.citizen_orders import CitizenOrderLookup
+
+    numbers = CitizenOrderLookup(engine.runners["citizen_orders"], engine.db).orders_of(citizen)
+    ranked = sorted((edit_distance(heard, n), n) for n in numbers)
+    if not ranked or ranked[0][0] > 2 or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
+
+
+def edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
 def streets_of(engine: Engine) -> tuple[str, ...]:
     """The district's streets and towns, from the units that govern them."""
     names = [d.name for d in engine.departments.all()]
@@ -163,18 +186,25 @@ class InboundDesk:
         from adapters.telephony.dialler import engine_progress
 
         assert step.ticket is not None
-        try:
-            order = self.engine.service.load(step.ticket)
-        except (UnknownTicket, DomainError):
-            return Reply([phrases.NOT_FOUND], False, Step("handoff", reason="工单号未查到"),
-                         ended=True)
         caller = live.dialogue.caller
-        if not caller or self.engine.vault.find(caller) != order.citizen_id:
+        citizen = self.engine.vault.find(caller) if caller else None
+        ticket = step.ticket
+        try:
+            order = self.engine.service.load(ticket)
+        except (UnknownTicket, DomainError):
+            # Recognisers drop repeated digits (…0001 heard as …01): the caller's own order
+            # whose number is closest to what was heard, if one is close enough.
+            ticket = closest_own_order(self.engine, citizen, ticket) or ""
+            if not ticket:
+                return Reply([phrases.NOT_FOUND], False,
+                             Step("handoff", reason="工单号未查到"), ended=True)
+            order = self.engine.service.load(ticket)
+        if citizen is None or citizen != order.citizen_id:
             return Reply([phrases.NOT_YOURS, phrases.ASK_MORE], True, step)
-        info = engine_progress(self.engine)(step.ticket)
+        info = engine_progress(self.engine)(ticket)
         assert info is not None
         state = info.state.replace("_", "，")
-        return Reply([phrases.progress(step.ticket, state, info.expected), phrases.ASK_MORE],
+        return Reply([phrases.progress(ticket, state, info.expected), phrases.ASK_MORE],
                      True, step)
 
     def summary(self, call: str) -> dict[str, Any]:

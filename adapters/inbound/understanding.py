@@ -12,6 +12,7 @@ from datetime import date
 from typing import Final
 
 from adapters.asr.intent import parse_progress_query
+from adapters.asr.normalize import normalize_transcript
 from adapters.kb import KbDesk
 from domain.inbound.dialogue import (
     GOODBYE,
@@ -28,8 +29,8 @@ from domain.inbound.dialogue import (
 from domain.kb.article import KbArticle
 
 # 转人工, also as callers put it (普通话 and 宁波话 forms: 叫个人来, 人工来听).
-HANDOFF_CUE: Final = re.compile(r"转人工|人工服务|人工客服|找人工|要人工|真人|接线员|话务员|"
-                                r"叫个人|找个人|让人来|人来接|人工来|^人工$|我要人工")
+HANDOFF_CUE: Final = re.compile(r"[转拽专传赚砖]人工|人工服务|人工客服|找人工|要人工|真人|接线员|"
+                                r"话务员|叫个人|找个人|让人来|人来接|人工来|^人工$|帮我.{0,2}人工")
 GOODBYE_CUE: Final = re.compile(r"^(没有了|没了|没有其他|没别的|不用了|就这些|好的谢谢|谢谢|再见)")
 # A new request names what happened; the first group says its category outright.
 CATEGORY_CUES: Final = (("举报", re.compile(r"举报")), ("投诉", re.compile(r"投诉")),
@@ -69,7 +70,7 @@ def understand(text: str, dialogue: InboundDialogue, kb: KbDesk, *, streets: tup
     said = text.strip()
     if not said:
         return Heard(UNRECOGNISED, said, mandarin)
-    compact = re.sub(r"[\s，。？！、,.?!]", "", said)
+    compact = normalize_transcript(said).replace("，", "")  # simplified, no punctuation
     if HANDOFF_CUE.search(compact):
         return Heard(HANDOFF, said, mandarin, draft=dialogue.draft)
     if len(compact) <= 8 and GOODBYE_CUE.search(compact):
