@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.catalogue_files import CatalogueFile, read_catalogue, read_catalogue_bytes
-from adapters.nlp.dispatch_model import DispatchModel, PastOrder
+from adapters.nlp.dispatch_model import DispatchModel, PastOrder, ServingModel
 from domain.dispatch.ranking import Suggestion, suggest
 from domain.dispatch.service import CatalogueService
 from domain.errors import DomainError, InvalidInput, shown
@@ -109,7 +109,7 @@ class DispatchDesk:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.catalogues = CatalogueService(engine.service)
-        self._model: DispatchModel | None = None
+        self._model: ServingModel | None = None
         self._model_id = 0
         blob = "BYTEA" if engine.db.postgres else "BLOB"
         with engine.db.schema_transaction() as cur:
@@ -163,8 +163,8 @@ class DispatchDesk:
         current one on the orders dispatched or returned since it was trained)."""
         started = time.perf_counter()
         at = iso(self.engine.service.now()) or ""
-        current = self._stored()
-        if incremental and current is not None:
+        current = self._training() if incremental else None
+        if current is not None:
             model, after = current
             orders, position = self.history(after)
             model.update(orders, at)
@@ -179,7 +179,7 @@ class DispatchDesk:
             model = DispatchModel(terms).fit(orders, at)
         model_id = self._store(model, actor, position)
         return {"model": model_id, "orders": model.orders, "new_orders": len(orders),
-                "incremental": bool(incremental and current is not None), "trained_at": at,
+                "incremental": current is not None, "trained_at": at,
                 "trained_by": f"{actor.role}:{actor.id}",
                 "seconds": round(time.perf_counter() - started, 2)}
 
@@ -193,30 +193,39 @@ class DispatchDesk:
                         (model_id, model.trained_at, f"{actor.role}:{actor.id}", model.orders,
                          position, data))
             cur.execute(f"DELETE FROM {MODELS} WHERE id <= ?", (model_id - KEEP_MODELS,))
-        self._model, self._model_id = model, model_id
+        self._model, self._model_id = model.serving(), model_id
         return model_id
 
-    def _stored(self) -> tuple[DispatchModel, int] | None:
-        """The newest trained model and the history position it was trained to (loaded
-        once per process and again only when another process trained a newer one)."""
-        with self.engine.db.transaction(immediate=False) as cur:
-            head = cur.execute(f"SELECT id, position FROM {MODELS} ORDER BY id DESC LIMIT 1"
-                               ).fetchone()
-            if head is None:
-                return None
-            if int(head[0]) != self._model_id:
-                data = cur.execute(f"SELECT model FROM {MODELS} WHERE id = ?",
-                                   (head[0],)).fetchone()[0]
-                model = DispatchModel.from_bytes(bytes(data))
-                if model is None:
-                    return None  # an older layout: `suggest train` makes a new one
-                self._model, self._model_id = model, int(head[0])
-        assert self._model is not None
-        return self._model, int(head[1])
+    def _newest(self, cur: Any) -> tuple[int, int] | None:
+        head = cur.execute(f"SELECT id, position FROM {MODELS} ORDER BY id DESC LIMIT 1"
+                           ).fetchone()
+        return (int(head[0]), int(head[1])) if head is not None else None
 
-    def model(self) -> DispatchModel | None:
-        stored = self._stored()
-        return stored[0] if stored else None
+    def _blob(self, cur: Any, model_id: int) -> bytes:
+        return bytes(cur.execute(f"SELECT model FROM {MODELS} WHERE id = ?",
+                                 (model_id,)).fetchone()[0])
+
+    def model(self) -> ServingModel | None:
+        """The newest trained model, for answering (loaded once per process and again only
+        when another process trained a newer one); None before the first training, or
+        when the stored one is of an older layout (`suggest train` makes a new one)."""
+        with self.engine.db.transaction(immediate=False) as cur:
+            newest = self._newest(cur)
+            if newest is None:
+                return None
+            if newest[0] != self._model_id:
+                self._model = ServingModel.from_bytes(self._blob(cur, newest[0]))
+                self._model_id = newest[0]
+        return self._model
+
+    def _training(self) -> tuple[DispatchModel, int] | None:
+        """The newest model for further training, and the history position it reached."""
+        with self.engine.db.transaction(immediate=False) as cur:
+            newest = self._newest(cur)
+            if newest is None:
+                return None
+            model = DispatchModel.from_bytes(self._blob(cur, newest[0]))
+        return (model, newest[1]) if model is not None else None
 
     def _items(self) -> list[Any]:
         catalogue = self.catalogues.current()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ RETURN_SIMILARITY = 0.5
 MAX_RETURNED = 20_000  # most recent returned orders kept for the similarity check
 CONTEXT_WEIGHT = 0.4  # region and category tokens, against text features of norm 1
 MAX_CHAR_FEATURES = 100_000  # the commonest n-grams: bounds the model's size at any history
-FORMAT = 1  # bump when the pickled layout changes (an old model is then retrained)
+FORMAT = 2  # bump when the pickled layout changes (an old model is then retrained)
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,7 @@ class DispatchModel:
         self._classifier: Any = None
         self._returned: Any = None  # sparse rows: normalised char vectors of returned orders
         self._returned_by: list[str] = []
-        self._last: tuple[tuple[str, str, str], _Query] | None = None  # one-request memo
-        self._fast: _Fast | None = None
+        self._fast: ServingModel | None = None
 
     # ----- features ------------------------------------------------------------------
     def words(self, text: str) -> list[str]:
@@ -143,7 +143,7 @@ class DispatchModel:
                                          tol=None, random_state=14)
         self._classifier.fit(features[labelled], [history[i].lead for i in labelled])
         self._keep_returns(history, chars)
-        self._fast = self._last = None
+        self._fast = None
         self.orders = len(labelled)
         self.trained_at = trained_at
         return self
@@ -161,7 +161,7 @@ class DispatchModel:
                     self._classifier.partial_fit(features[labelled],
                                                  [history[i].lead for i in labelled])
             self._keep_returns(history, chars, append=True)
-            self._fast = self._last = None
+            self._fast = None
             self.orders += len(labelled)
         self.trained_at = trained_at
         return self
@@ -182,65 +182,47 @@ class DispatchModel:
                                              units)
 
     # ----- HistoryModel ---------------------------------------------------------------
-    def _query(self, content: str, category: str, region: str) -> _Query:
-        """One request as (column, value) pairs, computed as the vectorizers would (TF-IDF,
-        sublinear, l2 per block) but without scikit-learn's per-call validation and sparse
-        matrix building, which cost more than the arithmetic for one row."""
-        key = (content, category, region)
-        last = self._last  # read once: another thread may replace it meanwhile
-        if last is not None and last[0] == key:
-            return last[1]
+    def serving(self) -> ServingModel:
+        """What answering requests needs, without scikit-learn (made once per training)."""
         if self._fast is None:
-            self._fast = _Fast.of(self)
-        made = self._fast.query(normalized(content), self.words(normalized(content)),
-                                context_tokens(category, region))
-        self._last = (key, made)
-        return made
+            self._fast = ServingModel.of(self)
+        return self._fast
 
     def unit_scores(self, content: str, category: str, region: str) -> dict[str, float]:
-        query = self._query(content, category, region)
-        assert self._fast is not None
-        # SGDClassifier.predict_proba for log loss: one-vs-rest logistic scores, normalised
-        # to sum to 1.
-        decision = query.values @ self._fast.weights[query.columns] + self._fast.intercept
-        odds = 1.0 / (1.0 + np.exp(-decision))
-        if len(self._fast.classes) == 2:
-            odds = np.array([1.0 - odds[0], odds[0]])
-        total = float(odds.sum()) or 1.0
-        return {unit: float(p) / total for unit, p in zip(self._fast.classes, odds, strict=True)}
+        return self.serving().unit_scores(content, category, region)
 
     def returned_similar(self, content: str, category: str, region: str) -> dict[str, int]:
-        if self._returned is None:
-            return {}
-        query = self._query(content, category, region)
-        assert self._fast is not None
-        # Cosine against every kept return, reading only the columns the request has.
-        similarity = self._fast.returned[:, query.char_columns] @ query.char_values
-        counts: dict[str, int] = {}
-        for index in np.flatnonzero(np.asarray(similarity).ravel() >= RETURN_SIMILARITY):
-            unit = self._returned_by[int(index)]
-            counts[unit] = counts.get(unit, 0) + 1
-        return counts
+        return self.serving().returned_similar(content, category, region)
 
     # ----- storage --------------------------------------------------------------------
     def to_bytes(self) -> bytes:
-        state = {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
-        return pickle.dumps({"format": FORMAT, "state": state}, protocol=5)
+        """The serving part (plain numbers and dicts: loading it imports no scikit-learn,
+        a CLI run saves ~1 s) and, packed inside, the training part for `update`."""
+        training = {k: v for k, v in self.__dict__.items() if k not in _DERIVED}
+        return pickle.dumps({"format": FORMAT, "serving": self.serving().state(),
+                             "training": pickle.dumps(training, protocol=5)}, protocol=5)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> DispatchModel | None:
-        """The stored model, or None when it was written in an older layout."""
-        loaded = pickle.loads(data)  # noqa: S301 - our own artefact, from our own store
-        if not isinstance(loaded, dict) or loaded.get("format") != FORMAT:
+        """The stored model for further training, or None when in an older layout."""
+        outer = _outer(data)
+        if outer is None:
             return None
         model = cls(())
-        model.__dict__.update(loaded["state"])
+        model.__dict__.update(pickle.loads(outer["training"]))  # noqa: S301 - our own
         for name in _DERIVED:
             setattr(model, name, None)
         return model
 
 
-_DERIVED = ("_words", "_last", "_fast")  # rebuilt after loading, never pickled
+_DERIVED = ("_words", "_fast")  # rebuilt after loading, never pickled
+
+
+def _outer(data: bytes) -> dict[str, Any] | None:
+    loaded = pickle.loads(data)  # noqa: S301 - our own artefact, from our own store
+    if not isinstance(loaded, dict) or loaded.get("format") != FORMAT:
+        return None
+    return loaded
 
 
 @dataclass(frozen=True)
@@ -251,46 +233,110 @@ class _Query:
     char_values: Any
 
 
-@dataclass(frozen=True)
-class _Fast:
-    """What answering one request needs, laid out for it: the analyzers, vocabularies and
-    idf weights of each block, the classifier's weights as contiguous rows per feature,
-    and the returns by column."""
+class ServingModel:
+    """The trained model as answering one request needs it: each block's vocabulary and
+    idf, the classifier's weights as contiguous rows per feature, the returns by column.
+    One request's features are computed as the vectorizers would (TF-IDF, sublinear, l2
+    per block) without scikit-learn's per-call validation and sparse building, which cost
+    more than the arithmetic for one row."""
 
-    char_analyzer: Any
-    char_vocabulary: dict[str, int]
-    char_idf: Any
-    word_vocabulary: dict[str, int]
-    word_idf: Any
-    context_vocabulary: dict[str, int]
-    weights: Any  # features x classes
-    intercept: Any
-    classes: tuple[str, ...]
-    returned: Any  # CSC: returns x char features
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.terms: tuple[str, ...] = state["terms"]
+        self.orders: int = state["orders"]
+        self.trained_at: str = state["trained_at"]
+        self.char_vocabulary: dict[str, int] = state["char_vocabulary"]
+        self.char_idf: Any = state["char_idf"]
+        self.word_vocabulary: dict[str, int] = state["word_vocabulary"]
+        self.word_idf: Any = state["word_idf"]
+        self.context_vocabulary: dict[str, int] = state["context_vocabulary"]
+        self.weights: Any = state["weights"]  # features x classes
+        self.intercept: Any = state["intercept"]
+        self.classes: tuple[str, ...] = state["classes"]
+        self.returned: Any = state["returned"]  # CSC: returns x char features, or None
+        self.returned_by: list[str] = state["returned_by"]
+        self._words: _Words | None = None
+        self._last: tuple[tuple[str, str, str], _Query] | None = None  # one-request memo
 
     @classmethod
-    def of(cls, model: DispatchModel) -> _Fast:
+    def of(cls, model: DispatchModel) -> ServingModel:
         classifier = model._classifier
-        return cls(model._char.build_analyzer(), model._char.vocabulary_,
-                   np.asarray(model._char.idf_, dtype=np.float64), model._word.vocabulary_,
-                   np.asarray(model._word.idf_, dtype=np.float64), model._context.vocabulary_,
-                   np.ascontiguousarray(classifier.coef_.T), classifier.intercept_,
-                   tuple(str(c) for c in classifier.classes_),
-                   model._returned.tocsc() if model._returned is not None else None)
+        return cls({
+            "terms": model.terms, "orders": model.orders, "trained_at": model.trained_at,
+            "char_vocabulary": dict(model._char.vocabulary_),
+            "char_idf": np.asarray(model._char.idf_, dtype=np.float64),
+            "word_vocabulary": dict(model._word.vocabulary_),
+            "word_idf": np.asarray(model._word.idf_, dtype=np.float64),
+            "context_vocabulary": dict(model._context.vocabulary_),
+            "weights": np.ascontiguousarray(classifier.coef_.T),
+            "intercept": np.asarray(classifier.intercept_),
+            "classes": tuple(str(c) for c in classifier.classes_),
+            "returned": model._returned.tocsc() if model._returned is not None else None,
+            "returned_by": list(model._returned_by)})
 
-    def query(self, text: str, words: list[str], context: list[str]) -> _Query:
-        chars, char_values = _tfidf(self.char_analyzer(text), self.char_vocabulary,
-                                    self.char_idf)
-        word_columns, word_values = _tfidf(words, self.word_vocabulary, self.word_idf)
-        context_columns = np.array(sorted({self.context_vocabulary[t] for t in context
+    def state(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ServingModel | None:
+        """The stored model for answering, or None when in an older layout."""
+        outer = _outer(data)
+        return cls(outer["serving"]) if outer is not None else None
+
+    def _query(self, content: str, category: str, region: str) -> _Query:
+        key = (content, category, region)
+        last = self._last  # read once: another thread may replace it meanwhile
+        if last is not None and last[0] == key:
+            return last[1]
+        if self._words is None:
+            self._words = _Words(self.terms)
+        text = normalized(content)
+        chars, char_values = _tfidf(_char_ngrams(text), self.char_vocabulary, self.char_idf)
+        word_columns, word_values = _tfidf(self._words(text), self.word_vocabulary,
+                                           self.word_idf)
+        context_columns = np.array(sorted({self.context_vocabulary[t]
+                                           for t in context_tokens(category, region)
                                            if t in self.context_vocabulary}), dtype=np.int64)
         offset_word = len(self.char_vocabulary)
         offset_context = offset_word + len(self.word_vocabulary)
-        return _Query(
+        made = _Query(
             np.concatenate([chars, word_columns + offset_word, context_columns + offset_context]),
             np.concatenate([char_values, word_values,
                             np.full(len(context_columns), CONTEXT_WEIGHT)]),
             chars, char_values)
+        self._last = (key, made)
+        return made
+
+    def unit_scores(self, content: str, category: str, region: str) -> dict[str, float]:
+        query = self._query(content, category, region)
+        # SGDClassifier.predict_proba for log loss: one-vs-rest logistic scores, normalised
+        # to sum to 1.
+        decision = query.values @ self.weights[query.columns] + self.intercept
+        odds = 1.0 / (1.0 + np.exp(-decision))
+        if len(self.classes) == 2:
+            odds = np.array([1.0 - odds[0], odds[0]])
+        total = float(odds.sum()) or 1.0
+        return {unit: float(p) / total for unit, p in zip(self.classes, odds, strict=True)}
+
+    def returned_similar(self, content: str, category: str, region: str) -> dict[str, int]:
+        if self.returned is None:
+            return {}
+        query = self._query(content, category, region)
+        # Cosine against every kept return, reading only the columns the request has.
+        similarity = self.returned[:, query.char_columns] @ query.char_values
+        counts: dict[str, int] = {}
+        for index in np.flatnonzero(np.asarray(similarity).ravel() >= RETURN_SIMILARITY):
+            unit = self.returned_by[int(index)]
+            counts[unit] = counts.get(unit, 0) + 1
+        return counts
+
+
+_SPACES = re.compile(r"\s\s+")
+
+
+def _char_ngrams(text: str) -> list[str]:
+    """TfidfVectorizer(analyzer="char", ngram_range=(1, 3))'s n-grams (lower case already)."""
+    text = _SPACES.sub(" ", text)
+    return [text[i:i + n] for n in (1, 2, 3) for i in range(len(text) - n + 1)]
 
 
 def _tfidf(tokens: list[str], vocabulary: dict[str, int], idf: Any) -> tuple[Any, Any]:
