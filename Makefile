@@ -58,7 +58,8 @@ unit: install
 	$(BIN)/pytest
 
 # Debian's headless Chromium and a CJK font for the console's browser tests (tests/
-# test_console_browser.py), installed when missing.
+# test_console_browser.py), and espeak-ng for the inbound robot's speech, installed when
+# missing.
 browser:
 	.ci/install-browser
 

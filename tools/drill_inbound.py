@@ -22,14 +22,13 @@ from typing import Any
 from adapters.bootstrap import build_engine
 from adapters.inbound.desk import InboundDesk
 from adapters.kb import kb_desk
+from adapters.telephony.asr import INBOUND_PROMPT
 from domain.kpi.registry import BEIJING
 from domain.values import Actor
 from tools.sim_clock import SimClock
 
 ROOT = Path(__file__).resolve().parents[1]
 DRILL_CALLER = "13800138000"
-# Whisper's prompt for inbound turns: the domains' vocabulary (not the callback's 满意…).
-INBOUND_PROMPT = "以下是普通话的句子，关于社保、医保、公积金、户口、不动产、入学、公租房的咨询。"
 
 
 def run_inbound_drill(questions: list[Path], *, now: datetime | None = None,

@@ -16,6 +16,7 @@ worker owns its recognizers, created lazily:
   Digit strings are where whisper is weakest (a short 一 after a pause gets lost, more so
   after a codec): ``score`` ranks a closed set of spoken numbers against the audio;
 * ``ack`` — a prompt for the acknowledgement of a reminder ("收到");
+* ``inbound`` — a caller's question to the inbound robot (adapters/telephony/inbound_robot.py);
 * ``announcement`` — what a campaign call hears before the robot speaks: a carrier's
   recorded announcement ("您拨打的号码是空号") or a person's "喂"
   (``adapters.telephony.campaign_call``).
@@ -42,10 +43,13 @@ from adapters.asr.whisper import Transcription, WhisperRecognizer
 QUERY_PROMPT = "查询工单，一二三四五六七八九零。"
 ACK_PROMPT = "收到，好的，知道了。"
 ANNOUNCEMENT_PROMPT = "喂，你好。您拨打的号码是空号，已停机，已关机，暂时无法接通。"
+# An inbound caller's question: the knowledge base's domains' words (not the callback's 满意).
+INBOUND_PROMPT = "以下是普通话的句子，关于社保、医保、公积金、户口、不动产、入学、公租房的咨询。"
 PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT,
-                                  "announcement": ANNOUNCEMENT_PROMPT}
-# Tokens a transcript may take: announcements are whole sentences, the rest short answers.
-MAX_TOKENS = {"announcement": 48}
+                                  "announcement": ANNOUNCEMENT_PROMPT, "inbound": INBOUND_PROMPT}
+# Tokens a transcript may take: announcements and questions are whole sentences, the rest
+# short answers.
+MAX_TOKENS = {"announcement": 48, "inbound": 96}
 
 RecognizerFactory = Callable[[str], WhisperRecognizer]
 MAX_WORKERS = 4
