@@ -132,3 +132,11 @@ class DepartmentDirectory(Protocol):
         ...
 
     def all(self) -> list[Department]: ...
+
+
+class SmsSender(Protocol):
+    """Text messages to citizens (an article's full text the robot offered)."""
+
+    def send(self, phone: str, text: str) -> str:
+        """Send `text` to `phone`; returns the message's id."""
+        ...

@@ -130,3 +130,32 @@ def test_bad_rules_and_unknown_lines_are_refused(desk: InboundDesk, tmp_path: Pa
     bad.write_text("[[line]\n", encoding="utf-8")
     with pytest.raises(InvalidInput, match="not valid TOML"):
         InboundRules.load(bad)
+
+
+def test_the_full_text_goes_by_sms_after_an_answer(sqlite_engine: Engine,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from adapters.sms import LoggingSms
+
+    kb_desk(sqlite_engine).import_file(SAMPLE, actor=ADMIN)
+    sent: list[tuple[str, str]] = []
+
+    class Outbox(LoggingSms):  # the logging adapter, remembering what it was asked to send
+        def send(self, phone: str, text: str) -> str:
+            sent.append((phone, text))
+            return super().send(phone, text)
+
+    desk = InboundDesk(sqlite_engine, sms=Outbox())
+    desk.start("s1", caller=CALLER, line="12345")
+    assert desk.turn("s1", "发短信").step.kind == "reask"  # nothing answered yet
+    desk.turn("s1", "身份证丢了怎么补办")
+    with caplog.at_level(logging.INFO, logger="rexian.sms"):
+        reply = desk.turn("s1", "麻烦发个短信给我")
+    assert reply.step.kind == "sms" and reply.citation == "KB-HJ-001 v1"
+    assert "发送到您的手机" in reply.said[0] and reply.listen
+    [(phone, text)] = sent
+    assert phone == CALLER and "KB-HJ-001 v1" in text and "户口簿" in text
+    assert CALLER not in caplog.text and "138****5678" in caplog.text
+    record = desk.record("s1")
+    assert any(t.get("sms") == "KB-HJ-001 v1" for t in record.turns)

@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 from adapters.inbound import phrases
 from adapters.inbound.understanding import understand
 from adapters.kb import kb_desk
+from adapters.sms import LoggingSms
 from domain.errors import DomainError, InvalidInput, UnknownTicket, shown
 from domain.inbound.call import InboundCall, call_id
 from domain.inbound.dialogue import Heard, InboundDialogue, Step
 from domain.inbound.routing import InboundRules
 from domain.phone import normalize_phone
+from domain.ports import SmsSender
 from domain.values import Actor
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ class Reply:
     ended: bool = False
     citation: str | None = None
     ticket_no: str | None = None
+    sms_message: str | None = None
 
 
 @dataclass
@@ -77,8 +80,10 @@ def streets_of(engine: Engine) -> tuple[str, ...]:
 
 
 class InboundDesk:
-    def __init__(self, engine: Engine, rules: InboundRules | None = None) -> None:
+    def __init__(self, engine: Engine, rules: InboundRules | None = None,
+                 sms: SmsSender | None = None) -> None:
         self.engine = engine
+        self.sms: SmsSender = sms or LoggingSms()
         self.rules = rules or InboundRules.load()
         self.kb = kb_desk(engine)
         self.streets = streets_of(engine)
@@ -147,6 +152,9 @@ class InboundDesk:
                             actor=ROBOT, at=now)
         elif step.kind == "transfer" and step.line is not None:
             record.transfer(step.line.number, step.reason, actor=ROBOT, at=now)
+        elif step.kind == "sms" and reply.sms_message and step.article is not None:
+            record.sms_sent(step.article.citation, live.dialogue.caller, reply.sms_message,
+                            actor=ROBOT, at=now)
         elif step.kind == "register" and reply.ticket_no:
             record.registered(reply.ticket_no, actor=ROBOT, at=now)
         if reply.ended:
@@ -164,6 +172,14 @@ class InboundDesk:
         if step.kind == "answer" and step.article is not None:
             return Reply([phrases.answer(step.article), phrases.ASK_MORE], True, step,
                          citation=step.article.citation)
+        if step.kind == "sms" and step.article is not None:
+            article = self.kb.valid_article(step.article.key)
+            if not live.dialogue.caller or article is None:
+                return Reply([phrases.NO_NUMBER, phrases.ASK_MORE], True, step)
+            message = self.sms.send(live.dialogue.caller,
+                                    f"【12345】{article.title}（{article.citation}）：{article.full_text}")
+            return Reply([phrases.sms_sent(step.article), phrases.ASK_MORE], True, step,
+                         citation=article.citation, sms_message=message)
         if step.kind == "progress" and step.ticket:
             return self._progress(live, step)
         if step.kind == "register" and step.draft is not None:

@@ -26,6 +26,13 @@ def answer(article: ArticleRef) -> str:
     return f"{article.short_answer}{SMS_OFFER}{follow}"
 
 
+def sms_sent(article: ArticleRef) -> str:
+    return f"已将“{article.title}”的完整内容发送到您的手机，请注意查收。"
+
+
+NO_NUMBER: Final = "抱歉，没有识别到您的来电号码，无法发送短信。"
+
+
 def transfer(line_name: str) -> str:
     return f"您咨询的问题由{line_name}受理，正在为您转接，无需挂机重拨。"
 

@@ -20,6 +20,7 @@ from domain.inbound.dialogue import (
     NEW_REQUEST,
     POLICY,
     PROGRESS,
+    SMS,
     UNRECOGNISED,
     ArticleRef,
     Draft,
@@ -31,6 +32,7 @@ from domain.kb.article import KbArticle
 # 转人工, also as callers put it (普通话 and 宁波话 forms: 叫个人来, 人工来听).
 HANDOFF_CUE: Final = re.compile(r"[转拽专传赚砖]人工|人工服务|人工客服|找人工|要人工|真人|接线员|"
                                 r"话务员|叫个人|找个人|让人来|人来接|人工来|^人工$|帮我.{0,2}人工")
+SMS_CUE: Final = re.compile(r"发短信|发个短信|短信发|发到手机|发我手机")
 GOODBYE_CUE: Final = re.compile(r"^(没有了|没了|没有其他|没别的|不用了|就这些|好的谢谢|谢谢|再见)")
 # A new request names what happened; the first group says its category outright.
 CATEGORY_CUES: Final = (("举报", re.compile(r"举报")), ("投诉", re.compile(r"投诉")),
@@ -73,6 +75,8 @@ def understand(text: str, dialogue: InboundDialogue, kb: KbDesk, *, streets: tup
     compact = normalize_transcript(said).replace("，", "")  # simplified, no punctuation
     if HANDOFF_CUE.search(compact):
         return Heard(HANDOFF, said, mandarin, draft=dialogue.draft)
+    if dialogue.last_article is not None and SMS_CUE.search(compact):
+        return Heard(SMS, said, mandarin)
     if len(compact) <= 8 and GOODBYE_CUE.search(compact):
         return Heard(GOODBYE, said, mandarin)
     ticket = parse_progress_query(said)

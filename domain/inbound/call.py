@@ -79,6 +79,14 @@ class InboundCall(Aggregate):
         def apply(self, record: InboundCall) -> None:
             record.outcome, record.ended = "转人工", True
 
+    class SmsSent(Event):
+        citation: str
+        phone: str  # masked
+        message: str  # the SMS gateway's id
+
+        def apply(self, record: InboundCall) -> None:
+            record.turns.append({"sms": self.citation, "message": self.message})
+
     class Transferred(Event):
         line_to: str
         reason: str
@@ -128,6 +136,12 @@ class InboundCall(Aggregate):
         emit(self, self.HandedOff, actor, at, reason=reason, priority=priority,
              draft={k: masked(v) for k, v in draft.items()} if draft else None,
              transcript=heard)
+
+    def sms_sent(self, citation: str, phone: str, message: str, *, actor: Actor,
+                 at: datetime) -> None:
+        self._open()
+        emit(self, self.SmsSent, actor, at, citation=citation, phone=mask_phone(phone),
+             message=message)
 
     def transfer(self, line_to: str, reason: str, *, actor: Actor, at: datetime) -> None:
         self._open()

@@ -11,6 +11,7 @@ from how a turn is understood (adapters/inbound/understanding.py classifies it).
   confirm, or registered by the robot for the categories the rules allow.
 * Not understood → asked again; the rules' ``max_unrecognised``-th failure, or speech that
   is not Mandarin the robot can handle, hands off without more asking.
+* 发短信 after an answer → the article's full text by SMS (the SMS port), then listen again.
 * 没有了 / 再见 → goodbye.
 """
 
@@ -26,11 +27,12 @@ PROGRESS: Final = "进度查询"
 NEW_REQUEST: Final = "新诉求"
 HANDOFF: Final = "转人工"
 GOODBYE: Final = "结束"
+SMS: Final = "发短信"
 UNRECOGNISED: Final = "未识别"
-INTENTS: Final = (POLICY, PROGRESS, NEW_REQUEST, HANDOFF, GOODBYE, UNRECOGNISED)
+INTENTS: Final = (POLICY, PROGRESS, NEW_REQUEST, HANDOFF, GOODBYE, SMS, UNRECOGNISED)
 
-StepKind = Literal["greet", "answer", "progress", "register", "handoff", "transfer", "reask",
-                   "goodbye"]
+StepKind = Literal["greet", "answer", "sms", "progress", "register", "handoff", "transfer",
+                   "reask", "goodbye"]
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ class Step:
     @property
     def listen(self) -> bool:
         """Whether the caller is heard again after this step is said."""
-        return self.kind in ("greet", "answer", "progress", "reask")
+        return self.kind in ("greet", "answer", "sms", "progress", "reask")
 
 
 @dataclass
@@ -107,6 +109,9 @@ class InboundDialogue:
             return Step("handoff", reason="来电人要求转人工", draft=self.draft)
         if turn.intent == GOODBYE:
             return Step("goodbye")
+        if turn.intent == SMS and self.last_article is not None:
+            self.failed = 0
+            return Step("sms", article=self.last_article)
         if turn.intent == POLICY and turn.article is not None:
             self.failed = 0
             other = self.rules.line_serving(turn.article.domain, self.line)
