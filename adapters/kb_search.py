@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 
 from domain.errors import InvalidInput, shown
 from domain.kb.article import KbArticle
+from domain.settings_file import read_toml
 
 TERMS_FILE: Final = Path(__file__).resolve().parents[1] / "config" / "kb" / "terms.toml"
 BM25_WEIGHT: Final = 0.4   # of the BM25 score (scaled to the best candidate) vs the cosine
@@ -42,12 +42,8 @@ class Vocabulary:
     @classmethod
     def load(cls, path: str | Path | None = None) -> Vocabulary:
         file = Path(path or os.environ.get("REXIAN_KB_TERMS") or TERMS_FILE)
-        try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise InvalidInput("kb_terms", f"知识库词表 {shown(str(file), 80)} 无法读取：{error}",
-                               f"knowledge-base terms {shown(str(file), 80)} unreadable: "
-                               f"{error}") from None
+        data = read_toml(file, lambda zh, en: InvalidInput("kb_terms", f"知识库词表：{zh}",
+                                                           f"knowledge-base terms: {en}"))
         terms = data.get("terms", [])
         synonyms = data.get("synonyms", {})
         if not (isinstance(terms, list) and all(isinstance(t, str) for t in terms)
