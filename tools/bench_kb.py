@@ -1,0 +1,145 @@
+"""Knowledge-base retrieval on a labelled question set (issue 16 item 4).
+
+`python -m tools.bench kb [--split heldout|train] [--kb FILE...] [--questions CSV]
+[--on YYYY-MM-DD] [--tune] [--json]`
+
+The sample base (config/kb/*.md) is imported into a fresh store under var/ and every
+question of the split (tests/fixtures/kb_questions.csv: question, key, split; key NONE for
+questions the base cannot answer) is searched as the robot would on the day `--on`:
+
+- `recall_at_1`, `recall_at_5`: the labelled article is first / among the first five
+  (answerable questions);
+- `answered_right`: the search's answer (the best hit, if it scores MIN_SCORE) is the
+  labelled article; `answered_wrong`: it is another article (a wrong answer spoken);
+- `none_refused`: of the NONE questions, the share with no answer (nothing spoken);
+- `p95_ms`: search latency, each question once, after one warm-up search.
+
+`--tune` searches the BM25 weight and MIN_SCORE on the **train** split only and prints the
+best pair (by answered_right minus twice answered_wrong, counting NONE questions answered
+as wrong); the held-out split is never used to choose anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from adapters.bootstrap import build_engine
+from adapters.kb import KbDesk
+from adapters.kb_search import BM25_WEIGHT, MIN_SCORE, Retriever
+from domain.values import Actor
+
+ROOT = Path(__file__).resolve().parents[1]
+KB_DIR = ROOT / "config" / "kb"
+QUESTIONS = ROOT / "tests" / "fixtures" / "kb_questions.csv"
+NONE = "NONE"
+ON = date(2026, 12, 1)
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    key: str
+    split: str
+
+
+def read_questions(path: Path, split: str) -> list[Question]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [Question(r["question"].strip(), r["key"].strip(), r["split"].strip())
+            for r in rows if r["split"].strip() == split and r["question"].strip()]
+
+
+def measure(retriever: Retriever, questions: Sequence[Question],
+            min_score: float = MIN_SCORE) -> dict[str, Any]:
+    answerable = [q for q in questions if q.key != NONE]
+    unanswerable = [q for q in questions if q.key == NONE]
+    at1 = at5 = right = wrong = refused = 0
+    latencies: list[float] = []
+    retriever.search("预热 warm-up", 5)
+    for q in questions:
+        began = time.perf_counter()
+        hits = retriever.search(q.text, 5)
+        latencies.append(time.perf_counter() - began)
+        keys = [h.article.key for h in hits]
+        answer = keys[0] if hits and hits[0].score >= min_score else None
+        if q.key == NONE:
+            refused += answer is None
+            wrong += answer is not None
+            continue
+        at1 += bool(keys) and keys[0] == q.key
+        at5 += q.key in keys
+        right += answer == q.key
+        wrong += answer is not None and answer != q.key
+    latencies.sort()
+    n = max(1, len(answerable))
+    return {"questions": len(questions), "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
+            "recall_at_1": round(at1 / n, 4), "recall_at_5": round(at5 / n, 4),
+            "answered_right": round(right / n, 4),
+            "answered_wrong": round(wrong / max(1, len(questions)), 4),
+            "none_refused": round(refused / len(unanswerable), 4) if unanswerable else None,
+            "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 2)
+            if latencies else None}
+
+
+def tune(desk: KbDesk, on: date, questions: Sequence[Question]) -> dict[str, Any]:
+    """The (BM25 weight, MIN_SCORE) pair best on these (train) questions."""
+    valid = [a for a in desk.service.articles() if a.valid_on(on)]
+    best: tuple[float, float, float] | None = None
+    for weight in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
+        retriever = Retriever(valid, desk.vocabulary, bm25_weight=weight)
+        for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+            m = measure(retriever, questions, threshold)
+            wrong = m["answered_wrong"] * m["questions"] / max(1, m["answerable"])
+            score = m["answered_right"] - 2 * wrong
+            if best is None or score > best[0]:
+                best = (score, weight, threshold)
+    assert best is not None
+    return {"tuned_on": "train", "bm25_weight": best[1], "min_score": best[2],
+            "objective": round(best[0], 4)}
+
+
+def run(argv: list[str]) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(prog="python -m tools.bench kb")
+    parser.add_argument("--split", choices=("heldout", "train"), default="heldout")
+    parser.add_argument("--kb", nargs="*", type=Path, default=None,
+                        help="knowledge-base files (default config/kb/*.md)")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
+    parser.add_argument("--on", type=date.fromisoformat, default=ON,
+                        help="the day the robot answers on (validity)")
+    parser.add_argument("--tune", action="store_true",
+                        help="choose the weights on the train split")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    files = args.kb or sorted(KB_DIR.glob("*.md"))
+    Path("var").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir="var") as tmp:
+        engine = build_engine(str(Path(tmp) / "kb.db"))
+        try:
+            desk = KbDesk(engine)
+            imported = desk.import_files(files, actor=Actor("admin", "bench"))
+            if args.tune:
+                return {**tune(desk, args.on, read_questions(args.questions, "train")),
+                        "articles": imported["articles"]}
+            built = time.perf_counter()
+            retriever = desk.retriever(args.on)
+            build_s = time.perf_counter() - built
+            valid = len(retriever.articles)
+            result = measure(retriever, read_questions(args.questions, args.split))
+        finally:
+            engine.close()
+    return {"split": args.split, "articles": imported["articles"], "valid_articles": valid,
+            **result, "bm25_weight": BM25_WEIGHT, "min_score": MIN_SCORE,
+            "build_s": round(build_s, 3),
+            "load_before": [round(x, 2) for x in load_before],
+            "load_after": [round(x, 2) for x in os.getloadavg()]}
