@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.kb_files import KbFile, read_kb_bytes, read_kb_file
 from adapters.kb_search import MIN_SCORE, Retriever, Vocabulary, answer
 from domain.errors import InvalidInput
-from domain.kb.article import KbArticle
+from domain.histories import aggregate_history
+from domain.kb.article import KbArticle, article_id
 from domain.kb.service import KnowledgeBaseService
 from domain.kpi.registry import BEIJING
 from domain.values import Actor
@@ -57,6 +58,12 @@ class KbDesk:
     def show(self, key: str, version: int | None = None) -> dict[str, Any]:
         article = self.service.article(key, version)
         return {**article.summary(), "valid": article.valid_on(self.today())}
+
+    def history(self, key: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """An article as it was at `as_of` (its version then) and every event up to then."""
+        self.service.article(key)  # an unknown key is refused, naming it
+        return aggregate_history(self.engine.service, article_id(key), key, as_of,
+                                 lambda a: {**a.summary(), "valid": a.valid_on(self.today())})
 
     def retriever(self, on: date) -> Retriever:
         """Over the articles valid on `on`; rebuilt when any version or validity changed."""

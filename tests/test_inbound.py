@@ -159,3 +159,14 @@ def test_the_full_text_goes_by_sms_after_an_answer(sqlite_engine: Engine,
     assert CALLER not in caplog.text and "138****5678" in caplog.text
     record = desk.record("s1")
     assert any(t.get("sms") == "KB-HJ-001 v1" for t in record.turns)
+
+
+def test_history_of_a_call(desk: InboundDesk) -> None:
+    desk.start("h1", caller=CALLER, line="12345")
+    desk.turn("h1", "转人工")
+    history = desk.history("h1")
+    assert history["ticket_no"] == "call:h1" and history["state"]["outcome"] == "转人工"
+    assert [e["type"] for e in history["events"]] == ["Started", "Said", "Heard", "Said",
+                                                      "HandedOff"]
+    with pytest.raises(InvalidInput, match="no inbound call"):
+        desk.history("nope")

@@ -176,3 +176,19 @@ def test_several_files_import_at_once_with_follow_ups_across_them(sqlite_engine:
     assert sorted(done["published"]) == ["KB-SB-001", "KB-SB-002"]
     assert [f["file"] for f in done["files"]] == ["one.md", "two.md"]
     assert desk.show("KB-SB-002")["file"] == "two.md"
+
+
+def test_history_of_an_article_as_of_a_moment(sqlite_engine: Engine) -> None:
+    desk = kb_desk(sqlite_engine)
+    desk.import_file(SAMPLE, actor=ADMIN)
+    first = sqlite_engine.service.now()
+    sqlite_engine.service.clock.advance(days=1)  # type: ignore[attr-defined]
+    changed = SAMPLE.read_bytes().replace("约二十个工作日".encode(), "约十五个工作日".encode())
+    desk.import_bytes("sample.md", changed, actor=ADMIN)
+    whole = desk.history("KB-HJ-001")
+    assert [e["type"] for e in whole["events"]] == ["Published", "Revised"]
+    assert whole["events"][1]["actor"] == {"role": "admin", "id": "kb-tests"}
+    then = desk.history("KB-HJ-001", first)
+    assert then["state"]["version"] == 1 and "二十" in then["state"]["short_answer"]
+    with pytest.raises(InvalidInput, match="no article"):
+        desk.history("KB-HJ-404")

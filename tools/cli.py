@@ -426,6 +426,14 @@ def history(ctx: typer.Context, ticket: TicketArg,
             from adapters.duplicates import DuplicateDesk
 
             return DuplicateDesk(engine).history(ticket, moment)
+        if ticket.startswith("KB-"):  # a knowledge-base article (adapters/kb.py)
+            from adapters.kb import kb_desk
+
+            return kb_desk(engine).history(ticket, moment)
+        if ticket.startswith("call:"):  # an inbound call's record (adapters/inbound/desk.py)
+            from adapters.inbound.desk import inbound_desk
+
+            return inbound_desk(engine).history(ticket.removeprefix("call:"), moment)
         return engine.read_history(ticket, moment, ctx_of(ctx).identity)
 
     def text(result: dict[str, Any]) -> RenderableType:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import AggregateNotFoundError
 
 from adapters.inbound import phrases
 from adapters.inbound.understanding import understand
 from adapters.kb import kb_desk
 from adapters.sms import LoggingSms
 from domain.errors import DomainError, InvalidInput, UnknownTicket, shown
+from domain.histories import aggregate_history
 from domain.inbound.call import InboundCall, call_id
 from domain.inbound.dialogue import Heard, InboundDialogue, Step
 from domain.inbound.routing import InboundRules
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from adapters.bootstrap import Engine
 
 ROBOT = Actor("robot", "inbound")
+CALL_REF = "call:"  # `rexian history call:ID` is an inbound call's record
 ANONYMOUS = "匿名来电人"  # the name of an order the robot registers (the caller gave none)
 
 
@@ -222,6 +226,18 @@ class InboundDesk:
         state = info.state.replace("_", "，")
         return Reply([phrases.progress(ticket, state, info.expected), phrases.ASK_MORE],
                      True, step)
+
+    def history(self, call: str, as_of: datetime | None = None) -> dict[str, Any]:
+        """A call's record as it was at `as_of` and every event up to then."""
+        try:
+            self.record(call)
+        except AggregateNotFoundError:
+            raise InvalidInput("call", f"没有来电记录 {shown(call, 40)}",
+                               f"no inbound call {shown(call, 40)}") from None
+        return aggregate_history(self.engine.service, call_id(call), f"{CALL_REF}{call}", as_of,
+                                 lambda r: {"call": r.call, "line": r.line, "caller": r.caller,
+                                            "outcome": r.outcome, "ended": r.ended,
+                                            "version": r.version})
 
     def summary(self, call: str) -> dict[str, Any]:
         record = self.record(call)
