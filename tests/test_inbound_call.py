@@ -27,6 +27,7 @@ from tools.sim_clock import SimClock
 
 AUDIO = Path(__file__).parent / "fixtures" / "audio" / "inbound"
 CALLER, COMPLAINER, ELDER = "13812345678", "13912345678", "13905740001"
+FOREIGN = "13612345678"
 __all__ = ["model_path"]
 
 
@@ -49,6 +50,7 @@ async def _run(engine: Engine, model: Path) -> Calls:
                                  str(AUDIO / "handoff.wav")]),
         COMPLAINER: Citizen(answers=[str(AUDIO / "complaint_garbage.wav")]),
         ELDER: Citizen(answers=[str(AUDIO / "policy_yidi_beian.wav")]),
+        FOREIGN: Citizen(answers=[str(AUDIO / "english_pension.wav")]),
     })
     url = await gateway.start()
     asr = AsrPool(model_path=model)
@@ -58,7 +60,7 @@ async def _run(engine: Engine, model: Path) -> Calls:
         await asr.warm_up(("inbound",))
         results = {}
         for call, caller, line in (("in-1", CALLER, "12345"), ("in-2", COMPLAINER, "12345"),
-                                   ("in-3", ELDER, "96345")):
+                                   ("in-3", ELDER, "96345"), ("in-4", FOREIGN, "12345")):
             results[call] = await robot.answer(InboundTask(call, caller, line))
     finally:
         await robot.close()
@@ -108,3 +110,10 @@ def test_an_elderly_caller_reaches_a_person_before_a_word(calls: Calls) -> None:
     assert result.turns == [] and result.said == ["正在为您转接人工服务，请稍候。"]
     record = calls.desk.record("in-3")
     assert record.outcome == "转人工" and not [t for t in record.turns if "heard" in t]
+
+
+def test_speech_in_another_language_goes_to_a_person_at_once(calls: Calls) -> None:
+    [turn] = calls.results["in-4"].turns
+    assert turn["mandarin"] is False and turn["step"] == "handoff"
+    assert "非普通话" in turn["reason"]
+    assert calls.desk.record("in-4").outcome == "转人工"

@@ -543,6 +543,17 @@ class WhisperRecognizer:
         )
 
 
+    def detect_language(self, audio: np.ndarray | str | os.PathLike[str], *,
+                 sample_rate: int = SAMPLE_RATE) -> tuple[str, float]:
+        """The spoken language whisper detects (its code, e.g. zh, en, ja) and its
+        probability: one more encoder pass, so callers ask only when a transcript is in
+        doubt (the inbound robot hands a caller it cannot serve in Mandarin to a person)."""
+        pcm = pad_audio(load_audio(audio, sample_rate))
+        with self._lock:
+            (code, probability), _all = self._model.auto_detect_language(pcm)
+        return str(code), float(probability)
+
+
 def encoder_window(samples: int, smallest: int = DEFAULT_AUDIO_CTX) -> int:
     """The smallest encoder window (20 ms frames) from ``smallest`` up that holds ``samples``
     of 16 kHz audio: audio_ctx limits the encoder to its first audio_ctx * 20 ms, and what lies

@@ -161,6 +161,13 @@ class AsrPool:
         result: Transcription = await self._run(lambda: self._recognizer(kind).transcribe(audio))
         return result
 
+    async def language(self, pcm: np.ndarray, kind: str = "inbound") -> tuple[str, float]:
+        """The language spoken (whisper's detection): (code, probability)."""
+        audio = _float(pcm)
+        result: tuple[str, float] = await self._run(
+            lambda: self._recognizer(kind).detect_language(audio))
+        return result
+
     async def score(self, pcm: np.ndarray, candidates: list[str], kind: str = "query"
                     ) -> Transcription:
         """Transcribe and score ``candidates`` against the audio (log-probabilities)."""

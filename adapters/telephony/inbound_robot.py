@@ -11,7 +11,9 @@ the simulated citizens of ``tools.sim_citizen``). Then:
    what the call record stores as said), and listens (webrtcvad end of speech; longer turns
    than a callback's answers);
 3. each turn is transcribed on the ASR pool with the inbound prompt, and the desk
-   understands it, takes the next step and records it; silence is a turn not understood;
+   understands it, takes the next step and records it; silence is a turn not understood; a
+   transcript that is not mostly Chinese is checked with whisper's language detection, and
+   speech in another language goes to a person at once;
 4. until the desk ends the call (a hand-off, a transfer, goodbye) or the caller hangs up.
 """
 
@@ -37,6 +39,18 @@ from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
 log = logging.getLogger(__name__)
 # A question is a sentence or two: more room than a callback's one-word answer.
 QUESTION = EndpointSettings(no_speech_s=6.0, max_speech_s=15.0, end_silence_s=0.8)
+
+
+# Another language must be this sure before a caller is taken for a non-Mandarin speaker.
+MIN_LANGUAGE_PROBABILITY = 0.5
+
+
+def mostly_chinese(text: str) -> bool:
+    """At least half the transcript's letters are CJK characters (whisper, told the
+    language is zh, writes other speech in Latin letters or kana)."""
+    letters = [ch for ch in text if ch.isalpha()]
+    han = sum("\u4e00" <= ch <= "\u9fff" for ch in letters)
+    return bool(letters) and han * 2 >= len(letters)
 
 
 @dataclass(frozen=True)
@@ -118,9 +132,14 @@ class InboundRobot:
                 return
             leg.inbox.drain()
             audio, _ended = await listen(leg.inbox, self.settings)
-            text = ""
+            text, mandarin = "", True
             if audio is not None:
                 text = clean((await self.asr.transcribe(audio, "inbound")).text)
-            reply = await asyncio.to_thread(self.desk.turn, task.call_id, text)
+                if not mostly_chinese(text):  # in doubt: is this Mandarin at all?
+                    code, probability = await self.asr.language(audio)
+                    mandarin = code == "zh" or probability < MIN_LANGUAGE_PROBABILITY
+            reply = await asyncio.to_thread(self.desk.turn, task.call_id, text,
+                                            mandarin=mandarin)
             result.turns.append({"transcript": text, "step": reply.step.kind,
-                                 "citation": reply.citation, "reason": reply.step.reason})
+                                 "citation": reply.citation, "reason": reply.step.reason,
+                                 "mandarin": mandarin})
