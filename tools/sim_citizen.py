@@ -202,8 +202,8 @@ class SimulatedGateway:
         clock is only a fallback (no frames at all for turn_gap_s + 2 s)."""
         answers = deque(self._load(a) for a in citizen.answers)
         if citizen.speaks_first and answers:
-            deadline = time.monotonic() + 10
-            while leg.pc.connectionState != "connected" and time.monotonic() < deadline:
+            connect_by = time.monotonic() + 10
+            while leg.pc.connectionState != "connected" and time.monotonic() < connect_by:
                 await asyncio.sleep(0.01)  # audio sent before ICE connects would be lost
             await leg.say(answers.popleft())
             record.answers_played += 1

@@ -42,7 +42,9 @@ from adapters.asr.whisper import Transcription, WhisperRecognizer
 
 QUERY_PROMPT = "查询工单，一二三四五六七八九零。"
 ACK_PROMPT = "收到，好的，知道了。"
-ANNOUNCEMENT_PROMPT = "喂，你好。您拨打的号码是空号，已停机，已关机，暂时无法接通。"
+# The carriers' opening words only: a prompt naming the outcomes (空号, 已停机, ...) makes
+# whisper write the first of them into announcements that said another (measured).
+ANNOUNCEMENT_PROMPT = "您拨打的电话"
 # An inbound caller's question: the knowledge base's domains' words (not the callback's 满意).
 INBOUND_PROMPT = "以下是普通话的句子，关于社保、医保、公积金、户口、不动产、入学、公租房的咨询。"
 PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT,

@@ -8,7 +8,7 @@ first, the Q.850 cause before the SIP status (it comes from the far end; SIP sta
 are sometimes rewritten by intermediate proxies). Where the carrier answers the call and
 plays a recorded announcement instead ("您拨打的号码是空号", "已停机", "已关机"), the gateway
 sees an answered call: the robot listens before it speaks, and the announcement's
-transcript is matched by ``ANNOUNCEMENTS``.
+announcement is recognised by ``from_announcement``.
 
 Choices (standard meanings in RFC 3261 §21 and ITU-T Q.850; the Chinese carriers'
 usage as observed on their gateways):
@@ -49,15 +49,24 @@ BY_SIP: dict[int, str] = {404: VACANT, 410: VACANT, 484: VACANT, 604: VACANT,
                           408: NO_ANSWER, 487: NO_ANSWER}
 BY_Q850: dict[int, str] = {1: VACANT, 22: VACANT, 28: VACANT, 18: POWERED_OFF, 20: POWERED_OFF,
                            17: BUSY, 21: REJECTED, 19: NO_ANSWER, 54: SUSPENDED}
-# What the carriers' recorded announcements say, in the order they are tried (停机 and 关机
-# announcements also say "无法接通", so they come before it). Matched on the normalised
-# transcript (simplified characters, no spaces).
-ANNOUNCEMENTS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"空号|号码不存在|号码有误|查证后再拨"), VACANT),
+# The carriers' recorded announcements, as said: each is scored against what answered the
+# call (whisper's log-probability of the whole text) and the best one names the outcome.
+ANNOUNCEMENT_TEXTS: dict[str, str] = {
+    "您拨打的号码是空号，请查证后再拨": VACANT, "您拨打的号码是空号": VACANT,
+    "您拨打的电话已停机": SUSPENDED, "您拨打的用户已停机": SUSPENDED,
+    "您拨打的电话已关机": POWERED_OFF, "您拨打的用户已关机": POWERED_OFF,
+    "您拨打的用户暂时无法接通，请稍后再拨": POWERED_OFF,
+}
+# Whether it was a recording at all is read from the transcript: the carriers' phrasing,
+# never said by a person picking up (scores alone cannot tell: a short "喂，你好" scores
+# about as low against every announcement as a long announcement against its own text).
+CARRIER_PHRASES = re.compile(r"拨打的|无法接通|空号|停机|关机|查证后|稍后再拨|不在服务区")
+# Without scores (the scorer unavailable): the transcript's words, tried in this order
+# (停机 and 关机 announcements also say "无法接通", so they come before it).
+ANNOUNCEMENT_WORDS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"空号|号码不存在|查证后再拨"), VACANT),
     (re.compile(r"停机|已暂停服务|欠费"), SUSPENDED),
-    (re.compile(r"关机"), POWERED_OFF),
-    (re.compile(r"正在通话中|用户忙"), BUSY),
-    (re.compile(r"暂时无法接通|不在服务区|无法接通"), POWERED_OFF),
+    (re.compile(r"关机|无法接通|不在服务区"), POWERED_OFF),
 )
 
 
@@ -79,9 +88,20 @@ def from_gateway(word: str, sip_status: int | None = None,
     return Outcome(BY_WORD[word], _detail(word, sip_status, q850_cause))
 
 
-def from_announcement(transcript: str) -> str | None:
-    """The outcome a carrier announcement says, or None when it is not one (a person)."""
-    for pattern, outcome in ANNOUNCEMENTS:
+def from_announcement(transcript: str, scores: dict[str, float] | None = None) -> str | None:
+    """The outcome a carrier announcement says, or None when a person answered.
+
+    ``transcript`` is normalised (adapters/asr/normalize.py); ``scores`` are the
+    ANNOUNCEMENT_TEXTS' log-probabilities against the same audio, when the recogniser
+    could score them. Whisper hears "已停机" as "与停心" as often as right, but the closed
+    set of announcements, scored against the audio, puts the right one first."""
+    if not CARRIER_PHRASES.search(transcript):
+        return None
+    known = {text: score for text, score in (scores or {}).items()
+             if text in ANNOUNCEMENT_TEXTS}
+    if known:
+        return ANNOUNCEMENT_TEXTS[max(known, key=lambda text: known[text])]
+    for pattern, outcome in ANNOUNCEMENT_WORDS:
         if pattern.search(transcript):
             return outcome
     return None

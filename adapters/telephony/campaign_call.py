@@ -4,9 +4,9 @@
    (``call_outcomes.from_gateway``): 空号, 关机, 忙, 拒接, 未接通, 停机;
 2. answered: listen first, briefly (``OPENING``). Carriers often answer a dead or
    switched-off number themselves and play a recording; a person says "喂" or nothing.
-   Whatever is heard is transcribed on the ASR pool with the announcement prompt and
-   matched against the carriers' announcements (``call_outcomes.from_announcement``): an
-   announcement is the outcome it names, and the robot hangs up without speaking;
+   Whatever is heard is transcribed on the ASR pool with the announcement prompt, the
+   carriers' announcements are scored against it, and ``call_outcomes.from_announcement``
+   decides: an announcement is the outcome it names, and the robot hangs up silent;
 3. otherwise the campaign's message is said as written, from the committed clips
    (``PromptLibrary.script``: a message the clips cannot say raises UnvoiceableScript
    before anyone is dialled), and the robot hangs up: 已接通.
@@ -21,7 +21,11 @@ import logging
 from dataclasses import dataclass, field
 
 from adapters.asr.normalize import normalize_transcript
-from adapters.telephony.call_outcomes import from_announcement, from_gateway
+from adapters.telephony.call_outcomes import (
+    ANNOUNCEMENT_TEXTS,
+    from_announcement,
+    from_gateway,
+)
 from adapters.telephony.media import CallEnded, EndpointSettings, MediaHealth, listen
 from adapters.telephony.robot import CallbackRobot, clean
 from adapters.telephony.signalling import SignallingError
@@ -77,9 +81,11 @@ async def place_campaign_call(robot: CallbackRobot, task: CampaignCallTask
         audio, _ = await listen(leg.inbox, OPENING)
         leg.inbox.missed_window = False  # silence here is a person waiting, not a late answer
         if audio is not None:
-            transcription = await robot.asr.transcribe(audio, "announcement")
+            transcription = await robot.asr.score(audio, list(ANNOUNCEMENT_TEXTS),
+                                                  kind="announcement")
             result.heard = clean(transcription.text)
-            announced = from_announcement(normalize_transcript(transcription.text))
+            announced = from_announcement(normalize_transcript(transcription.text),
+                                          transcription.scores)
             if announced is not None:
                 result.outcome = announced
                 result.detail = f"{found.detail}; carrier announcement: {result.heard}"
