@@ -48,6 +48,8 @@ proto-check: install
 	$(BIN)/python -m adapters.grpc.codegen --check
 
 run: install
+	# The sample knowledge base (unchanged articles record nothing on later runs).
+	$(BIN)/rexian --role admin kb import config/kb/*.md
 	$(BIN)/rexian serve --http 127.0.0.1:8080
 
 lint: install

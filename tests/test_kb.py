@@ -192,3 +192,20 @@ def test_history_of_an_article_as_of_a_moment(sqlite_engine: Engine) -> None:
     assert then["state"]["version"] == 1 and "二十" in then["state"]["short_answer"]
     with pytest.raises(InvalidInput, match="no article"):
         desk.history("KB-HJ-404")
+
+
+def test_the_shipped_sample_base_imports_whole(sqlite_engine: Engine) -> None:
+    """config/kb/*.md (make run imports it): every article valid as data, follow-ups
+    resolved, each domain present, expired articles marked （已废止） and never answered."""
+    files = sorted((Path(__file__).parents[1] / "config" / "kb").glob("*.md"))
+    desk = kb_desk(sqlite_engine)
+    done = desk.import_files(files, actor=ADMIN)
+    articles = desk.service.articles()
+    assert done["articles"] == len(articles) >= 60
+    today = date(2026, 12, 1)
+    expired = [a for a in articles if not a.valid_on(today)]
+    assert all("已废止" in a.title for a in expired)
+    for a in expired:
+        found = desk.search(a.title.replace("（已废止）", ""), on=today, limit=10)
+        assert a.key not in [h["key"] for h in found["hits"]]
+    assert len(desk.import_files(files, actor=ADMIN)["unchanged"]) == len(articles)
