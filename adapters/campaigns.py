@@ -36,7 +36,10 @@ DO_NOT_CALL = "rexian_do_not_call"
 RUNNER = "campaign_progress"
 # Contacts asked of the read model per campaign per tick (more than any line cap).
 DUE_BATCH = 1000
-EXPORT_HEADER = ("序号", "对象编号", "姓名", "电话", "状态", "呼叫次数", "最后结果", "标记", "说明")
+# 结果依据: what the last outcome was read from (the gateway's SIP/Q.850 cause, the carrier's
+# announcement heard): the department that published a flagged number can check it.
+EXPORT_HEADER = ("序号", "对象编号", "姓名", "电话", "状态", "呼叫次数", "最后结果", "标记", "说明",
+                 "结果依据")
 # Places a call: (contact id, call id) -> None; the outcome comes back through
 # record_outcome (the dialler's job; tests and scenarios play the gateway).
 Placer = Callable[[str, str], None]
@@ -178,9 +181,10 @@ class CampaignDesk:
                 data = self.engine.vault.open(contact.citizen_id, contact.personal)
                 name, phone = ((mask_name(data.name), mask_phone(data.phone)) if data
                                else (self.engine.vault.closed_reason(contact.citizen_id)[1],) * 2)
-                last = contact.outcomes[-1]["outcome"] if contact.outcomes else ""
-                yield (number, contact.ref, name, phone, contact.state, contact.attempts, last,
-                       contact.flag or "", contact.finished_reason or "")
+                last = contact.outcomes[-1] if contact.outcomes else {}
+                yield (number, contact.ref, name, phone, contact.state, contact.attempts,
+                       last.get("outcome", ""), contact.flag or "", contact.finished_reason or "",
+                       last.get("detail", ""))
             after = page[-1][0]
 
     # ----- the scheduler ----------------------------------------------------------------
