@@ -118,6 +118,8 @@ class DuplicateDesk:
             pool = [o for o in index.orders_in_area(
                 cur, order.area, order.created_ts - rules.window_days * DAY, order.created_ts)
                 if o.position < order.position and o.state != WITHDRAWN]
+            if not pool:  # alone in its area: no cluster (and no scikit-learn import, ~1 s)
+                return None
             pool.reverse()  # oldest first; the order itself last
             similarity = similarity_matrix([o.content for o in pool] + [order.content])
             neighbours = [Neighbour(pool[i].ticket_no, pool[i].citizen, similarity[-1][i],
