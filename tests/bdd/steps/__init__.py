@@ -8,6 +8,7 @@ from tests.bdd.steps import (
     closing,
     common,
     deadlines,
+    duplicates,
     extension,
     handling,
     inbound,
@@ -15,4 +16,4 @@ from tests.bdd.steps import (
 )
 
 STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines,
-                calendar, campaign, inbound)
+                calendar, campaign, inbound, duplicates)
