@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from adapters.uploads import read_upload
 from adapters.workbooks import first_sheet_rows
 from domain.dispatch.catalogue import COLUMNS
 from domain.errors import InvalidInput, shown
@@ -103,13 +104,4 @@ def read_catalogue_bytes(name: str, data: bytes) -> CatalogueFile:
 
 
 def read_catalogue(path: str | Path) -> CatalogueFile:
-    file = Path(path)
-    try:
-        if file.stat().st_size > MAX_BYTES:
-            raise _error(file.name, f"过大（最多 {MAX_BYTES // 1024 // 1024} MB）",
-                         f"is too large (max {MAX_BYTES // 1024 // 1024} MB)")
-        data = file.read_bytes()
-    except OSError as error:
-        raise _error(file.name, f"无法读取：{shown(error.strerror or str(error), 100)}",
-                     f"cannot be read: {shown(error.strerror or str(error), 100)}") from None
-    return read_catalogue_bytes(file.name, data)
+    return read_catalogue_bytes(*read_upload(path, MAX_BYTES, _error))

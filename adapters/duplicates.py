@@ -30,9 +30,10 @@ from domain.duplicates.alert import DETECTOR, MassComplaintAlert, alert_ref, ale
 from domain.duplicates.clusters import Join, Neighbour, Raise, decide, linked
 from domain.duplicates.settings import DuplicateSettings, load_settings
 from domain.errors import InvalidInput, UnknownTicket, shown
+from domain.histories import aggregate_history
 from domain.lifecycle import OPEN_STATES, WITHDRAWN
 from domain.values import require_ticket_no
-from domain.views import history_entry, iso
+from domain.views import iso
 from projections import duplicates as index
 from projections.runner import ProjectionRunner
 
@@ -220,15 +221,8 @@ class DuplicateDesk:
         except AggregateNotFoundError:
             raise InvalidInput("alert", f"群诉预警 {shown(ref)} 不存在",
                                f"mass-complaint alert {shown(ref)} does not exist") from None
-        events: list[Any] = [e for e in self.engine.service.events.get(alert.id)
-                             if as_of is None or e.timestamp <= as_of]  # type: ignore[attr-defined]
-        if not events:
-            raise InvalidInput("as_of", f"{ref} 在 {iso(as_of)} 时尚未记录",
-                               f"{ref} was not recorded yet at {iso(as_of)}")
-        then: MassComplaintAlert = self.engine.service.repository.get(
-            alert.id, version=events[-1].originator_version)
-        return {"ticket_no": ref, "as_of": iso(as_of) if as_of else None,
-                "state": then.view(), "events": [history_entry(e) for e in events]}
+        return aggregate_history(self.engine.service, alert.id, ref, as_of,
+                                 lambda then: then.view())
 
 
 def intake_advice(engine: Engine, ticket_no: str) -> dict[str, Any]:

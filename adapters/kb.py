@@ -32,6 +32,7 @@ class KbDesk:
         self.vocabulary = vocabulary or Vocabulary.load()
         self._lock = threading.Lock()
         self._built: tuple[tuple[tuple[str, int], ...], Retriever] | None = None
+        self._seen: tuple[int, date] | None = None  # (log position, day) last checked
 
     def import_files(self, files: Sequence[str | Path | KbFile], *, actor: Actor
                      ) -> dict[str, Any]:
@@ -66,12 +67,19 @@ class KbDesk:
                                  lambda a: {**a.summary(), "valid": a.valid_on(self.today())})
 
     def retriever(self, on: date) -> Retriever:
-        """Over the articles valid on `on`; rebuilt when any version or validity changed."""
+        """Over the articles valid on `on`; rebuilt when any version or validity changed.
+        While the store's log has not grown the articles are not even reloaded (an agent's
+        every keystroke searches)."""
+        position = self.engine.service.recorder.max_notification_id() or 0
+        with self._lock:
+            if self._seen == (position, on) and self._built is not None:
+                return self._built[1]
         valid = [a for a in self.service.articles() if a.valid_on(on)]
         stamp = tuple((a.key, a.version) for a in valid)
         with self._lock:
             if self._built is None or self._built[0] != stamp:
                 self._built = (stamp, Retriever(valid, self.vocabulary))
+            self._seen = (position, on)
             return self._built[1]
 
     def search(self, text: str, *, limit: int = 5, on: date | None = None

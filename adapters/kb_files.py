@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.uploads import read_upload
 from adapters.workbooks import first_sheet_rows
 from domain.errors import InvalidInput, shown
 from domain.kb.content import KbInvalid, RawArticle
@@ -141,13 +142,4 @@ def read_kb_bytes(name: str, data: bytes) -> KbFile:
 
 
 def read_kb_file(path: str | Path) -> KbFile:
-    file = Path(path)
-    try:
-        if file.stat().st_size > MAX_BYTES:
-            raise _error(file.name, f"过大（最多 {MAX_BYTES // 1024 // 1024} MB）",
-                         f"is too large (max {MAX_BYTES // 1024 // 1024} MB)")
-        data = file.read_bytes()
-    except OSError as error:
-        raise _error(file.name, f"无法读取：{shown(error.strerror or str(error), 80)}",
-                     f"cannot be read: {shown(error.strerror or str(error), 80)}") from None
-    return read_kb_bytes(file.name, data)
+    return read_kb_bytes(*read_upload(path, MAX_BYTES, _error))

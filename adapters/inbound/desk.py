@@ -7,7 +7,7 @@ drill both run calls through this desk, so what a caller hears is what the recor
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -151,9 +151,8 @@ class InboundDesk:
         for text in reply.said:
             record.say(step.kind, text, citation=reply.citation, actor=ROBOT, at=now)
         if step.kind == "handoff":
-            draft = step.draft.__dict__ if step.draft else None
-            record.hand_off(step.reason, step.priority, dict(draft) if draft else None,
-                            actor=ROBOT, at=now)
+            record.hand_off(step.reason, step.priority,
+                            asdict(step.draft) if step.draft else None, actor=ROBOT, at=now)
         elif step.kind == "transfer" and step.line is not None:
             record.transfer(step.line.number, step.reason, actor=ROBOT, at=now)
         elif step.kind == "sms" and reply.sms_message and step.article is not None:

@@ -36,10 +36,11 @@ from domain.campaign.pacing import CallingHours, Pacing
 from domain.campaign.retries import RetryRules
 from domain.campaign.states import NO_ANSWER
 from domain.errors import InvalidInput
+from domain.histories import aggregate_history
 from domain.policies.calendar import CalendarRangeError
 from domain.ports import PersonalData
 from domain.values import Actor, require_choice, require_ticket_no
-from domain.views import SHANGHAI, history_entry, iso
+from domain.views import SHANGHAI, iso
 
 if TYPE_CHECKING:
     from domain.service import WorkOrderService
@@ -344,16 +345,8 @@ class CampaignService:
     def history(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
         """A campaign or a contact as it was at `as_of` and every event up to then."""
         found = self._get(ref, (Campaign, Contact))
-        events: list[Any] = [e for e in self.app.events.get(found.id)
-                             if as_of is None or e.timestamp <= as_of]  # type: ignore[attr-defined]
-        if not events:
-            raise InvalidInput("as_of", f"{ref} 在 {iso(as_of)} 时尚未创建",
-                               f"{ref} did not exist yet at {iso(as_of)}")
-        then: Any = self.app.repository.get(found.id, version=events[-1].originator_version)
-        state = (campaign_view(then) if isinstance(then, Campaign)
-                 else self.contact_view(then))
-        return {"ticket_no": ref, "as_of": iso(as_of) if as_of else None, "state": state,
-                "events": [history_entry(e) for e in events]}
+        return aggregate_history(self.app, found.id, ref, as_of, lambda then: (
+            campaign_view(then) if isinstance(then, Campaign) else self.contact_view(then)))
 
     def contact_view(self, contact: Contact) -> dict[str, Any]:
         """A contact with its personal data masked (or why it cannot be shown)."""
