@@ -9,7 +9,7 @@ contact files (adapters/campaign_files.py), the do-not-call list, the progress r
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,13 @@ DUE_BATCH = 1000
 # announcement heard): the department that published a flagged number can check it.
 EXPORT_HEADER = ("序号", "对象编号", "姓名", "电话", "状态", "呼叫次数", "最后结果", "标记", "说明",
                  "结果依据")
+FLAGS_HEADER = ("序号", "对象编号", "姓名", "电话", "标记", "呼叫次数", "结果依据", "标记时间",
+                "说明")
+# What a reveal of a campaign's contacts is logged against (domain/access/access_log.py).
+TARGET_CAMPAIGN = "campaign"
+# Seconds between looks at the read model while watching a campaign (status live, the
+# WatchCampaign stream).
+WATCH_INTERVAL_S = 1.0
 # Places a call: (contact id, call id) -> None; the outcome comes back through
 # record_outcome (the dialler's job; tests and scenarios play the gateway).
 Placer = Callable[[str, str], None]
@@ -152,39 +159,104 @@ class CampaignDesk:
         if found is None:  # the read model lags behind a store it never saw: rebuild
             raise UnknownCampaign(ref)
         found["start_at"] = iso(campaign.start_at)
+        found["answers"] = answer_distribution(campaign.script, found["answers"])
         return found
 
-    def export_campaign(self, ref: str, *, file: str | Path, actor: Actor) -> dict[str, Any]:
-        """Each contact's outcome, personal data masked, as CSV or XLSX (by the suffix)."""
-        path = Path(file)
-        if path.suffix.lower() not in FORMATS:
-            raise InvalidInput("file", "导出文件应为 .csv 或 .xlsx", "the export file must be .csv or .xlsx")
+    def watch(self, ref: str, *, actor: Actor | None = None,
+              interval: float = WATCH_INTERVAL_S,
+              stop: Callable[[float], bool] | None = None) -> Iterator[dict[str, Any]]:
+        """The campaign's progress now, then each time it changes, until the campaign is
+        closed (已完成/已取消) or `stop(seconds)` — which waits up to that long — says
+        the watcher has gone (default: time.sleep, never stops)."""
+        wait = stop or _sleep
+        last: dict[str, Any] | None = None
+        while True:
+            status = self.campaign_status(ref, actor=actor)
+            if status != last:
+                yield status
+                last = status
+            if status["state"] in states.CLOSED_CAMPAIGN_STATES or wait(interval):
+                return
+
+    def export_campaign(self, ref: str, *, file: str | Path, reveal: bool = False,
+                        reason: str = "", actor: Actor) -> dict[str, Any]:
+        """Each contact's outcome and survey answers (a column per question), as CSV or
+        XLSX (by the suffix); names and phones masked unless `reveal` (the front end has
+        checked the role and logged the reveal: domain/access)."""
+        path = _export_path(file)
         campaign = self.service.campaign(ref)
         self.runner.catch_up()
-        rows = self._export_rows(campaign.ref)
-        try:
-            count = (_write_xlsx if path.suffix.lower() == ".xlsx" else _write_csv)(path, rows)
-        except OSError as error:
-            raise InvalidInput("file", f"无法写入导出文件：{shown(error, 200)}",
-                               f"cannot write the export file: {shown(error, 200)}") from None
-        return {"campaign_id": campaign.ref, "exported": count, "file": str(path)}
+        questions = [q["id"] for q in (campaign.script or {}).get("questions", [])]
+        header = EXPORT_HEADER + tuple(f"{q} {_question_text(campaign.script, q)}"
+                                       for q in questions)
+        rows = self._export_rows(campaign.ref, questions, reveal)
+        count = _write(path, header, rows, "外呼结果")
+        return {"campaign_id": campaign.ref, "exported": count, "file": str(path),
+                "revealed": reveal}
 
-    def _export_rows(self, ref: str) -> Iterator[tuple[Any, ...]]:
+    def campaign_flags(self, ref: str, *, csv: str | Path | None = None, reveal: bool = False,
+                       reason: str = "", actor: Actor) -> dict[str, Any]:
+        """The campaign's flagged numbers (空号/停机/…) with what each flag was read from,
+        for the department that published the list; `csv` also writes them (.csv/.xlsx).
+        Masked unless `reveal` (checked and logged by the front end)."""
+        path = _export_path(csv) if csv else None
+        campaign = self.service.campaign(ref)
+        self.runner.catch_up()
+        numbers = list(self._flag_rows(campaign.ref, reveal))
+        counts: dict[str, int] = {}
+        for entry in numbers:
+            counts[entry["flag"]] = counts.get(entry["flag"], 0) + 1
+        result: dict[str, Any] = {"campaign_id": campaign.ref, "name": campaign.name,
+                                  "state": campaign.state, "flags": counts,
+                                  "numbers": numbers, "revealed": reveal}
+        if path is not None:
+            result["exported"] = _write(path, FLAGS_HEADER,
+                                        (tuple(n.values()) for n in numbers), "标记号码")
+            result["file"] = str(path)
+        return result
+
+    def _person(self, contact: Any, reveal: bool) -> tuple[str, str]:
+        """(name, phone) masked, unmasked for a reveal, or why neither can be shown."""
+        data = self.engine.vault.open(contact.citizen_id, contact.personal)
+        if data is None:
+            return (self.engine.vault.closed_reason(contact.citizen_id)[1],) * 2
+        return (data.name, data.phone) if reveal else (mask_name(data.name),
+                                                       mask_phone(data.phone))
+
+    def _export_rows(self, ref: str, questions: list[str], reveal: bool
+                     ) -> Iterator[tuple[Any, ...]]:
         after = 0
         while True:
             with self.engine.db.transaction(immediate=False) as cur:
                 page = progress.contact_refs(cur, ref, after, 500)
+                answers = progress.contact_answers(cur, [c for _, c in page])
             if not page:
                 return
             for number, contact_ref in page:
                 contact = self.service.contact(contact_ref)
-                data = self.engine.vault.open(contact.citizen_id, contact.personal)
-                name, phone = ((mask_name(data.name), mask_phone(data.phone)) if data
-                               else (self.engine.vault.closed_reason(contact.citizen_id)[1],) * 2)
+                name, phone = self._person(contact, reveal)
                 last = contact.outcomes[-1] if contact.outcomes else {}
+                given = answers.get(contact_ref, {})
                 yield (number, contact.ref, name, phone, contact.state, contact.attempts,
                        last.get("outcome", ""), contact.flag or "", contact.finished_reason or "",
-                       last.get("detail", ""))
+                       last.get("detail", ""), *(given.get(q, "") for q in questions))
+            after = page[-1][0]
+
+    def _flag_rows(self, ref: str, reveal: bool) -> Iterator[dict[str, Any]]:
+        after = 0
+        while True:
+            with self.engine.db.transaction(immediate=False) as cur:
+                page = progress.flagged_contacts(cur, ref, after, 500)
+            if not page:
+                return
+            for number, contact_ref, flag in page:
+                contact = self.service.contact(contact_ref)
+                name, phone = self._person(contact, reveal)
+                last = contact.outcomes[-1] if contact.outcomes else {}
+                yield {"number": number, "contact_id": contact_ref, "name": name,
+                       "phone": phone, "flag": flag, "attempts": contact.attempts,
+                       "detail": last.get("detail", ""), "flagged_at": last.get("at", ""),
+                       "reason": contact.finished_reason or ""}
             after = page[-1][0]
 
     # ----- the scheduler ----------------------------------------------------------------
@@ -282,23 +354,73 @@ def read_script(script: str | Path | bytes) -> dict[str, Any]:
     return parse_survey(text, name)
 
 
-def _write_csv(path: Path, rows: Iterator[tuple[Any, ...]]) -> int:
+def answer_distribution(script: dict[str, Any] | None, counts: dict[str, dict[str, int]]
+                        ) -> dict[str, dict[str, int]]:
+    """Per question (questionnaire order), every answer of its closed set with its count
+    (0 included), then any other label recorded (the unrecognised marker); questions the
+    questionnaire does not list come last."""
+    shown_answers: dict[str, dict[str, int]] = {}
+    for question in (script or {}).get("questions", []):
+        given = counts.get(question["id"], {})
+        row = {answer: given.get(answer, 0) for answer in question["answers"]}
+        row.update({k: v for k, v in given.items() if k not in row})
+        shown_answers[question["id"]] = row
+    for question, given in counts.items():
+        shown_answers.setdefault(question, dict(given))
+    return shown_answers
+
+
+def _question_text(script: dict[str, Any] | None, question_id: str) -> str:
+    for question in (script or {}).get("questions", []):
+        if question["id"] == question_id:
+            return str(question["text"])
+    return ""
+
+
+def _sleep(seconds: float) -> bool:
+    import time
+
+    time.sleep(seconds)
+    return False
+
+
+def _export_path(file: str | Path) -> Path:
+    path = Path(file)
+    if path.suffix.lower() not in FORMATS:
+        raise InvalidInput("file", "导出文件应为 .csv 或 .xlsx", "the export file must be .csv or .xlsx")
+    return path
+
+
+def _write(path: Path, header: tuple[str, ...], rows: Iterable[tuple[Any, ...]],
+           sheet: str) -> int:
+    """`header` and `rows` as CSV or XLSX by `path`'s suffix; returns the rows written."""
+    try:
+        if path.suffix.lower() == ".xlsx":
+            return _write_xlsx(path, header, rows, sheet)
+        return _write_csv(path, header, rows)
+    except OSError as error:
+        raise InvalidInput("file", f"无法写入导出文件：{shown(error, 200)}",
+                           f"cannot write the export file: {shown(error, 200)}") from None
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> int:
     count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(EXPORT_HEADER)
+        writer.writerow(header)
         for row in rows:
             writer.writerow(row)
             count += 1
     return count
 
 
-def _write_xlsx(path: Path, rows: Iterator[tuple[Any, ...]]) -> int:
+def _write_xlsx(path: Path, header: tuple[str, ...], rows: Iterable[tuple[Any, ...]],
+                title: str) -> int:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)  # streams rows: memory stays flat
-    sheet = book.create_sheet("外呼结果")
-    sheet.append(list(EXPORT_HEADER))
+    sheet = book.create_sheet(title)
+    sheet.append(list(header))
     count = 0
     for row in rows:
         sheet.append(list(row))

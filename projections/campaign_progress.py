@@ -2,7 +2,13 @@
 (what the scheduler asks for due contacts and `campaign status` shows). Folded from the
 Campaign and Contact events; rebuildable from position 0 like every read model.
 
-Nothing personal is kept here: contacts appear by reference and number only.
+Survey answers (Contact.Answered: the question's id and the answer's label, or the marker
+of an answer not recognised) are kept per contact and question, the latest one counting,
+so a contact answering the same question again in a retried call is counted once; the
+distribution per question is kept alongside.
+
+Nothing personal is kept here: contacts appear by reference and number only (no
+transcript either: what a citizen said may name them).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ if TYPE_CHECKING:
 CAMPAIGNS = "rexian_campaigns"
 CONTACTS = "rexian_campaign_contacts"
 OUTCOMES = "rexian_campaign_outcomes"
+ANSWERS = "rexian_campaign_answers"  # campaign, question, answer -> contacts
+CONTACT_ANSWERS = "rexian_campaign_contact_answers"  # contact, question -> its answer
 _MINUTE = timedelta(minutes=1)
 # Events are told apart by their class's module and name: every engine registers this read
 # model, and importing the campaign aggregates would cost each CLI start-up ~30 ms (the
@@ -55,9 +63,15 @@ class CampaignProgress:
         cur.execute(f"CREATE TABLE IF NOT EXISTS {OUTCOMES} (campaign_id TEXT NOT NULL, "
                     "outcome TEXT NOT NULL, calls INTEGER NOT NULL, "
                     "PRIMARY KEY (campaign_id, outcome))")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {ANSWERS} (campaign_id TEXT NOT NULL, "
+                    "question TEXT NOT NULL, answer TEXT NOT NULL, contacts INTEGER NOT NULL, "
+                    "PRIMARY KEY (campaign_id, question, answer))")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {CONTACT_ANSWERS} (contact_id TEXT NOT NULL, "
+                    "question TEXT NOT NULL, campaign_id TEXT NOT NULL, answer TEXT NOT NULL, "
+                    "answered_at TEXT NOT NULL, PRIMARY KEY (contact_id, question))")
 
     def drop_tables(self, cur: Cursor) -> None:
-        for table in (CAMPAIGNS, CONTACTS, OUTCOMES):
+        for table in (CAMPAIGNS, CONTACTS, OUTCOMES, ANSWERS, CONTACT_ANSWERS):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
@@ -123,6 +137,27 @@ class CampaignProgress:
         elif kind == "Finished":
             cur.execute(f"UPDATE {CONTACTS} SET state = ?, flag = ? WHERE oid = ?",
                         (event.state, event.flag, oid))
+        elif kind == "Answered":
+            _answered(cur, oid, str(event.question), str(event.answer),
+                      utc_text(event.timestamp) or "")
+
+
+def _answered(cur: Cursor, oid: str, question: str, answer: str, at: str) -> None:
+    """The contact's answer to `question` is now `answer` (a repeat replaces the last)."""
+    contact, campaign = cur.execute(f"SELECT contact_id, campaign_id FROM {CONTACTS} "
+                                    "WHERE oid = ?", (oid,)).fetchone()
+    before = cur.execute(f"SELECT answer FROM {CONTACT_ANSWERS} WHERE contact_id = ? "
+                         "AND question = ?", (contact, question)).fetchone()
+    if before is not None:
+        cur.execute(f"UPDATE {ANSWERS} SET contacts = contacts - 1 WHERE campaign_id = ? "
+                    "AND question = ? AND answer = ?", (campaign, question, before[0]))
+    cur.execute(f"INSERT INTO {CONTACT_ANSWERS} (contact_id, question, campaign_id, answer, "
+                "answered_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (contact_id, question) "
+                "DO UPDATE SET answer = excluded.answer, answered_at = excluded.answered_at",
+                (contact, question, campaign, answer, at))
+    cur.execute(f"INSERT INTO {ANSWERS} (campaign_id, question, answer, contacts) "
+                "VALUES (?, ?, ?, 1) ON CONFLICT (campaign_id, question, answer) DO UPDATE "
+                f"SET contacts = {ANSWERS}.contacts + 1", (campaign, question, answer))
 
 
 # ----- queries (the scheduler, `campaign status`) -------------------------------------------
@@ -181,26 +216,70 @@ def progress(cur: Cursor, campaign: str) -> dict[str, Any] | None:
     states = dict(cur.execute(f"SELECT state, COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
                               "AND listed = 1 GROUP BY state", (campaign,)).fetchall())
     totals = cur.execute(f"SELECT COALESCE(SUM(attempts), 0), COUNT(CASE WHEN attempts > 0 "
-                         "THEN 1 END), COALESCE(SUM(connected), 0) FROM "
-                         f"{CONTACTS} WHERE campaign_id = ? AND listed = 1",
-                         (campaign,)).fetchone()
+                         "THEN 1 END), COALESCE(SUM(connected), 0), COUNT(CASE WHEN "
+                         f"connected > 0 THEN 1 END) FROM {CONTACTS} WHERE campaign_id = ? "
+                         "AND listed = 1", (campaign,)).fetchone()
     flags = dict(cur.execute(f"SELECT flag, COUNT(*) FROM {CONTACTS} WHERE campaign_id = ? "
                              "AND flag IS NOT NULL GROUP BY flag", (campaign,)).fetchall())
     outcomes = dict(cur.execute(f"SELECT outcome, calls FROM {OUTCOMES} WHERE campaign_id = ?",
                                 (campaign,)).fetchall())
-    reached = int(totals[1])
+    called = int(totals[1])
+    answered = cur.execute(f"SELECT COUNT(DISTINCT contact_id) FROM {CONTACT_ANSWERS} "
+                           "WHERE campaign_id = ?", (campaign,)).fetchone()[0]
     return {
         "campaign_id": campaign, "kind": row[2], "name": row[3], "state": row[0],
-        "contacts": int(row[1]), "dialled": int(totals[0]), "contacts_dialled": reached,
+        "contacts": int(row[1]), "dialled": int(totals[0]), "contacts_dialled": called,
         "connected": int(totals[2]),
-        "connect_rate": round(int(totals[2]) / reached, 4) if reached else None,
+        "connect_rate": round(int(totals[2]) / called, 4) if called else None,
+        # A person picked up (carrier announcements are recorded as 空号/停机/关机, not
+        # 已接通), and gave at least one survey answer.
+        "reached": int(totals[3]), "answered": int(answered),
         "completed": int(states.get(DONE, 0)), "in_progress": int(states.get(CALLING, 0)),
         "waiting": int(states.get(WAITING, 0)),
         "pending_retries": int(states.get(RETRY_PENDING, 0)),
         "flags": {k: int(v) for k, v in flags.items()},
         "outcomes": {k: int(v) for k, v in outcomes.items()},
-        "answers": {},
+        "answers": answer_counts(cur, campaign),
     }
+
+
+def answer_counts(cur: Cursor, campaign: str) -> dict[str, dict[str, int]]:
+    """question id -> answer -> contacts whose (latest) answer it is."""
+    counts: dict[str, dict[str, int]] = {}
+    for question, answer, contacts in cur.execute(
+            f"SELECT question, answer, contacts FROM {ANSWERS} WHERE campaign_id = ? "
+            "AND contacts > 0 ORDER BY question, answer", (campaign,)).fetchall():
+        counts.setdefault(question, {})[answer] = int(contacts)
+    return counts
+
+
+def contact_answers(cur: Cursor, contacts: list[str]) -> dict[str, dict[str, str]]:
+    """contact id -> question id -> its latest answer (for the export's columns)."""
+    if not contacts:
+        return {}
+    marks = ", ".join("?" for _ in contacts)
+    found: dict[str, dict[str, str]] = {}
+    for contact, question, answer in cur.execute(
+            f"SELECT contact_id, question, answer FROM {CONTACT_ANSWERS} WHERE contact_id "
+            f"IN ({marks})", contacts).fetchall():
+        found.setdefault(contact, {})[question] = answer
+    return found
+
+
+def answered_questions(cur: Cursor, campaign: str) -> list[str]:
+    """Question ids answered at least once in the campaign (sorted)."""
+    return [r[0] for r in cur.execute(f"SELECT DISTINCT question FROM {CONTACT_ANSWERS} "
+                                      "WHERE campaign_id = ? ORDER BY question",
+                                      (campaign,)).fetchall()]
+
+
+def flagged_contacts(cur: Cursor, campaign: str, after: int, limit: int
+                     ) -> list[tuple[int, str, str]]:
+    """(number, contact id, flag) of the campaign's flagged contacts, in file order."""
+    rows = cur.execute(f"SELECT number, contact_id, flag FROM {CONTACTS} WHERE campaign_id = ? "
+                       "AND listed = 1 AND flag IS NOT NULL AND number > ? ORDER BY number "
+                       "LIMIT ?", (campaign, after, limit)).fetchall()
+    return [(int(r[0]), r[1], r[2]) for r in rows]
 
 
 def open_contacts(cur: Cursor, campaign: str) -> int:

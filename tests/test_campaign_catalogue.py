@@ -21,7 +21,7 @@ from tools.cli import app
 IDS = [spec.name for spec in CATALOGUE]
 STABLE_NAMES = ("create_campaign", "import_contacts", "start_campaign", "pause_campaign",
                 "resume_campaign", "cancel_campaign", "campaign_status", "export_campaign",
-                "block_number")
+                "block_number", "campaign_flags")
 
 
 def test_command_names_are_stable() -> None:

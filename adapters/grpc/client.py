@@ -252,5 +252,11 @@ class RemoteEngine:
             request.by = by
         return report_dict(self._calls(self._calls.reports.GetReport, request))
 
+    def campaign_desk(self) -> Any:
+        """The campaign commands over CampaignService (adapters/grpc/campaign_client.py)."""
+        from adapters.grpc.campaign_client import RemoteCampaignDesk
+
+        return RemoteCampaignDesk(self.channel, self._calls.metadata, self._calls.timeout)
+
     def close(self) -> None:
         self.channel.close()

@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import Authenticator
 from adapters.grpc.calendar_service import CalendarService
-from adapters.grpc.campaign_service import Act, CampaignService
+from adapters.grpc.campaign_service import Act, CampaignService, Reveal
 from adapters.grpc.department import DepartmentFeedService
 from adapters.grpc.dispatch_service import DispatchService
 from adapters.grpc.feed import FeedHub
@@ -128,6 +128,19 @@ def _campaign_act(auth: Authenticator) -> Act:
     return act
 
 
+def _campaign_reveal(auth: Authenticator) -> Reveal:
+    """A campaign export or flag list unmasked: the token's identity may reveal and gave a
+    reason, recorded in the access log (domain/access/control.py AccessControl.reveal)."""
+
+    def reveal(context: grpc.ServicerContext, reason: str, campaign: str) -> None:
+        from adapters.campaigns import TARGET_CAMPAIGN
+
+        who = auth.identity(context, "reveal")
+        auth.access.reveal(who, reason=reason, target_kind=TARGET_CAMPAIGN, target=campaign)
+
+    return reveal
+
+
 @dataclass
 class GrpcServer:
     """A running server; `stop()` is graceful and idempotent."""
@@ -175,7 +188,7 @@ def serve_grpc(
     audit_grpc.add_AuditServiceServicer_to_server(AuditService(engine, auth), server)
     calendar_grpc.add_CalendarServiceServicer_to_server(CalendarService(engine, auth), server)
     campaign_grpc.add_CampaignServiceServicer_to_server(
-        CampaignService(engine, _campaign_act(auth)), server)
+        CampaignService(engine, _campaign_act(auth), _campaign_reveal(auth)), server)
     tel_grpc.add_TelephonyServiceServicer_to_server(TelephonyService(engine, auth), server)
     report_grpc.add_ReportServiceServicer_to_server(ReportService(engine, auth), server)
     dispatch_grpc.add_DispatchServiceServicer_to_server(DispatchService(engine, auth), server)

@@ -25,6 +25,12 @@ ROLE = "dispatcher"  # the centre's staff run campaigns
 ACTOR = "centre"
 
 _REASON = Field("reason", "text", "理由", "Reason (mandatory)")
+# Unmasked names and phones: only roles that may reveal (domain/access/permissions.toml),
+# with a reason, each reveal recorded in the access log before anything is written.
+_REVEAL = (Field("reveal", "flag", "显示个人信息", "Names and phones unmasked (roles that may "
+                 "reveal; recorded in the access log)", required=False),
+           Field("reason", "text", "查看理由", "Why you reveal them (mandatory with --reveal)",
+                 required=False, default=""))
 
 CATALOGUE: tuple[CommandSpec, ...] = (
     CommandSpec("create_campaign", "create", "CreateCampaign", "创建外呼任务",
@@ -79,13 +85,23 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                 "Progress: contacts, dialled, connected, completed, retries pending, flags, "
                 "answers.", ROLE, ACTOR, ()),
     CommandSpec("export_campaign", "export", "ExportCampaign", "导出结果",
-                "Export each contact's outcome as CSV/XLSX (personal data masked).",
-                ROLE, ACTOR, (Field("file", "file", "导出文件", "Output .csv or .xlsx"),)),
+                "Export each contact's outcome and answers (one column per survey question) "
+                "as CSV/XLSX; personal data masked unless --reveal.",
+                ROLE, ACTOR, (Field("file", "file", "导出文件", "Output .csv or .xlsx"),
+                              *_REVEAL)),
     CommandSpec("block_number", "block", "BlockNumber", "加入免打扰名单",
                 "Put a number on the do-not-call list (imports reject it).", ROLE, ACTOR, (
                     Field("phone", "text", "电话", "Mobile or landline with area code"),
                     _REASON,
                 ), ticket=False),
+    CommandSpec("campaign_flags", "flags", "ListCampaignFlags", "标记号码",
+                "The numbers flagged 空号/停机/… with the evidence, for the department that "
+                "published the list; --csv FILE also writes them (.csv or .xlsx); masked "
+                "unless --reveal.", ROLE, ACTOR, (
+                    Field("csv", "file", "导出文件", "Also write the list to FILE (.csv or "
+                          ".xlsx by its suffix)", required=False),
+                    *_REVEAL,
+                )),
 )
 
 BY_NAME: dict[str, CommandSpec] = {spec.name: spec for spec in CATALOGUE}

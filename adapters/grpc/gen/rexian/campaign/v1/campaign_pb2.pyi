@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignProgress(_message.Message):
-    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at")
+    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at", "reached", "answered")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -30,6 +30,8 @@ class CampaignProgress(_message.Message):
     OUTCOMES_FIELD_NUMBER: _ClassVar[int]
     ANSWERS_FIELD_NUMBER: _ClassVar[int]
     START_AT_FIELD_NUMBER: _ClassVar[int]
+    REACHED_FIELD_NUMBER: _ClassVar[int]
+    ANSWERED_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     kind: str
     name: str
@@ -47,7 +49,9 @@ class CampaignProgress(_message.Message):
     outcomes: _struct_pb2.Struct
     answers: _struct_pb2.Struct
     start_at: _timestamp_pb2.Timestamp
-    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reached: int
+    answered: int
+    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor")
@@ -196,24 +200,30 @@ class GetCampaignStatusResponse(_message.Message):
     def __init__(self, progress: _Optional[_Union[CampaignProgress, _Mapping]] = ...) -> None: ...
 
 class ExportCampaignRequest(_message.Message):
-    __slots__ = ("campaign_id", "file_name", "actor")
+    __slots__ = ("campaign_id", "file_name", "actor", "reveal", "reason")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     file_name: str
     actor: _common_pb2.Actor
-    def __init__(self, campaign_id: _Optional[str] = ..., file_name: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+    reveal: bool
+    reason: str
+    def __init__(self, campaign_id: _Optional[str] = ..., file_name: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., reveal: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ExportCampaignResponse(_message.Message):
-    __slots__ = ("campaign_id", "exported", "content")
+    __slots__ = ("campaign_id", "exported", "content", "revealed")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     EXPORTED_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     exported: int
     content: bytes
-    def __init__(self, campaign_id: _Optional[str] = ..., exported: _Optional[int] = ..., content: _Optional[bytes] = ...) -> None: ...
+    revealed: bool
+    def __init__(self, campaign_id: _Optional[str] = ..., exported: _Optional[int] = ..., content: _Optional[bytes] = ..., revealed: _Optional[bool] = ...) -> None: ...
 
 class BlockNumberRequest(_message.Message):
     __slots__ = ("phone", "reason", "actor")
@@ -232,3 +242,71 @@ class BlockNumberResponse(_message.Message):
     phone: str
     added: bool
     def __init__(self, phone: _Optional[str] = ..., added: _Optional[bool] = ...) -> None: ...
+
+class ListCampaignFlagsRequest(_message.Message):
+    __slots__ = ("campaign_id", "csv_name", "reveal", "reason", "actor")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    CSV_NAME_FIELD_NUMBER: _ClassVar[int]
+    REVEAL_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    csv_name: str
+    reveal: bool
+    reason: str
+    actor: _common_pb2.Actor
+    def __init__(self, campaign_id: _Optional[str] = ..., csv_name: _Optional[str] = ..., reveal: _Optional[bool] = ..., reason: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+
+class FlaggedNumber(_message.Message):
+    __slots__ = ("number", "contact_id", "name", "phone", "flag", "attempts", "detail", "flagged_at", "reason")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CONTACT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    FLAG_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    contact_id: str
+    name: str
+    phone: str
+    flag: str
+    attempts: int
+    detail: str
+    flagged_at: str
+    reason: str
+    def __init__(self, number: _Optional[int] = ..., contact_id: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ..., flag: _Optional[str] = ..., attempts: _Optional[int] = ..., detail: _Optional[str] = ..., flagged_at: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ListCampaignFlagsResponse(_message.Message):
+    __slots__ = ("campaign_id", "name", "state", "flags", "numbers", "revealed", "exported", "content")
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    FLAGS_FIELD_NUMBER: _ClassVar[int]
+    NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    REVEALED_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    name: str
+    state: str
+    flags: _struct_pb2.Struct
+    numbers: _containers.RepeatedCompositeFieldContainer[FlaggedNumber]
+    revealed: bool
+    exported: int
+    content: bytes
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., numbers: _Optional[_Iterable[_Union[FlaggedNumber, _Mapping]]] = ..., revealed: _Optional[bool] = ..., exported: _Optional[int] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class WatchCampaignRequest(_message.Message):
+    __slots__ = ("campaign_id",)
+    CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
+    campaign_id: str
+    def __init__(self, campaign_id: _Optional[str] = ...) -> None: ...
+
+class WatchCampaignResponse(_message.Message):
+    __slots__ = ("progress",)
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    progress: CampaignProgress
+    def __init__(self, progress: _Optional[_Union[CampaignProgress, _Mapping]] = ...) -> None: ...

@@ -80,6 +80,16 @@ class CampaignServiceStub:
                 request_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberRequest.SerializeToString,
                 response_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberResponse.FromString,
                 _registered_method=True)
+        self.ListCampaignFlags = channel.unary_unary(
+                '/rexian.campaign.v1.CampaignService/ListCampaignFlags',
+                request_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsRequest.SerializeToString,
+                response_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsResponse.FromString,
+                _registered_method=True)
+        self.WatchCampaign = channel.unary_stream(
+                '/rexian.campaign.v1.CampaignService/WatchCampaign',
+                request_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignRequest.SerializeToString,
+                response_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignResponse.FromString,
+                _registered_method=True)
 
 
 class CampaignServiceServicer:
@@ -137,7 +147,8 @@ class CampaignServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportCampaign(self, request, context):
-        """Each contact's outcome as CSV or XLSX, personal data masked.
+        """Each contact's outcome and answers as CSV or XLSX, personal data masked unless
+        reveal (roles that may reveal; logged).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -145,6 +156,21 @@ class CampaignServiceServicer:
 
     def BlockNumber(self, request, context):
         """Put a number on the do-not-call list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCampaignFlags(self, request, context):
+        """The flagged numbers (空号/停机/…), masked unless reveal; with csv_name also as a file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchCampaign(self, request, context):
+        """The campaign's progress now, then each change, until it is 已完成/已取消 or the
+        client cancels (the same operation as GetCampaignStatus).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -197,6 +223,16 @@ def add_CampaignServiceServicer_to_server(servicer, server):
                     servicer.BlockNumber,
                     request_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberRequest.FromString,
                     response_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberResponse.SerializeToString,
+            ),
+            'ListCampaignFlags': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCampaignFlags,
+                    request_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsRequest.FromString,
+                    response_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsResponse.SerializeToString,
+            ),
+            'WatchCampaign': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchCampaign,
+                    request_deserializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignRequest.FromString,
+                    response_serializer=rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -443,6 +479,60 @@ class CampaignService:
             '/rexian.campaign.v1.CampaignService/BlockNumber',
             rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberRequest.SerializeToString,
             rexian_dot_campaign_dot_v1_dot_campaign__pb2.BlockNumberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCampaignFlags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rexian.campaign.v1.CampaignService/ListCampaignFlags',
+            rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsRequest.SerializeToString,
+            rexian_dot_campaign_dot_v1_dot_campaign__pb2.ListCampaignFlagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchCampaign(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rexian.campaign.v1.CampaignService/WatchCampaign',
+            rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignRequest.SerializeToString,
+            rexian_dot_campaign_dot_v1_dot_campaign__pb2.WatchCampaignResponse.FromString,
             options,
             channel_credentials,
             insecure,
