@@ -14,6 +14,7 @@ import threading
 import time
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -61,9 +62,9 @@ class AutoDispatch:
         return top
 
 
-def load_auto_dispatch(path: str | Path | None = None) -> AutoDispatch:
-    """The policy from `path`, $REXIAN_DISPATCH_FILE or config/dispatch.toml; a bad key or
-    value is refused naming it."""
+def _policy(path: str | Path | None) -> tuple[dict[str, Any], Any]:
+    """The policy file's TOML (`path`, $REXIAN_DISPATCH_FILE or config/dispatch.toml) and
+    a maker of refusals naming it."""
     file = Path(path or os.environ.get("REXIAN_DISPATCH_FILE") or POLICY_FILE)
 
     def bad(zh: str, en: str) -> InvalidInput:
@@ -77,10 +78,24 @@ def load_auto_dispatch(path: str | Path | None = None) -> AutoDispatch:
                   ) from None
     except tomllib.TOMLDecodeError as error:
         raise bad(f"格式错误：{shown(error, 100)}", f"malformed: {shown(error, 100)}") from None
-    section = data.get("auto_dispatch", {})
-    unknown = sorted(set(section) - {"enabled", "threshold", "margin", "categories"})
+    return data, bad
+
+
+def _section(data: dict[str, Any], name: str, keys: set[str], bad: Any) -> dict[str, Any]:
+    section = data.get(name, {})
+    unknown = sorted(set(section) - keys) if isinstance(section, dict) else []
     if not isinstance(section, dict) or unknown:
-        raise bad(f"未知的键：{'、'.join(unknown)}", f"unknown key(s): {', '.join(unknown)}")
+        raise bad(f"[{name}] 未知的键：{'、'.join(unknown)}",
+                  f"[{name}] unknown key(s): {', '.join(unknown)}")
+    return section
+
+
+def load_auto_dispatch(path: str | Path | None = None) -> AutoDispatch:
+    """The policy from `path`, $REXIAN_DISPATCH_FILE or config/dispatch.toml; a bad key or
+    value is refused naming it."""
+    data, bad = _policy(path)
+    section = _section(data, "auto_dispatch", {"enabled", "threshold", "margin", "categories"},
+                       bad)
     policy = AutoDispatch()
     enabled = section.get("enabled", policy.enabled)
     threshold = section.get("threshold", policy.threshold)
@@ -95,6 +110,17 @@ def load_auto_dispatch(path: str | Path | None = None) -> AutoDispatch:
         raise bad(f"categories 应为诉求类别的列表（{'、'.join(CATEGORIES)}）",
                   f"categories must be a list of {', '.join(CATEGORIES)}")
     return AutoDispatch(enabled, float(threshold), float(margin), tuple(categories))
+
+
+def load_retraining_hours(path: str | Path | None = None) -> float:
+    """[retraining] every_hours of the policy file: how often `rexian serve` continues the
+    model on the new dispatch history (0: never); a bad value is refused naming it."""
+    data, bad = _policy(path)
+    hours = _section(data, "retraining", {"every_hours"}, bad).get("every_hours", 24.0)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= 8760:
+        raise bad("every_hours 应为 0 到 8760 之间的小时数",
+                  "every_hours must be a number of hours from 0 to 8760")
+    return float(hours)
 
 
 class NoEvidence(InvalidInput):
@@ -306,3 +332,82 @@ def desk(engine: Engine) -> DispatchDesk:
         found = DispatchDesk(engine)
         engine._dispatch_desk = found  # type: ignore[attr-defined]
     return found
+
+
+RETRAIN_ACTOR = Actor("system", "dispatch-retrainer")
+IDLE_RECHECK_HOURS = 1.0  # after finding no new history: look again this much later
+
+
+class RetrainSchedule:
+    """Incremental retraining inside `rexian serve`: once the newest stored model is
+    `every_hours` old (config/dispatch.toml [retraining], 24 by default, 0 never), the model
+    is continued on the orders dispatched or returned since it was trained, as `rexian
+    suggest train --incremental` does, by the actor system:dispatch-retrainer, and stored
+    beside the others (so every process of the store answers with it, and a restarted serve
+    knows when the last one was made). No new history: nothing is stored, and it looks again
+    an hour later. The first model is a person's decision (`rexian suggest train`).
+
+    `poll()` (each turn of serve's loop) trains in a thread of its own, so deadline ticks
+    never wait for a training; `run_once()` trains in the caller's thread."""
+
+    def __init__(self, engine: Engine, every_hours: float | None = None) -> None:
+        self.desk = desk(engine)
+        self.every_hours = load_retraining_hours() if every_hours is None else every_hours
+        self._idle_until: float | None = None
+        self._thread: threading.Thread | None = None
+        self.last: dict[str, Any] | None = None  # the last training it did
+        self._report: str | None = None  # what poll() has to say about the last training
+
+    def _due(self) -> tuple[bool, float]:
+        now = self.desk.engine.service.now().timestamp()
+        if self.every_hours <= 0 or (self._idle_until is not None and now < self._idle_until):
+            return False, now
+        with self.desk.engine.db.transaction(immediate=False) as cur:
+            head = cur.execute(f"SELECT trained_at FROM {MODELS} ORDER BY id DESC LIMIT 1"
+                               ).fetchone()
+        if head is None:
+            return False, now
+        trained = datetime.fromisoformat(str(head[0])).timestamp()
+        return now - trained >= self.every_hours * 3600, now
+
+    def run_once(self) -> dict[str, Any] | None:
+        """Continue the model if it is due and the history grew; what `train` said, or None."""
+        due, now = self._due()
+        if not due:
+            return None
+        current = self.desk._training()
+        if current is None:  # a model of an older layout: `suggest train` makes a new one
+            return None
+        if not self.desk.history(current[1])[0]:
+            self._idle_until = now + min(self.every_hours, IDLE_RECHECK_HOURS) * 3600
+            return None
+        self._idle_until = None
+        self.last = self.desk.train(actor=RETRAIN_ACTOR, incremental=True)
+        return self.last
+
+    def _run(self) -> None:
+        try:
+            done = self.run_once()
+        except DomainError as error:  # said by serve's loop, tried again next interval
+            self._report = f"dispatch model: 错误 / error: {error}"
+            return
+        if done is not None:
+            self._report = (f"dispatch model {done['model']}: continued on {done['new_orders']}"
+                            f" new orders ({done['orders']} in all, {done['seconds']} s)")
+
+    def poll(self) -> str | None:
+        """Start a training in the background when one is due (and none is running); a
+        line about a training that finished since the last poll, if one did."""
+        report, self._report = self._report, None
+        if self._thread is not None and self._thread.is_alive():
+            return report
+        if self._due()[0]:
+            self._thread = threading.Thread(target=self._run, name="rexian-retrain",
+                                            daemon=True)
+            self._thread.start()
+        return report
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Let a training in progress finish (serve's shutdown; tests)."""
+        if self._thread is not None:
+            self._thread.join(timeout)

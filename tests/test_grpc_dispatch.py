@@ -1,11 +1,14 @@
 """DispatchService: the suggestions, training and catalogue of `rexian suggest` / `rexian
 catalogue` over gRPC, on SQLite and PostgreSQL (the model is stored in the store); bad input
-INVALID_ARGUMENT naming it, no token UNAUTHENTICATED, a unit's token PERMISSION_DENIED."""
+INVALID_ARGUMENT naming it, no token UNAUTHENTICATED, a unit's token PERMISSION_DENIED.
+TicketService.Intake's reply carries what `rexian intake --json` does: the suggestions, the
+candidate duplicates (merged in one step) and the optional auto-dispatch."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import grpc
 import pytest
@@ -15,6 +18,8 @@ from adapters.bootstrap import build_engine
 from adapters.dispatch import desk
 from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2 as dispatch_pb
 from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2_grpc as dispatch_grpc
+from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
+from domain.values import Actor
 from tests.conftest import SimClock
 from tests.test_dispatch_suggest import dispatched, history_from_corpus, intake
 from tests.test_grpc_support import CENTRE_TOKEN, Running, running_fixture
@@ -65,6 +70,52 @@ def test_catalogue_training_and_suggestions(running: Running) -> None:
     order = stub.SuggestForOrder(dispatch_pb.SuggestForOrderRequest(ticket_no=ticket),
                                  metadata=centre)
     assert order.ticket_no == ticket and order.suggestions[0].dept == "区人社局"
+
+
+def test_grpc_intake_carries_suggestions_duplicates_and_the_auto_dispatch(
+        running: Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine, t, centre = running.engine, running.tickets, running.centre
+
+    def take(content: str, phone: str) -> ticket_pb.IntakeResponse:
+        reply: ticket_pb.IntakeResponse = t.Intake(ticket_pb.IntakeRequest(
+            channel="电话", category="投诉", urgency="一般", region="甬江区东湖街道",
+            content=content, caller_name="张三", caller_phone=phone), metadata=centre)
+        return reply
+
+    bare = take("幸福里小区门口的路灯坏了好几天，晚上黑漆漆的", "13800138000")
+    assert not bare.dispatch_suggestions and not bare.duplicate_candidates  # no catalogue
+    assert not bare.HasField("auto_dispatched") and not bare.HasField("mass_complaint")
+    desk(engine).import_catalogue(CATALOGUE, actor=Actor("admin", "ops"))
+    first = take("楼下饭店油烟太大，烧烤油烟熏人，窗户都不敢开", "13800138001")
+    no = first.ticket.ticket_no
+    expected = desk(engine).suggest_order(no)["suggestions"]
+    assert [(s.dept, round(s.score, 6), s.reason) for s in first.dispatch_suggestions] == [
+        (s["dept"], round(s["score"], 6), s["reason"]) for s in expected]
+    assert first.dispatch_suggestions[0].dept == "区城管局"
+    assert "YJ049" in first.dispatch_suggestions[0].reason
+    assert first.ticket.state == "已受理" and not first.HasField("auto_dispatched")
+    again = take("楼下那家饭店烧烤油烟太大了，熏得人受不了", "13800138002")
+    candidate = again.duplicate_candidates[0]
+    assert candidate.ticket_no == no and candidate.score >= 0.22 and not candidate.same_citizen
+    merge = candidate.merge.split()
+    assert merge[:5] == ["rexian", "merge", again.ticket.ticket_no, "--into", no]
+    merged = t.Merge(ticket_pb.MergeRequest(ticket_no=merge[2], into=merge[4],
+                                            reason=merge[6]), metadata=centre)  # 并单, one step
+    assert merged.ticket.state == "已合并"
+    # The auto-dispatch policy applies to gRPC intakes too (robot actor, suggestion recorded).
+    policy = tmp_path / "dispatch.toml"
+    policy.write_text("[auto_dispatch]\nenabled = true\nthreshold = 0.3\nmargin = 0.1\n",
+                      encoding="utf-8")
+    monkeypatch.setenv("REXIAN_DISPATCH_FILE", str(policy))
+    auto = take("和平路上的店家油烟直排，烧烤油烟很大", "13800138003")
+    assert auto.auto_dispatched == auto.dispatch_suggestions[0].dept == "区城管局"
+    assert auto.ticket.state == "已派单" and auto.ticket.department == "区城管局"
+    events = engine.service.history(auto.ticket.ticket_no)["events"]
+    assert [e["type"] for e in events[-2:]] == ["DispatchSuggested", "Dispatched"]
+    assert events[-1]["actor"] == {"role": "robot", "id": "auto-dispatch"}
+    policy.write_text("[auto_dispatch]\nenabled = 1\n", encoding="utf-8")
+    spoilt = take("和平路上的店家油烟直排", "13800138004")  # reported; the order stays
+    assert "enabled" in spoilt.dispatch_advice_error.en and spoilt.ticket.state == "已受理"
 
 
 def test_bad_requests_and_callers_are_refused(running: Running) -> None:

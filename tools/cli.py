@@ -319,13 +319,10 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
             actor = ctx_of(ctx).actor()
             number = engine.service.execute(spec.name, ticket, actor=actor, **values)
             view = engine.service.show(number)
-            if spec.name == "intake" and not ctx_of(ctx).grpc:  # 并单建议, 群诉预警
-                from adapters.duplicates import intake_advice
+            if spec.name == "intake" and not ctx_of(ctx).grpc:  # 并单建议, 智能派单
+                from adapters.intake_advice import intake_advice
 
-                view.update(intake_advice(engine, number))
-                from adapters.dispatch import intake_advice as dispatch_advice  # 智能派单
-
-                view.update(dispatch_advice(engine, number))
+                view = intake_advice(engine, number)
             return view
 
         run(ctx, as_json, action, order_line, operation=spec.name, dept=given.get("dept"))
@@ -568,6 +565,9 @@ def serve(
                 raise InvalidInput("tls", "TLS 需要同时提供 --tls-cert 和 --tls-key",
                                    "TLS needs both --tls-cert and --tls-key")
             tls = ServerTls.from_files(tls_cert, tls_key, tls_client_ca)
+        from adapters.dispatch import RetrainSchedule  # the dispatch model, continued
+
+        retrain = RetrainSchedule(engine)  # a bad config/dispatch.toml: exit 2 here
         server, port = serve_grpc(engine, grpc_address, tls=tls)
         console = None
         if http:
@@ -614,6 +614,8 @@ def serve(
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
     typer.echo(f"Callback robot: dialling via {gateway} (callbacks, reminders, campaigns; "
                f"call claims {call_lease:g} s)" if gateway else "Callback robot: off")
+    typer.echo(f"Dispatch model: continued incrementally every {retrain.every_hours:g} h"
+               if retrain.every_hours else "Dispatch model: retraining off")
     typer.echo("Ctrl-C to stop.", err=False)
     try:
         while True:
@@ -622,6 +624,9 @@ def serve(
                 typer.echo(f"tick: {counts}")
             if dialler is not None:
                 dial_due(engine, dialler)
+            said = retrain.poll()
+            if said:
+                typer.echo(said)
             try:  # with no calls, campaigns still begin, complete and lose expired claims
                 counts = (campaign_caller.tick() if dialler is not None  # the places left
                           else campaign_desk(engine).tick(lease_s=call_lease))

@@ -63,6 +63,35 @@ def request_value(request: Message, spec_field: Field) -> Any:
     return value
 
 
+def intake_response(advice: dict[str, Any]) -> ticket_pb.IntakeResponse:
+    """IntakeResponse from adapters/intake_advice.py's view: the order, its dispatch
+    suggestions (智能派单) and candidate duplicates (并单建议), what the auto-dispatch and
+    the 群诉预警 detector did."""
+    from adapters.grpc.dispatch_service import suggestion_messages
+
+    response = ticket_pb.IntakeResponse(
+        ticket=ticket_message(advice),
+        dispatch_suggestions=suggestion_messages(advice["dispatch_suggestions"]))
+    for c in advice["duplicate_candidates"]:
+        candidate = response.duplicate_candidates.add(
+            ticket_no=c["ticket_no"], score=c["score"], state=c["state"], content=c["content"],
+            same_citizen=c["same_citizen"], created_at=convert.to_timestamp(c["created_at"]))
+        for name in ("mass_complaint", "merge"):
+            if c[name] is not None:
+                setattr(candidate, name, c[name])
+    if advice["auto_dispatched"] is not None:
+        response.auto_dispatched = advice["auto_dispatched"]
+    mass = advice["mass_complaint"]
+    if mass is not None:
+        response.mass_complaint.CopyFrom(ticket_pb.MassComplaintNotice(
+            alert=mass["alert"], action=mass["action"], members=mass["members"],
+            citizens=mass["citizens"]))
+    error = advice.get("dispatch_advice_error")
+    if error is not None:
+        response.dispatch_advice_error.CopyFrom(ticket_pb.AdviceError(**error))
+    return response
+
+
 def _lifecycle_rpc(spec: CommandSpec) -> Any:
     """The TicketService method of one catalogue entry: actor, fields, execute, the order."""
     response_class = getattr(ticket_pb, f"{spec.rpc}Response")
@@ -73,6 +102,10 @@ def _lifecycle_rpc(spec: CommandSpec) -> Any:
         values = {f.name: request_value(request, f) for f in spec.fields}
         ticket = _required_ticket(request.ticket_no) if spec.ticket else None
         number = self.service.execute(spec.name, ticket, actor=actor, **values)
+        if spec.name == "intake":  # what intake shows an agent, as the CLI's intake JSON
+            from adapters.intake_advice import intake_advice
+
+            return intake_response(intake_advice(self.engine, number))
         return response_class(ticket=self._view(number))
 
     method.__name__ = method.__qualname__ = spec.rpc

@@ -2,6 +2,7 @@ import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from adapters.grpc.gen.rexian.common.v1 import common_pb2 as _common_pb2
+from adapters.grpc.gen.rexian.dispatch.v1 import dispatch_service_pb2 as _dispatch_service_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -31,10 +32,60 @@ class IntakeRequest(_message.Message):
     def __init__(self, channel: _Optional[str] = ..., category: _Optional[str] = ..., urgency: _Optional[str] = ..., region: _Optional[str] = ..., content: _Optional[str] = ..., caller_name: _Optional[str] = ..., caller_phone: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
 
 class IntakeResponse(_message.Message):
-    __slots__ = ("ticket",)
+    __slots__ = ("ticket", "dispatch_suggestions", "auto_dispatched", "duplicate_candidates", "mass_complaint", "dispatch_advice_error")
     TICKET_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_SUGGESTIONS_FIELD_NUMBER: _ClassVar[int]
+    AUTO_DISPATCHED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_CANDIDATES_FIELD_NUMBER: _ClassVar[int]
+    MASS_COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    DISPATCH_ADVICE_ERROR_FIELD_NUMBER: _ClassVar[int]
     ticket: _common_pb2.Ticket
-    def __init__(self, ticket: _Optional[_Union[_common_pb2.Ticket, _Mapping]] = ...) -> None: ...
+    dispatch_suggestions: _containers.RepeatedCompositeFieldContainer[_dispatch_service_pb2.Suggestion]
+    auto_dispatched: str
+    duplicate_candidates: _containers.RepeatedCompositeFieldContainer[DuplicateCandidate]
+    mass_complaint: MassComplaintNotice
+    dispatch_advice_error: AdviceError
+    def __init__(self, ticket: _Optional[_Union[_common_pb2.Ticket, _Mapping]] = ..., dispatch_suggestions: _Optional[_Iterable[_Union[_dispatch_service_pb2.Suggestion, _Mapping]]] = ..., auto_dispatched: _Optional[str] = ..., duplicate_candidates: _Optional[_Iterable[_Union[DuplicateCandidate, _Mapping]]] = ..., mass_complaint: _Optional[_Union[MassComplaintNotice, _Mapping]] = ..., dispatch_advice_error: _Optional[_Union[AdviceError, _Mapping]] = ...) -> None: ...
+
+class DuplicateCandidate(_message.Message):
+    __slots__ = ("ticket_no", "score", "state", "created_at", "content", "same_citizen", "mass_complaint", "merge")
+    TICKET_NO_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    SAME_CITIZEN_FIELD_NUMBER: _ClassVar[int]
+    MASS_COMPLAINT_FIELD_NUMBER: _ClassVar[int]
+    MERGE_FIELD_NUMBER: _ClassVar[int]
+    ticket_no: str
+    score: float
+    state: str
+    created_at: _timestamp_pb2.Timestamp
+    content: str
+    same_citizen: bool
+    mass_complaint: str
+    merge: str
+    def __init__(self, ticket_no: _Optional[str] = ..., score: _Optional[float] = ..., state: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., content: _Optional[str] = ..., same_citizen: _Optional[bool] = ..., mass_complaint: _Optional[str] = ..., merge: _Optional[str] = ...) -> None: ...
+
+class MassComplaintNotice(_message.Message):
+    __slots__ = ("alert", "action", "members", "citizens")
+    ALERT_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    CITIZENS_FIELD_NUMBER: _ClassVar[int]
+    alert: str
+    action: str
+    members: int
+    citizens: int
+    def __init__(self, alert: _Optional[str] = ..., action: _Optional[str] = ..., members: _Optional[int] = ..., citizens: _Optional[int] = ...) -> None: ...
+
+class AdviceError(_message.Message):
+    __slots__ = ("zh", "en")
+    ZH_FIELD_NUMBER: _ClassVar[int]
+    EN_FIELD_NUMBER: _ClassVar[int]
+    zh: str
+    en: str
+    def __init__(self, zh: _Optional[str] = ..., en: _Optional[str] = ...) -> None: ...
 
 class AnswerRequest(_message.Message):
     __slots__ = ("ticket_no", "reply", "actor")
