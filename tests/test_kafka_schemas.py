@@ -66,7 +66,7 @@ def sample_envelope(**changes: Any) -> dict[str, Any]:
 
 def test_schema_files_parse_and_round_trip() -> None:
     assert sorted(p.name for p in SCHEMA_DIR.glob("*.avsc")) == [
-        "telephony_event.avsc", "workorder_event.avsc"]
+        "campaign_event.avsc", "telephony_event.avsc", "workorder_event.avsc"]
     record = sample_envelope()
     back = decode(workorder_schema(), encode(workorder_schema(), record))
     assert back["occurred_at"] == record["occurred_at"]

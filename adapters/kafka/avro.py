@@ -1,4 +1,4 @@
-"""Avro encoding of the two Kafka record types, with the schemas kept in `schemas/*.avsc`.
+"""Avro encoding of the Kafka record types, with the schemas kept in `schemas/*.avsc`.
 
 Values are schemaless Avro (no container header, no registry): producer and consumer
 agree on the writer schema by its full name and version (the `schema` header). A reader
@@ -46,6 +46,11 @@ def raw_schema(filename: str) -> dict[str, Any]:
 @cache
 def _parsed(filename: str) -> Any:
     return parse_schema(raw_schema(filename))
+
+
+def parsed_schema(filename: str) -> Any:
+    """The parsed schema of `schemas/<filename>` (read once)."""
+    return _parsed(filename)
 
 
 def workorder_schema() -> Any:
@@ -96,11 +101,12 @@ _PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
                                     default=_json_default)
 
 
-def payload_json(event: Any) -> str:
+def payload_json(event: Any, leave_out: frozenset[str] = frozenset()) -> str:
     """The event's own fields as compact JSON (in the event's field order), without
-    bookkeeping or personal data."""
+    bookkeeping or personal data (nor the fields in `leave_out`)."""
+    excluded = _EXCLUDED | leave_out if leave_out else _EXCLUDED
     return _PAYLOAD_ENCODER.encode(
-        {k: v for k, v in event.__dict__.items() if k not in _EXCLUDED})
+        {k: v for k, v in event.__dict__.items() if k not in excluded})
 
 
 _HEX = "0123456789abcdef"
@@ -113,8 +119,10 @@ def event_id_text(originator_id: str, version: int) -> str:
     return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_HEX[(int(h[16], 16) & 3) | 8]}{h[17:20]}-{h[20:32]}"
 
 
-def envelope(event: Any, position: int, ticket_no: str | None) -> dict[str, Any]:
-    """The Avro envelope (WorkOrderEvent) for a decoded domain event at `position`.
+def envelope(event: Any, position: int, ticket_no: str | None,
+             leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The Avro envelope (WorkOrderEvent) for a decoded domain event at `position`
+    (`leave_out`: payload fields not published, see payload_json).
 
     `ticket_no` uses fastavro's tuple notation for the union branch (cheaper than
     letting fastavro try each branch); readers get a plain str or None.
@@ -132,6 +140,6 @@ def envelope(event: Any, position: int, ticket_no: str | None) -> dict[str, Any]
         "occurred_at": state["timestamp"],
         "actor_role": state.get("actor_role") or "",
         "actor_id": state.get("actor_id") or "",
-        "payload_json": payload_json(event),
+        "payload_json": payload_json(event, leave_out),
         "schema_version": ENVELOPE_VERSION,
     }

@@ -2,7 +2,9 @@
 
 At-least-once, crash-safe: the relay's position (the last notification id known to be
 in Kafka) lives in `rexian_relay_position` in the engine's own database. Batches are
-read after that position, encoded (key = ticket_no, Avro envelope, headers) and sent;
+read after that position, encoded (key = ticket_no, Avro envelope, headers; campaign and
+contact events go to their own topic, key = campaign id: adapters/kafka/campaign_records.py)
+and sent;
 the position moves past a batch only when every send of that batch and of all batches
 before it has been acknowledged by the broker (acks=all). When the relay has caught up
 it flushes the producer and commits the rest. A crash anywhere re-sends whatever was
@@ -48,6 +50,7 @@ from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
 from adapters.kafka import (
+    CAMPAIGN_TOPIC,
     HEADER_EVENT_ID,
     HEADER_EVENT_TYPE,
     HEADER_POSITION,
@@ -60,6 +63,7 @@ from adapters.kafka.avro import (
     schema_header,
     workorder_schema,
 )
+from adapters.kafka.campaign_records import CampaignRecords, is_campaign_event
 from adapters.kafka.topics import ensure_topics
 from adapters.sqldb import SqlDatabase, StoreConfig
 from domain.access.access_log import AccessEntry
@@ -73,7 +77,11 @@ DEFAULT_BATCH = 1000  # ~0.4 MB pickled: fits the widened pipe
 
 Headers = list[tuple[str, bytes]]
 Record = tuple[bytes, bytes, Headers]  # key, value, headers
-Outgoing = tuple[int | None, bytes, bytes, Headers]  # partition (None: producer picks), ...
+# Which topic a record goes to: the relay's own (work orders) or the campaign topic.
+MAIN: str | None = None
+CAMPAIGNS = "campaigns"
+# stream, partition (None: producer picks), key, value, headers
+Outgoing = tuple[str | None, int | None, bytes, bytes, Headers]
 
 
 class RelayPublishError(RuntimeError):
@@ -144,6 +152,7 @@ class RecordEncoder:
         self.max_entries = max_entries
         self._schema = workorder_schema()
         self._schema_header = (HEADER_SCHEMA, schema_header())
+        self.campaigns = CampaignRecords(app, max_entries)
         # originator id → (id text, ticket number or None, record key)
         self._aggregates: dict[UUID, tuple[str, str | None, bytes]] = {}
 
@@ -161,9 +170,19 @@ class RecordEncoder:
     def record_for(self, notification: Notification) -> Record | None:
         """The record, or None for an event that is not published: staff credentials and
         the access log are the centre's security records, not events for consumers."""
+        routed = self.routed(notification)
+        return None if routed is None else routed[1]
+
+    def routed(self, notification: Notification) -> tuple[str | None, Record] | None:
+        """(stream, record): MAIN for the relay's topic, CAMPAIGNS for the campaign topic."""
         event = self.app.mapper.to_domain_event(notification)
         if isinstance(event, UNPUBLISHED):
             return None
+        if is_campaign_event(event):
+            return CAMPAIGNS, self.campaigns.record(event, notification.id)
+        return MAIN, self._workorder_record(event, notification)
+
+    def _workorder_record(self, event: Any, notification: Notification) -> Record:
         _oid_text, ticket_no, key = self._aggregate(event)
         record = envelope(event, notification.id, ticket_no)
         value = encode(self._schema, record)
@@ -225,13 +244,15 @@ def read_and_encode(app: Application, encoder: RecordEncoder, partitioner: KeyPa
         start=start, limit=limit, inclusive_of_start=False)
     if not batch:
         return None
-    record_for = encoder.record_for
+    routed = encoder.routed
     records: list[Outgoing] = []
     for notification in batch:
-        record = record_for(notification)
-        if record is not None:
-            key, value, headers = record
-            records.append((partitioner(key, partitions), key, value, headers))
+        found = routed(notification)
+        if found is not None:
+            stream, (key, value, headers) = found
+            # The campaign topic's partition count may differ: its producer places them.
+            partition = partitioner(key, partitions) if stream is MAIN else None
+            records.append((stream, partition, key, value, headers))
     return EncodedBatch(batch[-1].id, records)
 
 
@@ -402,6 +423,7 @@ class Relay:
         producer: KafkaProducer,
         *,
         topic: str = WORKORDER_TOPIC,
+        campaign_topic: str = CAMPAIGN_TOPIC,
         name: str = DEFAULT_RELAY,
         batch_size: int = DEFAULT_BATCH,
         source: BatchSource | None = None,
@@ -413,6 +435,7 @@ class Relay:
         self.db = db
         self.producer = producer
         self.topic = topic
+        self.topics = {MAIN: topic, CAMPAIGNS: campaign_topic}
         self.name = name
         self.source: BatchSource = source or InlineEncoding(app, batch_size)
         self.flush_timeout = flush_timeout
@@ -461,16 +484,16 @@ class Relay:
     def _publish(self, stop: threading.Event | None) -> int:
         start = self.position()
         send = self.producer.send
-        topic = self.topic
-        partitions = len(self.producer.partitions_for(topic) or ())
+        topics = self.topics
+        partitions = len(self.producer.partitions_for(self.topic) or ())
         pending: deque[tuple[int, int, list[Any]]] = deque()  # (last, count, futures)
         sent = 0
         while stop is None or not stop.is_set():
             batch = self.source.fetch(start, partitions)
             if batch is None:
                 break
-            futures = [send(topic, partition=p, key=k, value=v, headers=h)
-                       for p, k, v, h in batch.records]
+            futures = [send(topics[s], partition=p, key=k, value=v, headers=h)
+                       for s, p, k, v, h in batch.records]
             pending.append((batch.last, len(futures), futures))
             sent += len(futures)
             start = batch.last
@@ -550,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default=None, help="Store URL (default: REXIAN_DB or var/rexian.db)")
     parser.add_argument("--kafka", required=True, help="Bootstrap server HOST:PORT")
     parser.add_argument("--topic", default=WORKORDER_TOPIC)
+    parser.add_argument("--campaign-topic", default=CAMPAIGN_TOPIC)
     parser.add_argument("--name", default=DEFAULT_RELAY, help="Position row name")
     parser.add_argument("--partitions", type=int, default=3,
                         help="Partitions if the topic has to be created")
@@ -597,7 +621,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             source = (InlineEncoding(engine.service, args.batch_size) if args.inline_encoding
                       else ProcessEncoding(store_url(engine.config), args.batch_size))
             relay = Relay(engine.service, engine.db, producer, topic=args.topic,
-                          name=args.name, source=source,
+                          campaign_topic=args.campaign_topic, name=args.name, source=source,
                           before_commit=hold if args.hold_before_commit > 0 else None,
                           on_commit=progress)
             helper = (f" encoder-pid={source.helper_pid}"
@@ -617,7 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
               flush=True)
 
     try:
-        ensure_topics(args.kafka, {args.topic: args.partitions})
+        ensure_topics(args.kafka, {args.topic: args.partitions,
+                                   args.campaign_topic: args.partitions})
         if args.no_leader_lock:
             term(stop)
         else:

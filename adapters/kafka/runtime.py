@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from adapters.kafka import TELEPHONY_TOPIC, WORKORDER_TOPIC
+from adapters.kafka import CAMPAIGN_TOPIC, TELEPHONY_TOPIC, WORKORDER_TOPIC
 from adapters.kafka.relay import (
     DEFAULT_BATCH,
     DEFAULT_RELAY,
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class KafkaOptions:
     workorder_topic: str = WORKORDER_TOPIC
+    campaign_topic: str = CAMPAIGN_TOPIC
     telephony_topic: str = TELEPHONY_TOPIC
     group: str = DEFAULT_GROUP
     partitions: int = 3
@@ -80,7 +81,8 @@ class KafkaHandle:
             source = InlineEncoding(engine.service, options.batch_size)
             self.producer = make_producer(bootstrap, **options.producer_config)
             self.relay = Relay(engine.service, engine.db, self.producer,
-                               topic=options.workorder_topic, name=options.relay_name,
+                               topic=options.workorder_topic,
+                               campaign_topic=options.campaign_topic, name=options.relay_name,
                                source=source)
             if options.consume_telephony:
                 self.telephony = TelephonyConsumer.connect(
@@ -178,7 +180,7 @@ def start_kafka(engine: Any, bootstrap: str, options: KafkaOptions | None = None
         if not hasattr(opts, key):
             raise TypeError(f"unknown Kafka option {key!r}")
         setattr(opts, key, value)
-    topics = {opts.workorder_topic: opts.partitions}
+    topics = {opts.workorder_topic: opts.partitions, opts.campaign_topic: opts.partitions}
     if opts.consume_telephony:
         topics[opts.telephony_topic] = opts.partitions
     ensure_topics(bootstrap, topics)
