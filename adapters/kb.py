@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.kb_files import KbFile, read_kb_bytes, read_kb_file
-from adapters.kb_search import MIN_SCORE, Retriever, Vocabulary, answer
+from adapters.kb_search import Retriever, Vocabulary, answer, answers
 from domain.errors import InvalidInput
 from domain.histories import aggregate_history
 from domain.kb.article import KbArticle, article_id
@@ -84,8 +84,8 @@ class KbDesk:
 
     def search(self, text: str, *, limit: int = 5, on: date | None = None
                ) -> dict[str, Any]:
-        """The best articles for `text`, and the answer (the best, if it scores at least
-        MIN_SCORE; else None: nothing in the base answers it)."""
+        """The best articles for `text`, and the answer (the best, if it scores and covers
+        enough: kb_search.answers; else None: nothing in the base answers it)."""
         if not text.strip():
             raise InvalidInput("text", "请给出要查询的问题", "give the question to search for")
         if not 1 <= limit <= MAX_LIMIT:
@@ -93,7 +93,7 @@ class KbDesk:
                                f"--limit must be 1-{MAX_LIMIT}")
         day = on or self.today()
         hits = self.retriever(day).search(text[:MAX_QUERY], limit)
-        best = hits[0] if hits and hits[0].score >= MIN_SCORE else None
+        best = hits[0] if hits and answers(hits[0]) else None
         return {"query": text[:MAX_QUERY], "on": day.isoformat(),
                 "answer": answer(best) if best else None,
                 "hits": [answer(h) for h in hits]}

@@ -22,3 +22,22 @@ def test_small_run_counts_right_wrong_and_refusals(tmp_path: Path) -> None:
                 "none_refused"):
         assert 0.0 <= result[key] <= 1.0, key
     assert result["recall_at_5"] >= result["recall_at_1"]
+    assert set(result["weights"]) == {"bm25", "forms", "answer_bm25", "answer", "pinyin"}
+    assert 0.0 <= result["min_coverage"] <= 1.0 and 0.0 <= result["min_score"] <= 1.0
+    assert result["handoff_within_two"] == 1.0  # 楼下太吵了: a complaint, drafted for an agent
+
+
+def test_tune_chooses_on_train_only_and_cross_validates(tmp_path: Path) -> None:
+    questions = tmp_path / "q.csv"
+    rows = ["外地看病要备案吗,KB-YB-001,train", "在外地住院医保能用吗,KB-YB-001,train",
+            "门诊能报多少,KB-YB-002,train", "门诊报销比例多少,KB-YB-002,train",
+            "租房子能取公积金吗,KB-GJJ-002,train", "身份证掉了咋补,KB-HJ-001,train",
+            "楼下太吵了,NONE,train", "明天下雨吗,NONE,train",
+            "这句只在留出集里,KB-XX-999,heldout"]  # --tune reads the train rows only
+    questions.write_text("question,key,split\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = run(["--kb", str(SAMPLE), "--questions", str(questions), "--tune"])
+    assert result["tuned_on"] == "train" and result["articles"] == 5
+    assert set(result["weights"]) == {"bm25", "forms", "answer_bm25", "answer", "pinyin"}
+    assert result["train"]["recall_at_1"] >= 0.8  # a base of four articles
+    for key in ("recall_at_1", "recall_at_5", "answered_right", "none_refused"):
+        assert 0.0 <= result["cross_validated"][key] <= 1.0, key

@@ -9,8 +9,9 @@ questions the base cannot answer) is searched as the robot would on the day `--o
 
 - `recall_at_1`, `recall_at_5`: the labelled article is first / among the first five
   (answerable questions);
-- `answered_right`: the search's answer (the best hit, if it scores MIN_SCORE) is the
-  labelled article; `answered_wrong`: it is another article (a wrong answer spoken);
+- `answered_right`: the search's answer (the best hit, if it scores MIN_SCORE and covers
+  MIN_COVERAGE: adapters/kb_search.answers) is the labelled article; `answered_wrong`: it is
+  another article (a wrong answer spoken), over all questions;
 - `none_refused`: of the NONE questions, the share with no answer (nothing spoken);
 - `p95_ms`: search latency, each question once, after one warm-up search.
 
@@ -22,9 +23,13 @@ questions the base cannot answer) is searched as the robot would on the day `--o
   with the inbound prompt, then searched: `audio_recall_at_1`, `audio_recall_at_5`, and the
   recogniser's real-time factor.
 
-`--tune` searches the BM25 weight and MIN_SCORE on the **train** split only and prints the
-best pair (by answered_right minus twice answered_wrong, counting NONE questions answered
-as wrong); the held-out split is never used to choose anything.
+`--tune` chooses on the **train** split only, and prints: the signals' weights (by recall@1
+plus half recall@5), then MIN_SCORE and MIN_COVERAGE (by answered_right minus twice the wrong
+answers, a NONE question answered counting as wrong). It also cross-validates that choice
+over five folds of train grouped by article (chosen on four, measured on the fifth, whose
+articles' questions it never saw), so the printed `cross_validated` figures say how well the
+tuning carries to questions it did not choose on. The held-out split is never used to choose
+anything.
 """
 
 from __future__ import annotations
@@ -42,7 +47,15 @@ from typing import Any
 
 from adapters.bootstrap import build_engine
 from adapters.kb import KbDesk
-from adapters.kb_search import BM25_WEIGHT, MIN_SCORE, Retriever
+from adapters.kb_search import (
+    MIN_COVERAGE,
+    MIN_SCORE,
+    SIGNALS,
+    WEIGHTS,
+    Retriever,
+    Weights,
+    answers,
+)
 from domain.values import Actor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +80,8 @@ def read_questions(path: Path, split: str) -> list[Question]:
 
 
 def measure(retriever: Retriever, questions: Sequence[Question],
-            min_score: float = MIN_SCORE) -> dict[str, Any]:
+            min_score: float = MIN_SCORE, min_coverage: float = MIN_COVERAGE
+            ) -> dict[str, Any]:
     answerable = [q for q in questions if q.key != NONE]
     unanswerable = [q for q in questions if q.key == NONE]
     at1 = at5 = right = wrong = refused = 0
@@ -78,7 +92,7 @@ def measure(retriever: Retriever, questions: Sequence[Question],
         hits = retriever.search(q.text, 5)
         latencies.append(time.perf_counter() - began)
         keys = [h.article.key for h in hits]
-        answer = keys[0] if hits and hits[0].score >= min_score else None
+        answer = keys[0] if hits and answers(hits[0], min_score, min_coverage) else None
         if q.key == NONE:
             refused += answer is None
             wrong += answer is not None
@@ -153,21 +167,122 @@ def audio_recall(retriever: Retriever, questions: Sequence[Question], limit: int
             "asr_rtf": round(audio_s / total_s, 2) if total_s else None}
 
 
+WEIGHT_GRID: tuple[tuple[float, ...], ...] = ((0.2, 0.3, 0.4, 0.5, 0.6), (0.4, 0.5, 0.6),
+                                             (0.0, 0.1, 0.2, 0.3), (0.0, 0.1, 0.2),
+                                             (0.0, 0.1, 0.2, 0.3))  # SIGNALS' order
+SCORE_GRID = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5)
+COVERAGE_GRID = (0.0, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2)
+FOLDS = 5
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """Every question's signals (questions x SIGNALS x articles), coverage and label (the
+    labelled article's index, -1 for NONE): computed once, weighed many times."""
+    stacked: Any
+    coverage: Any
+    gold: Any
+
+
+def _signals(retriever: Retriever, questions: Sequence[Question]) -> _Signals:
+    import numpy as np
+
+    keys = [a.key for a in retriever.articles]
+    n = len(keys)
+    stacked, coverage = [], []
+    for q in questions:
+        found = retriever.signals(q.text)
+        if found is None:
+            found = (np.zeros((len(SIGNALS), n)), np.zeros(n))
+        stacked.append(found[0])
+        coverage.append(found[1])
+    gold = [keys.index(q.key) if q.key in keys else -1 for q in questions]
+    return _Signals(np.array(stacked), np.array(coverage), np.array(gold))
+
+
+def _ranked(data: _Signals, weights: tuple[float, ...], rows: Any) -> tuple[Any, Any]:
+    import numpy as np
+
+    w = np.array(weights, dtype=float) / sum(weights)
+    score = np.einsum("s,qsa->qa", w, data.stacked[rows])
+    return score, np.argsort(-score, axis=1, kind="stable")[:, :5]
+
+
+def _figures(data: _Signals, weights: tuple[float, ...], rows: Any, min_score: float,
+             min_coverage: float) -> dict[str, float]:
+    import numpy as np
+
+    score, top = _ranked(data, weights, rows)
+    gold = data.gold[rows]
+    known = gold >= 0
+    first = top[:, 0]
+    picked = np.arange(len(rows))
+    spoken = ((score[picked, first] >= min_score)
+              & (data.coverage[rows][picked, first] >= min_coverage))
+    n = max(1, int(known.sum()))
+    none = max(1, int((~known).sum()))
+    right = int((spoken & (first == gold)).sum())
+    wrong = int((spoken & (first != gold)).sum())
+    return {"recall_at_1": float((first == gold)[known].sum()) / n,
+            "recall_at_5": float((top == gold[:, None]).any(axis=1)[known].sum()) / n,
+            "answered_right": right / n, "answered_wrong": wrong / max(1, len(rows)),
+            "none_refused": float((~spoken & ~known).sum()) / none,
+            "objective": (right - 2 * wrong) / n}
+
+
+def _choose(data: _Signals, rows: Any) -> tuple[tuple[float, ...], float, float]:
+    """The weights best at ranking `rows`, then the thresholds best at answering them."""
+    import itertools
+
+    def ranking(w: tuple[float, ...]) -> float:
+        f = _figures(data, w, rows, 0.0, 0.0)
+        return f["recall_at_1"] + 0.5 * f["recall_at_5"]
+
+    weights = max(itertools.product(*WEIGHT_GRID), key=ranking)  # first of equals
+    thresholds = max(itertools.product(SCORE_GRID, COVERAGE_GRID),
+                     key=lambda t: _figures(data, weights, rows, *t)["objective"])
+    return weights, thresholds[0], thresholds[1]
+
+
+def _folds(gold: Any, folds: int) -> list[Any]:
+    """Row indices of `folds` folds, whole articles to a fold (NONE rows spread evenly)."""
+    import numpy as np
+
+    groups = sorted({int(g) for g in gold if g >= 0})
+    np.random.default_rng(16).shuffle(groups)
+    fold_of = {g: i % folds for i, g in enumerate(groups)}
+    nones = iter(range(10**9))
+    assigned = [fold_of[int(g)] if g >= 0 else next(nones) % folds for g in gold]
+    return [np.array([i for i, f in enumerate(assigned) if f == k]) for k in range(folds)]
+
+
 def tune(desk: KbDesk, on: date, questions: Sequence[Question]) -> dict[str, Any]:
-    """The (BM25 weight, MIN_SCORE) pair best on these (train) questions."""
+    """Weights and thresholds chosen on these (train) questions, and how that choice fares
+    on folds of them it did not see."""
+    import numpy as np
+
     valid = [a for a in desk.service.articles() if a.valid_on(on)]
-    best: tuple[float, float, float] | None = None
-    for weight in (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0):
-        retriever = Retriever(valid, desk.vocabulary, bm25_weight=weight)
-        for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-            m = measure(retriever, questions, threshold)
-            wrong = m["answered_wrong"] * m["questions"] / max(1, m["answerable"])
-            score = m["answered_right"] - 2 * wrong
-            if best is None or score > best[0]:
-                best = (score, weight, threshold)
-    assert best is not None
-    return {"tuned_on": "train", "bm25_weight": best[1], "min_score": best[2],
-            "objective": round(best[0], 4)}
+    data = _signals(Retriever(valid, desk.vocabulary), questions)
+    every = np.arange(len(questions))
+    held: list[dict[str, float]] = []
+    for fold in _folds(data.gold, FOLDS):
+        if not len(fold):
+            continue
+        rest = np.setdiff1d(every, fold)
+        weights, min_score, min_coverage = _choose(data, rest)
+        held.append(_figures(data, weights, fold, min_score, min_coverage))
+    weights, min_score, min_coverage = _choose(data, every)
+    best = _figures(data, weights, every, min_score, min_coverage)
+    return {"tuned_on": "train", "weights": dict(zip(SIGNALS, weights, strict=True)),
+            "min_score": min_score, "min_coverage": min_coverage,
+            "train": {k: round(v, 4) for k, v in best.items()},
+            "cross_validated": {k: round(float(np.mean([h[k] for h in held])), 4)
+                                for k in held[0]},
+            "folds": FOLDS}
+
+
+def weights_of(weights: Weights) -> dict[str, float]:
+    return {name: getattr(weights, name) for name in SIGNALS}
 
 
 def run(argv: list[str]) -> dict[str, Any]:
@@ -208,7 +323,8 @@ def run(argv: list[str]) -> dict[str, Any]:
         finally:
             engine.close()
     return {"split": args.split, "articles": imported["articles"], "valid_articles": valid,
-            **result, "bm25_weight": BM25_WEIGHT, "min_score": MIN_SCORE,
+            **result, "weights": weights_of(WEIGHTS), "min_score": MIN_SCORE,
+            "min_coverage": MIN_COVERAGE,
             "build_s": round(build_s, 3),
             "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()]}
