@@ -50,11 +50,11 @@ MESSAGE = "您好，这里是12345热线。感谢接听，再见。"
 class GatewayThread:
     """The simulated gateway on its own event loop, so the test can read its records."""
 
-    def __init__(self) -> None:
+    def __init__(self, citizens: dict[str, Citizen] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.gateway = SimulatedGateway(dict(CITIZENS))
+        self.gateway = SimulatedGateway(dict(CITIZENS if citizens is None else citizens))
         self.url = self._run(self.gateway.start())
 
     def _run(self, work: Any) -> Any:

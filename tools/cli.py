@@ -518,7 +518,8 @@ def serve(
     interval: Annotated[float, typer.Option(help="Seconds between deadline ticks")] = 1.0,
     gateway: Annotated[str | None, typer.Option(
         "--gateway", help="Media gateway signalling URL (http://HOST:PORT): the callback "
-        "robot dials due callbacks, reminders and campaign calls through it")] = None,
+        "robot dials due callbacks, reminders and campaign calls through it, and the "
+        "inbound robot answers the calls waiting there")] = None,
     call_lease: Annotated[float, typer.Option(
         "--call-lease", min=5.0, help="Seconds a campaign call's claim on its contact lasts; "
         "a call left without an outcome (its serve was killed) is resolved once it "
@@ -536,7 +537,8 @@ def serve(
         "127.0.0.1:8080 (`make run` does)")] = None,
 ) -> None:
     """Run the engine: gRPC server, (with --http) the web console, deadline ticker, (with
-    --kafka) the Kafka relay and (with --gateway) the callback robot's dialler."""
+    --kafka) the Kafka relay and (with --gateway) the callback robot's dialler and the
+    inbound robot."""
     import signal
 
     from adapters.campaigns import desk as campaign_desk
@@ -592,13 +594,20 @@ def serve(
             typer.echo(f"错误 / error: Kafka {kafka}: {error}", err=True)
             raise typer.Exit(2) from None
 
-    dialler = None
+    dialler = pickup = None
+    inbound_off = ""
     if gateway:
         from adapters.telephony.campaign_dialler import CampaignCaller
         from adapters.telephony.dialler import Dialler, dial_due
+        from adapters.telephony.inbound_pickup import InboundPickup
+        from adapters.telephony.tts import SpeechUnavailable
 
         dialler = Dialler(gateway)
         campaign_caller = CampaignCaller(engine, dialler, lease_s=call_lease)
+        try:
+            pickup = InboundPickup(engine, dialler)
+        except SpeechUnavailable as error:  # the callbacks speak from clips: they go on
+            inbound_off = f" ({error})"
 
     def stop_on_sigterm(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
@@ -614,6 +623,8 @@ def serve(
     typer.echo(f"Kafka: {kafka} (relay + telephony consumer)" if kafka else "Kafka: off")
     typer.echo(f"Callback robot: dialling via {gateway} (callbacks, reminders, campaigns; "
                f"call claims {call_lease:g} s)" if gateway else "Callback robot: off")
+    typer.echo(f"Inbound robot: answering the calls waiting at {gateway}" if pickup
+               else f"Inbound robot: off{inbound_off}")
     typer.echo(f"Dispatch model: continued incrementally every {retrain.every_hours:g} h"
                if retrain.every_hours else "Dispatch model: retraining off")
     typer.echo("Ctrl-C to stop.", err=False)
@@ -624,6 +635,8 @@ def serve(
                 typer.echo(f"tick: {counts}")
             if dialler is not None:
                 dial_due(engine, dialler)
+            if pickup is not None:
+                pickup.poll()
             said = retrain.poll()
             if said:
                 typer.echo(said)
@@ -643,6 +656,8 @@ def serve(
         server.stop()
         if console is not None:
             console.stop()
+        if pickup is not None:
+            pickup.close()
         if dialler is not None:
             dialler.close()  # calls in progress finish and record their results
         if handle is not None:

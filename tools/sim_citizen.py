@@ -47,6 +47,7 @@ from adapters.telephony.signalling import (
     OUTCOMES,
     DialRequest,
     DialResponse,
+    IncomingCall,
     gateway_app,
 )
 from adapters.telephony.webrtc import CallLeg, answer
@@ -118,15 +119,26 @@ class SimulatedGateway:
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self._answers: dict[str, np.ndarray] = {}
+        self.waiting: deque[IncomingCall] = deque()  # inbound callers not yet picked up
         self.url = ""
 
     def set(self, number: str, citizen: Citizen) -> None:
         self.citizens[number] = citizen
 
+    def ring_in(self, caller: str, line: str = "12345", citizen: Citizen | None = None) -> str:
+        """A citizen calls the centre: the call waits until a robot claims it, then the
+        robot takes it like any call to `caller` (whose Citizen speaks)."""
+        if citizen is not None:
+            self.citizens[caller] = citizen
+        call_id = f"in-{len(self.records) + len(self.waiting) + 1:06d}-{caller[-4:]}"
+        self.waiting.append(IncomingCall(call_id, caller, line))
+        return call_id
+
     async def start(self) -> str:
         if self.host in ("127.0.0.1", "localhost"):
             loopback_only()
-        self._runner = web.AppRunner(gateway_app(self._on_call, self._on_hangup),
+        self._runner = web.AppRunner(gateway_app(self._on_call, self._on_hangup,
+                                                 self._on_claim),
                                      access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -178,6 +190,9 @@ class SimulatedGateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return DialResponse(request.call_id, "answered", sdp, "answer")
+
+    def _on_claim(self, limit: int) -> list[IncomingCall]:
+        return [self.waiting.popleft() for _ in range(min(limit, len(self.waiting)))]
 
     async def _on_hangup(self, call_id: str) -> None:
         leg = self._legs.pop(call_id, None)

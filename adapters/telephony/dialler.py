@@ -405,6 +405,11 @@ class Dialler:
         future.add_done_callback(functools.partial(self._done, key))
         return key
 
+    def run(self, work: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        """Run a short coroutine on the loop and wait for its result (signalling that
+        needs the loop's HTTP session, e.g. claiming inbound calls)."""
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout)
+
     def _done(self, job_id: str, future: Future[Any]) -> None:
         with self._lock:
             self._inflight.pop(job_id, None)

@@ -13,6 +13,11 @@ in tests and drills the simulated citizens of ``tools.sim_citizen``).
       400 {"error"}                                                         malformed request
     POST {gateway}/calls/{call_id}/hangup        either side may end the call; 200 {"ok"}
     GET  {gateway}/health                        200 {"ok": true}
+    POST {gateway}/incoming/claim?max=N          inbound calls waiting for the robot:
+      200 {"calls": [{"call_id", "caller", "line"}, ...]}  at most N, each handed out once
+          (claimed), so several engines polling one gateway never pick up the same call;
+          the robot then takes it with POST /calls {"call_id", "number": caller, ...}
+      404                                                   the gateway has no inbound lines
 
 The POST returns once the callee answered or the call failed (ringing is the wait), so the
 robot bounds it with its ring timeout. ICE is gathered completely before the offer is sent
@@ -110,12 +115,48 @@ async def post_hangup(session: aiohttp.ClientSession, gateway_url: str, call_id:
         pass  # the media session is closed by the robot anyway
 
 
+@dataclass(frozen=True)
+class IncomingCall:
+    """A caller waiting on one of the centre's inbound lines (12345, 96345 …)."""
+
+    call_id: str
+    caller: str
+    line: str
+
+
+MAX_CLAIM = 100
+
+
+async def claim_incoming(session: aiohttp.ClientSession, gateway_url: str, limit: int
+                         ) -> list[IncomingCall] | None:
+    """Claim up to `limit` waiting inbound calls; None when the gateway has no inbound
+    lines (404). Raises SignallingError when it cannot be reached or answers nonsense."""
+    url = f"{gateway_url.rstrip('/')}/incoming/claim"
+    try:
+        async with session.post(url, params={"max": str(max(1, min(limit, MAX_CLAIM)))},
+                                timeout=aiohttp.ClientTimeout(total=5)) as response:
+            if response.status == 404:
+                return None
+            if response.status != 200:
+                raise SignallingError(f"gateway returned HTTP {response.status} for {url}")
+            data = await response.json()
+        return [IncomingCall(str(call["call_id"]), str(call["caller"]), str(call["line"]))
+                for call in data["calls"]]
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise SignallingError(f"cannot reach the gateway at {url}: {error}") from None
+    except (ValueError, KeyError, TypeError) as error:
+        raise SignallingError(f"gateway returned malformed inbound calls: {error}") from None
+
+
 CallHandler = Callable[[DialRequest], Awaitable[DialResponse]]
 HangupHandler = Callable[[str], Awaitable[None]]
+ClaimHandler = Callable[[int], list[IncomingCall]]
 
 
-def gateway_app(on_call: CallHandler, on_hangup: HangupHandler) -> web.Application:
-    """The gateway side of the protocol: an aiohttp app calling the two handlers."""
+def gateway_app(on_call: CallHandler, on_hangup: HangupHandler,
+                on_claim: ClaimHandler | None = None) -> web.Application:
+    """The gateway side of the protocol: an aiohttp app calling the handlers (without
+    `on_claim` the gateway has no inbound lines)."""
 
     async def calls(request: web.Request) -> web.Response:
         try:
@@ -137,7 +178,20 @@ def gateway_app(on_call: CallHandler, on_hangup: HangupHandler) -> web.Applicati
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def claim(request: web.Request) -> web.Response:
+        assert on_claim is not None
+        try:
+            limit = int(request.query.get("max", "1"))
+        except ValueError:
+            return web.json_response({"error": "max must be a number"}, status=400)
+        waiting = on_claim(max(1, min(limit, MAX_CLAIM)))
+        return web.json_response({"calls": [
+            {"call_id": c.call_id, "caller": c.caller, "line": c.line} for c in waiting]},
+            dumps=_dumps)
+
     app = web.Application()
+    if on_claim is not None:
+        app.router.add_post("/incoming/claim", claim)
     app.router.add_post("/calls", calls)
     app.router.add_post("/calls/{call_id}/hangup", hangup)
     app.router.add_get("/health", health)
