@@ -345,6 +345,21 @@ def test_remote_cli(served: Any, clock: SimClock, tmp_path: Path) -> None:
                            "--reason", "核对")
     # Live over the WatchCampaign stream, until the campaign ends.
     watch_until_cancelled(campaigns, ref, [*remote, "campaign", "status", ref])
+    # Every other campaign command goes over CampaignService too (files as bytes).
+    created = json.loads(rexian(None, *remote, "campaign", "create", "--kind", "broadcast",
+                                "--name", "灵活就业补贴", "--message", "新补贴三天后生效",
+                                "--json").stdout)
+    other = created["campaign_id"]
+    contacts = tmp_path / "remote.csv"
+    contacts.write_text("姓名,电话\n周七,13900139007\n错号,12\n", encoding="utf-8")
+    assert "第 3 行" in refused(None, None, *remote, "campaign", "import", other, str(contacts))
+    done = rexian(None, *remote, "campaign", "import", other, str(contacts), "--skip-invalid",
+                  "--json")
+    assert json.loads(done.stdout)["imported"] == 1, done.stderr
+    export = tmp_path / "remote-export.csv"
+    done = rexian(None, *remote, "campaign", "export", other, str(export), "--json")
+    assert json.loads(done.stdout)["exported"] == 1, done.stderr
+    assert "139****9007" in export.read_text(encoding="utf-8-sig")
 
 
 def test_retry_pending_is_counted_until_due(sqlite_engine: Engine, clock: SimClock,
