@@ -11,11 +11,13 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -144,14 +146,23 @@ def test_bad_input_exits_2(sqlite_engine: Engine, clock: SimClock, tmp_path: Pat
 
 
 # ----- the live view ------------------------------------------------------------------------
-def run_in_terminal(args: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
-    """The CLI with its stdout on a pseudo-terminal (what people see), read by `output`."""
+@contextmanager
+def terminal(args: list[str]) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The CLI with its stdout on a pseudo-terminal (what people see, read by `output`);
+    killed if still running at the end, and never a traceback on stderr."""
     master, slave = pty.openpty()
     command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "tools.cli"]
     process = subprocess.Popen([*command, *args], stdout=slave, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, env=env, cwd=REPO)
+                               stdin=subprocess.DEVNULL, env=cli_env(), cwd=REPO)
     os.close(slave)
-    return process, master
+    try:
+        yield process, master
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        os.close(master)
+    assert process.stderr is not None and "Traceback" not in process.stderr.read().decode()
 
 
 def output(master: int, until: str, timeout: float = 30.0) -> str:
@@ -189,31 +200,31 @@ def test_status_redraws_live_until_the_campaign_ends(sqlite_engine: Engine, cloc
 def watch_until_cancelled(campaigns: CampaignDesk, ref: str, args: list[str]) -> str:
     """`campaign status` on a terminal: it draws, keeps watching while the campaign runs,
     redraws 已取消 when it is cancelled and exits 0. Returns the first drawing."""
-    process, master = run_in_terminal(args, cli_env())
-    try:
+    with terminal(args) as (process, master):
         first = output(master, "待重试")
         assert "待重试" in first and process.poll() is None  # still watching
         campaigns.execute("cancel_campaign", ref, actor=CENTRE, reason="政策调整")
         assert "已取消" in output(master, "已取消")
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(master)
-    assert process.stderr is not None and "Traceback" not in process.stderr.read().decode()
     return first
+
+
+def test_ctrl_c_ends_the_live_view(sqlite_engine: Engine, clock: SimClock,
+                                   tmp_path: Path) -> None:
+    _, ref = called(sqlite_engine, tmp_path)
+    with terminal(["--db", str(tmp_path / "rexian.db"), "--now", NOW, "campaign", "status",
+                   ref]) as (process, master):
+        assert "待重试" in output(master, "待重试")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
 
 
 def test_once_prints_one_view(sqlite_engine: Engine, clock: SimClock, tmp_path: Path) -> None:
     _, ref = called(sqlite_engine, tmp_path)
-    process, master = run_in_terminal(["--db", str(tmp_path / "rexian.db"), "--now", NOW,
-                                       "campaign", "status", ref, "--once"], cli_env())
-    try:
+    with terminal(["--db", str(tmp_path / "rexian.db"), "--now", NOW, "campaign", "status",
+                   ref, "--once"]) as (process, master):
         assert process.wait(timeout=60) == 0
         text = output(master, "待重试", timeout=5)
-    finally:
-        os.close(master)
     assert "社保缴费到账通知" in text and "待重试" in text
 
 
