@@ -29,6 +29,10 @@ CONTACTS = "rexian_campaign_contacts"
 OUTCOMES = "rexian_campaign_outcomes"
 ANSWERS = "rexian_campaign_answers"  # campaign, question, answer -> contacts
 CONTACT_ANSWERS = "rexian_campaign_contact_answers"  # contact, question -> its answer
+# contact, mark: "heard" (a notification confirmed heard, its latest confirmation) and
+# "handed_off" (a broadcast's contact handed to a person).
+CONTACT_MARKS = "rexian_campaign_contact_marks"
+HEARD, HANDED_OFF = "heard", "handed_off"
 _MINUTE = timedelta(minutes=1)
 # Events are told apart by their class's module and name: every engine registers this read
 # model, and importing the campaign aggregates would cost each CLI start-up ~30 ms (the
@@ -69,9 +73,12 @@ class CampaignProgress:
         cur.execute(f"CREATE TABLE IF NOT EXISTS {CONTACT_ANSWERS} (contact_id TEXT NOT NULL, "
                     "question TEXT NOT NULL, campaign_id TEXT NOT NULL, answer TEXT NOT NULL, "
                     "answered_at TEXT NOT NULL, PRIMARY KEY (contact_id, question))")
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {CONTACT_MARKS} (contact_id TEXT NOT NULL, "
+                    "mark TEXT NOT NULL, campaign_id TEXT NOT NULL, "
+                    "PRIMARY KEY (contact_id, mark))")
 
     def drop_tables(self, cur: Cursor) -> None:
-        for table in (CAMPAIGNS, CONTACTS, OUTCOMES, ANSWERS, CONTACT_ANSWERS):
+        for table in (CAMPAIGNS, CONTACTS, OUTCOMES, ANSWERS, CONTACT_ANSWERS, CONTACT_MARKS):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
     def apply(self, cur: Cursor, notification: Notification, event: Any) -> None:
@@ -140,6 +147,22 @@ class CampaignProgress:
         elif kind == "Answered":
             _answered(cur, oid, str(event.question), str(event.answer),
                       utc_text(event.timestamp) or "")
+        elif kind == "Confirmed":
+            _mark(cur, oid, HEARD, bool(event.heard))
+        elif kind == "HandedOff":
+            _mark(cur, oid, HANDED_OFF, True)
+
+
+def _mark(cur: Cursor, oid: str, mark: str, on: bool) -> None:
+    contact, campaign = cur.execute(f"SELECT contact_id, campaign_id FROM {CONTACTS} "
+                                    "WHERE oid = ?", (oid,)).fetchone()
+    if on:
+        cur.execute(f"INSERT INTO {CONTACT_MARKS} (contact_id, mark, campaign_id) "
+                    "VALUES (?, ?, ?) ON CONFLICT (contact_id, mark) DO NOTHING",
+                    (contact, mark, campaign))
+    else:
+        cur.execute(f"DELETE FROM {CONTACT_MARKS} WHERE contact_id = ? AND mark = ?",
+                    (contact, mark))
 
 
 def _answered(cur: Cursor, oid: str, question: str, answer: str, at: str) -> None:
@@ -226,6 +249,8 @@ def progress(cur: Cursor, campaign: str) -> dict[str, Any] | None:
     called = int(totals[1])
     answered = cur.execute(f"SELECT COUNT(DISTINCT contact_id) FROM {CONTACT_ANSWERS} "
                            "WHERE campaign_id = ?", (campaign,)).fetchone()[0]
+    marks = dict(cur.execute(f"SELECT mark, COUNT(*) FROM {CONTACT_MARKS} WHERE campaign_id = ? "
+                             "GROUP BY mark", (campaign,)).fetchall())
     return {
         "campaign_id": campaign, "kind": row[2], "name": row[3], "state": row[0],
         "contacts": int(row[1]), "dialled": int(totals[0]), "contacts_dialled": called,
@@ -234,6 +259,8 @@ def progress(cur: Cursor, campaign: str) -> dict[str, Any] | None:
         # A person picked up (carrier announcements are recorded as 空号/停机/关机, not
         # 已接通), and gave at least one survey answer.
         "reached": int(totals[3]), "answered": int(answered),
+        # A notification confirmed heard (听清楚了); a broadcast's contact handed to a person.
+        "heard": int(marks.get(HEARD, 0)), "handed_off": int(marks.get(HANDED_OFF, 0)),
         "completed": int(states.get(DONE, 0)), "in_progress": int(states.get(CALLING, 0)),
         "waiting": int(states.get(WAITING, 0)),
         "pending_retries": int(states.get(RETRY_PENDING, 0)),
@@ -264,13 +291,6 @@ def contact_answers(cur: Cursor, contacts: list[str]) -> dict[str, dict[str, str
             f"IN ({marks})", contacts).fetchall():
         found.setdefault(contact, {})[question] = answer
     return found
-
-
-def answered_questions(cur: Cursor, campaign: str) -> list[str]:
-    """Question ids answered at least once in the campaign (sorted)."""
-    return [r[0] for r in cur.execute(f"SELECT DISTINCT question FROM {CONTACT_ANSWERS} "
-                                      "WHERE campaign_id = ? ORDER BY question",
-                                      (campaign,)).fetchall()]
 
 
 def flagged_contacts(cur: Cursor, campaign: str, after: int, limit: int

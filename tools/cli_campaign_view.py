@@ -13,6 +13,10 @@ from rich.text import Text
 
 from tools.cli_render import safe
 
+# The figure each kind adds: a survey's answers, a notification heard, a broadcast's hand-offs.
+KIND_ROWS = (("survey", "answered", "已作答 answered"), ("notification", "heard", "确认听清 heard"),
+             ("broadcast", "handed_off", "转人工 handed off"))
+
 
 def _rate(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "—"
@@ -30,7 +34,8 @@ def status_panel(status: dict[str, Any]) -> RenderableType:
         ("已拨 dialled", status["dialled"], f"{called} 个对象 / contacts"),
         ("接通 connected", status["connected"], f"接通率 {_rate(int(status['connected']), called)}"),
         ("接通到人 reached", status.get("reached", 0), _rate(int(status.get("reached", 0)), contacts)),
-        ("已作答 answered", status.get("answered", 0), ""),
+        *[(label, status.get(key, 0), "") for kind, key, label in KIND_ROWS
+          if kind == status.get("kind")],
         ("完成 completed", status["completed"], _rate(int(status["completed"]), contacts)),
         ("呼叫中 in progress", status["in_progress"], ""),
         ("待呼 waiting", status["waiting"], ""),

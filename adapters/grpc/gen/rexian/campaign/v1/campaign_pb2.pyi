@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignProgress(_message.Message):
-    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at", "reached", "answered")
+    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at", "reached", "answered", "heard", "handed_off")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,8 @@ class CampaignProgress(_message.Message):
     START_AT_FIELD_NUMBER: _ClassVar[int]
     REACHED_FIELD_NUMBER: _ClassVar[int]
     ANSWERED_FIELD_NUMBER: _ClassVar[int]
+    HEARD_FIELD_NUMBER: _ClassVar[int]
+    HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     kind: str
     name: str
@@ -51,7 +53,9 @@ class CampaignProgress(_message.Message):
     start_at: _timestamp_pb2.Timestamp
     reached: int
     answered: int
-    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ...) -> None: ...
+    heard: int
+    handed_off: int
+    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ..., heard: _Optional[int] = ..., handed_off: _Optional[int] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
     __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor")
