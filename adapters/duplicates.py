@@ -105,7 +105,9 @@ class DuplicateDesk:
                 "same_citizen": bool(order.citizen) and order.citizen == other.citizen,
                 "mass_complaint": other.alert,
                 "merge": (f"rexian merge {later.ticket_no} --into {earlier.ticket_no} "
-                          f"--reason {MERGE_REASON}") if mergeable else None})
+                          f"--reason {MERGE_REASON}") if mergeable else None,
+                "merge_order": {"ticket_no": later.ticket_no, "into": earlier.ticket_no,
+                                "reason": MERGE_REASON} if mergeable else None})
         return {"ticket_no": order.ticket_no, "area": order.area, "state": order.state,
                 "window_days": self.settings.window_days,
                 "threshold": self.settings.threshold, "candidates": listed}

@@ -181,3 +181,66 @@ def test_agent_assist_shows_articles_as_the_agent_types(
     assert "KB-GJJ-001" not in page.inner_text("#kb-results")  # expired: never shown
     assert fits(page)
     page.screenshot(path=str(artefacts() / "console-kb-assist.png"), full_page=True)
+
+
+def test_order_page_suggests_units_dispatches_in_one_pick_and_merges_a_duplicate(
+        browser: Browser, console: Console, pages: list[Page]) -> None:
+    from adapters.dispatch import desk
+    from domain.values import Actor
+    from tests.test_dispatch_suggest import history_from_corpus
+    from tools.make_dispatch_corpus import CATALOGUE
+
+    engine = console.engine
+    desk(engine).import_catalogue(CATALOGUE, actor=Actor("admin", "ops"))
+    history_from_corpus(engine, every=8)  # a model trained on the centre's own history
+    desk(engine).train(actor=Actor("admin", "ops"))
+    first = console.intake("楼下饭店油烟太大，烧烤油烟熏人，窗户都不敢开")
+    again = console.intake("楼下那家饭店烧烤油烟太大了，熏得人受不了")
+    expected = desk(engine).suggest_order(first)["suggestions"]
+    assert len(expected) >= 2
+    page = logged_in(pages, browser, console, "dispatcher")
+    page.goto(f"{console.url}/orders/{first}")
+    page.wait_for_selector("#suggestions li")
+    shown = page.locator("#suggestions li")
+    assert shown.count() == len(expected) <= 3
+    for i, s in enumerate(expected):
+        text = shown.nth(i).inner_text()
+        assert s["dept"] in text and f"{s['score']:.2f}" in text and s["reason"] in text
+    page.wait_for_function("() => document.body.dataset.picked")
+    assert page.input_value("#dispatch-dept") == expected[0]["dept"]  # the best, preselected
+    page.click("#pick-2")  # one click picks another suggestion ...
+    assert page.input_value("#dispatch-dept") == expected[1]["dept"]
+    assert page.input_value("#dispatch-assist") == "、".join(expected[1]["assist"])
+    page.click("#pick-1")  # ... or the best again
+    assert page.input_value("#dispatch-dept") == expected[0]["dept"]
+    page.screenshot(path=str(artefacts() / "console-order-suggestions.png"), full_page=True)
+    page.click("#dispatch-button")
+    page.wait_for_function("() => document.querySelector('#current-table')"
+                           " && document.querySelector('#current-table').innerText.includes('已派单')")
+    view = engine.service.show(first)
+    assert view["state"] == "已派单" and view["department"] == expected[0]["dept"]
+    assert view["assist_departments"] == expected[0]["assist"]
+    assert page.locator("#dispatch-form").count() == 0  # dispatched: no form any more
+    page.goto(f"{console.url}/orders/{again}")
+    page.wait_for_selector("#duplicates button.merge")
+    assert first in page.inner_text("#duplicates")
+    assert fits(page)
+    page.screenshot(path=str(artefacts() / "console-order-duplicates.png"), full_page=True)
+    page.click(f'#duplicates button.merge[data-ticket="{first}"]')
+    page.wait_for_function("() => document.querySelector('#current-table')"
+                           " && document.querySelector('#current-table').innerText.includes('已合并')")
+    assert engine.service.show(again)["state"] == "已合并"
+    assert engine.service.history(again)["events"][-1]["actor"] == {
+        "role": "dispatcher", "id": "dispatcher-1"}
+
+
+def test_an_auditor_sees_the_duplicates_but_no_command(
+        browser: Browser, console: Console, pages: list[Page]) -> None:
+    first = console.intake("楼下饭店油烟太大，烧烤油烟熏人")
+    again = console.intake("楼下那家饭店烧烤油烟太大了")
+    page = logged_in(pages, browser, console, "auditor")
+    page.goto(f"{console.url}/orders/{again}")
+    page.wait_for_selector("#duplicates")
+    assert first in page.inner_text("#duplicates")
+    assert page.locator("#duplicates button.merge").count() == 0
+    assert page.locator("#order-suggestions").count() == 0  # auditors are not offered units

@@ -4,6 +4,7 @@ behind them, every one authenticated and checked against the permission matrix."
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -37,7 +38,7 @@ from domain.errors import (
     Unauthenticated,
     UnknownTicket,
 )
-from domain.values import require_ticket_no
+from domain.values import Actor, require_ticket_no
 from domain.views import iso
 
 if TYPE_CHECKING:
@@ -47,6 +48,10 @@ STATIC: Final = Path(__file__).parent / "static"
 ECHARTS: Final = Path(__file__).resolve().parents[2] / "node_modules/echarts/dist/echarts.min.js"
 # How often a live stream looks at the notification log (and notices a closed browser).
 POLL_SECONDS: Final = 0.5
+# The commands the console runs (the order page's 派单 and 并单), and the reads the order
+# page offers beside them; /api/me says which of them the caller may.
+COMMANDS: Final = ("dispatch", "merge")
+ORDER_TOOLS: Final = (*COMMANDS, "suggest", "duplicates")
 STATUS: Final = ((Unauthenticated, 401), (PermissionDenied, 403), (UnknownTicket, 404),
                  (InvalidInput, 400), (DomainError, 409))
 
@@ -69,6 +74,23 @@ class Console:
         who = self.access.authenticate(token, operation=operation)
         self.access.authorize(who, operation)
         return who
+
+    def actor(self, request: Request, operation: str) -> Actor:
+        """For a command: the caller's actor, in the role the matrix grants `operation` under
+        (the record is who authenticated). A session's request must carry the session's CSRF
+        value in its header; a bearer token's needs none (no browser sends it by itself)."""
+        who = self.identity(request, operation)
+        if bearer(request.headers.get("authorization")) is None:
+            session = self.sessions.get(request.cookies.get(COOKIE))
+            sent = request.headers.get(CSRF_HEADER, "")
+            if session is None or not hmac.compare_digest(sent, session.csrf):
+                raise self.access.deny(who, operation, ("缺少或错误的 CSRF 校验值",
+                                                        "missing or wrong CSRF value"))
+        return self.access.matrix.check(who, operation).actor()
+
+    def may(self, who: Identity) -> list[str]:
+        return [op for op in ORDER_TOOLS
+                if any(self.access.matrix.allows(role, op) for role in who.roles)]
 
     def order_view(self, who: Identity, ticket_no: str) -> dict[str, Any]:
         """The masked order; a unit sees only orders it leads or assists on."""
@@ -125,7 +147,7 @@ def create_app(engine: Engine) -> FastAPI:
         who = await run_in_threadpool(check)
         assert token is not None  # authenticate refused a missing one
         sid, _session = console.sessions.open(token)
-        response = JSONResponse(me(who))
+        response = JSONResponse(me(who, console))
         response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", path="/",
                             secure=request.url.scheme == "https")
         return response
@@ -144,7 +166,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/api/me")
     def whoami(request: Request) -> dict[str, Any]:
-        return me(console.identity(request, "console"))
+        return me(console.identity(request, "console"), console)
 
     # ----- pages ------------------------------------------------------------------------
     def shell(request: Request, name: str, title: str, operation: str = "console") -> str:
@@ -244,6 +266,45 @@ def create_app(engine: Engine) -> FastAPI:
         console.identity(request, "suggest")
         return desk(engine).suggest_order(ticket_no)
 
+    @app.get("/api/orders/{ticket_no}/duplicates")
+    def duplicates(request: Request, ticket_no: str) -> dict[str, Any]:
+        """并单建议: the open orders of the order's area that read alike (rexian duplicates T),
+        each with the merge that joins the later into the earlier."""
+        from adapters.duplicates import DuplicateDesk
+
+        ticket_no = require_ticket_no(ticket_no)
+        console.identity(request, "duplicates")
+        return DuplicateDesk(engine).candidates(ticket_no)
+
+    @app.post("/api/orders/{ticket_no}/dispatch")
+    async def dispatch(request: Request, ticket_no: str) -> dict[str, Any]:
+        """派单 (rexian dispatch T --dept D --assist A ...): the order afterwards."""
+        actor = await run_in_threadpool(console.actor, request, "dispatch")
+        ticket_no = require_ticket_no(ticket_no)
+        body = await command_body(request)
+        dept = text_field(body, "dept", "承办单位")
+        assist = body.get("assist", [])
+        if not isinstance(assist, list) or not all(isinstance(a, str) for a in assist):
+            raise InvalidInput("assist", "协办单位应为单位名称的列表",
+                               "assist must be a list of unit names")
+        return await run_in_threadpool(command, "dispatch", ticket_no, actor, dept=dept,
+                                       assist=assist)
+
+    @app.post("/api/orders/{ticket_no}/merge")
+    async def merge(request: Request, ticket_no: str) -> dict[str, Any]:
+        """并单 (rexian merge T --into M --reason R): the merged order afterwards."""
+        actor = await run_in_threadpool(console.actor, request, "merge")
+        ticket_no = require_ticket_no(ticket_no)
+        body = await command_body(request)
+        into = require_ticket_no(text_field(body, "into", "主工单号"), "into")
+        return await run_in_threadpool(command, "merge", ticket_no, actor, into=into,
+                                       reason=text_field(body, "reason", "理由"))
+
+    def command(name: str, ticket_no: str, actor: Actor, **fields: Any) -> dict[str, Any]:
+        engine.service.execute(name, ticket_no, actor=actor, **fields)
+        result: dict[str, Any] = engine.service.show(ticket_no)
+        return result
+
     @app.get("/api/orders/{ticket_no}/history")
     def history(request: Request, ticket_no: str, as_of: str | None = None) -> dict[str, Any]:
         ticket_no = require_ticket_no(ticket_no)
@@ -317,8 +378,30 @@ async def live(request: Request, console: Console) -> AsyncIterator[str]:
         console.streams -= 1
 
 
-def me(who: Identity) -> dict[str, Any]:
-    return {"id": who.id, "roles": list(who.roles), "dept": who.dept}
+def me(who: Identity, console: Console) -> dict[str, Any]:
+    """Who is logged in, and which of the order page's tools they may use."""
+    return {"id": who.id, "roles": list(who.roles), "dept": who.dept,
+            "may": console.may(who)}
+
+
+async def command_body(request: Request) -> dict[str, Any]:
+    """A command's JSON object (only JSON: a cross-site form cannot send it unasked)."""
+    if request.headers.get("content-type", "").split(";")[0] != "application/json":
+        raise InvalidInput("content-type", "命令请求须为 JSON", "a command request must be JSON")
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "命令请求须为 JSON 对象", "a command request must be a JSON object")
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, label: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(name, f"{label}不能为空", f"{name} must be a non-empty text")
+    return value
 
 
 def instant(text: str | None) -> datetime | None:

@@ -6,9 +6,10 @@ SameSite=Strict cookie. The token never travels in a URL and no script can read 
 request authenticates the token again (AccessControl caches it for a few seconds), so a
 revocation or an expiry ends the session too.
 
-CSRF: the console changes nothing but the session itself. Logging in and out are POSTs that
-must carry JSON (a cross-site form cannot send that content type without a preflight the
-server never answers) and, for logout, the session's own CSRF value in a header.
+CSRF: the console's only commands are the order page's 派单 and 并单 (adapters/http/app.py),
+besides logging in and out. Every one is a POST that must carry JSON (a cross-site form
+cannot send that content type without a preflight the server never answers) and, except
+login, the session's own CSRF value in a header (a bearer token's request needs none).
 """
 
 from __future__ import annotations

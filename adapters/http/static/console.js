@@ -18,8 +18,12 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
-async function api(path) {
-  const response = await fetch(path, { credentials: "same-origin", headers: { accept: "application/json" } });
+async function api(path, command) {
+  // command: a JSON body to POST (a console command: 派单, 并单), with the session's CSRF value.
+  const init = { credentials: "same-origin", headers: { accept: "application/json" } };
+  if (command) Object.assign(init, { method: "POST", body: JSON.stringify(command),
+    headers: { ...init.headers, "content-type": "application/json", "x-csrf-token": csrf } });
+  const response = await fetch(path, init);
   if (response.status === 401) { location.href = "/login"; throw new Error("401"); }
   const body = await response.json();
   if (!response.ok) { const e = new Error(body.zh || body.error); e.status = response.status; e.body = body; throw e; }
@@ -135,6 +139,10 @@ async function order() {
   let view;
   try { view = await api(`/api/orders/${encodeURIComponent(no)}`); } catch (e) { fail(head, e); return; }
   head.append(describe(view, "current"));
+  const me = await api("/api/me");
+  const grid = main.querySelector(".grid");
+  if (me.may.includes("suggest")) grid.append(dispatchPanel(no, view, me));
+  if (me.may.includes("duplicates")) grid.append(duplicatesPanel(no, me));
   if (view.content) {
     const assist = panel("知识库推荐", "order-kb");
     main.querySelector(".grid").append(assist);
@@ -164,6 +172,71 @@ async function order() {
   };
   slider.addEventListener("input", move);
   timeline.append(slider, label, el("ol", { class: "timeline" }, items), asOfState);
+}
+
+// ----- 智能派单 and 并单建议 on the order page ------------------------------------------------
+function dispatchPanel(no, view, me) {
+  // The top suggestions with scores and reasons; where the order waits for dispatch and the
+  // caller may dispatch, the 派单 form, which one click on a suggestion fills in.
+  const box = panel("智能派单建议", "order-suggestions");
+  const open = view.state === "已受理" && me.may.includes("dispatch");
+  const dept = el("select", { id: "dispatch-dept", name: "dept" }, el("option", { value: "" }, "选择承办单位"));
+  const assist = el("input", { id: "dispatch-assist", name: "assist", size: "40", placeholder: "协办单位（可选，以顿号分隔）" });
+  const message = el("p", { id: "dispatch-message" });
+  const pick = s => { dept.value = s.dept; assist.value = s.assist.join("、"); document.body.dataset.picked = s.dept; };
+  const submit = async e => {
+    e.preventDefault();
+    const units = assist.value.split(/[、,，\s]+/).filter(Boolean);
+    try {
+      const after = await api(`/api/orders/${encodeURIComponent(no)}/dispatch`, { dept: dept.value, assist: units });
+      message.className = "ok"; message.textContent = `已派单：${after.department}`;
+      await order();
+    } catch (err) { message.className = "error"; message.textContent = `${err.status || ""} ${err.message}`; }
+  };
+  const units = open ? api("/api/departments").then(d => d.departments.forEach(n => dept.append(el("option", { value: n }, n))))
+    : Promise.resolve();
+  const list = el("div", { id: "suggestion-list" });
+  box.append(list);
+  Promise.all([api(`/api/orders/${encodeURIComponent(no)}/suggestions`), units]).then(([r]) => {
+    list.append(r.suggestions.length ? el("ol", { id: "suggestions", class: "suggestions" }, r.suggestions.map((s, i) =>
+      el("li", { "data-dept": s.dept },
+        el("strong", {}, s.dept), el("span", { class: "score" }, ` ${s.score.toFixed(2)}`),
+        s.assist.length ? el("span", { class: "assist" }, ` 协办：${s.assist.join("、")}`) : "",
+        el("p", { class: "reason" }, s.reason),
+        open ? el("button", { type: "button", class: "pick", id: `pick-${i + 1}`, onclick: () => pick(s) }, "选用") : "")))
+      : el("p", {}, "暂无建议"));
+    if (open && r.suggestions.length) pick(r.suggestions[0]);
+  }).catch(e => fail(list, e));
+  if (open) {
+    box.append(el("form", { id: "dispatch-form", class: "filters", onsubmit: submit }, "承办单位", dept, assist,
+      el("button", { type: "submit", id: "dispatch-button" }, "派单")), message);
+  }
+  return box;
+}
+
+function duplicatesPanel(no, me) {
+  // Open orders of the same area that read alike; 并单 merges the later into the earlier.
+  const box = panel("并单建议", "order-duplicates");
+  const message = el("p", { id: "merge-message" });
+  const merge = async m => {
+    try {
+      await api(`/api/orders/${encodeURIComponent(m.ticket_no)}/merge`, { into: m.into, reason: m.reason });
+      message.className = "ok"; message.textContent = `已并单：${m.ticket_no} → ${m.into}`;
+      await order();
+      document.getElementById("main").append(message);
+    } catch (err) { message.className = "error"; message.textContent = `${err.status || ""} ${err.message}`; }
+  };
+  api(`/api/orders/${encodeURIComponent(no)}/duplicates`).then(r => {
+    if (!r.candidates.length) { box.append(el("p", { id: "no-duplicates" }, "没有疑似重复的工单")); return; }
+    box.append(table([["ticket_no", "工单", orderLink], ["score", "相似度", c => c.score.toFixed(2)], ["state", "状态"],
+      ["created_at", "受理时间", c => shortTime(c.created_at)], ["content", "诉求"],
+      ["same_citizen", "同一来电人", c => c.same_citizen ? "是" : ""],
+      ["merge", "", c => c.merge_order && me.may.includes("merge")
+        ? el("button", { type: "button", class: "merge", "data-ticket": c.ticket_no, onclick: () => merge(c.merge_order),
+          title: `${c.merge_order.ticket_no} 并入 ${c.merge_order.into}` }, "并单") : ""]], r.candidates), message);
+    box.querySelector("table").id = "duplicates";
+  }).catch(e => fail(box, e));
+  return box;
 }
 
 function describe(view, id) {
