@@ -78,6 +78,35 @@ def test_asked_for_a_person_or_not_understood_twice_hands_off(desk: InboundDesk)
     assert foreign.step.kind == "handoff" and "非普通话" in foreign.step.reason
 
 
+def test_the_same_question_again_after_its_answer_reaches_a_person(desk: InboundDesk) -> None:
+    desk.start("r1", caller=CALLER, line="12345")
+    first = desk.turn("r1", "身份证丢了怎么补办")
+    assert first.step.kind == "answer" and first.citation == "KB-HJ-001 v1"
+    again = desk.turn("r1", "我是问身份证丢了到底怎么补")
+    assert again.step.kind == "handoff" and again.ended
+    assert "再次询问同一问题" in again.step.reason
+    assert desk.record("r1").outcome == "转人工"
+    desk.start("r2", caller=CALLER, line="12345")  # another question after an answer
+    assert desk.turn("r2", "身份证丢了怎么补办").citation == "KB-HJ-001 v1"
+    assert desk.turn("r2", "门诊看病能报多少").citation == "KB-YB-002 v1"
+
+
+@pytest.mark.parametrize(("said", "twice"), [
+    ("楼上每天半夜拖椅子，吵得睡不着，你们能管管吗", False),  # a complaint: drafted at once
+    ("明天宁波会不会下雨", True),                            # nothing the robot knows
+    ("喂喂，听得到吗", True),
+])
+def test_what_the_base_cannot_answer_reaches_a_person_within_two_turns(
+        desk: InboundDesk, said: str, twice: bool) -> None:
+    desk.start("n1", caller=CALLER, line="12345")
+    reply = desk.turn("n1", said)
+    if twice:
+        assert reply.step.kind == "reask" and not reply.ended
+        reply = desk.turn("n1", said)
+    assert reply.step.kind == "handoff" and reply.ended
+    assert not [t for t in desk.record("n1").turns if t.get("citation")]  # nothing answered
+
+
 def test_progress_is_read_only_to_the_registering_number(desk: InboundDesk) -> None:
     s = desk.engine.service
     no = s.intake(channel="电话", category="求助", urgency="一般", region="甬江区",

