@@ -22,7 +22,7 @@ from domain.campaign.commands import BY_NAME
 from domain.campaign.defaults import DEFAULT_LEASE_S
 from domain.campaign.errors import UnknownCampaign
 from domain.campaign.service import CampaignService
-from domain.errors import InvalidInput, shown
+from domain.errors import InvalidInput, PermissionDenied, shown
 from domain.phone import mask_name, mask_phone, normalize_phone
 from domain.values import Actor, require_text
 from domain.views import iso
@@ -159,6 +159,7 @@ class CampaignDesk:
         if found is None:  # the read model lags behind a store it never saw: rebuild
             raise UnknownCampaign(ref)
         found["start_at"] = iso(campaign.start_at)
+        found["dept"] = campaign.dept
         found["answers"] = answer_distribution(campaign.script, found["answers"])
         return found
 
@@ -201,13 +202,22 @@ class CampaignDesk:
         Masked unless `reveal` (checked and logged by the front end)."""
         path = _export_path(csv) if csv else None
         campaign = self.service.campaign(ref)
+        if actor.role == "department" and actor.id.split("/", 1)[0] != campaign.dept:
+            refusal = PermissionDenied(
+                f"承办单位只能查看本单位发布的外呼名单的标记号码（{shown(ref)} 的发布单位："
+                f"{campaign.dept or '未指定'}）", f"a unit may list the flagged numbers of the "
+                f"lists it published only ({shown(ref)} was published by "
+                f"{campaign.dept or 'no unit'})")
+            self.engine.access.failed(actor, "campaign_flags", refusal,
+                                      target_kind=TARGET_CAMPAIGN, target=campaign.ref)
+            raise refusal
         self.runner.catch_up()
         numbers = list(self._flag_rows(campaign.ref, reveal))
         counts: dict[str, int] = {}
         for entry in numbers:
             counts[entry["flag"]] = counts.get(entry["flag"], 0) + 1
         result: dict[str, Any] = {"campaign_id": campaign.ref, "name": campaign.name,
-                                  "state": campaign.state, "flags": counts,
+                                  "dept": campaign.dept, "state": campaign.state, "flags": counts,
                                   "numbers": numbers, "revealed": reveal}
         if path is not None:
             result["exported"] = _write(path, FLAGS_HEADER,

@@ -34,7 +34,7 @@ from domain.values import Actor
 from tests.conftest import SimClock
 from tests.test_campaign_service import Gateway
 from tests.test_cli import REPO, SCRIPT, refused, rexian
-from tests.test_grpc_support import WATER, dept_token, grant, md, start
+from tests.test_grpc_support import CITY, WATER, dept_token, grant, md, start
 
 CENTRE = Actor("dispatcher", "centre")
 NOW = "2025-09-30T09:00:00+08:00"  # the `clock` fixture's instant
@@ -42,6 +42,7 @@ PEOPLE = [("张三", "13800138001"), ("李四", "13800138002"), ("王五", "0574
           ("赵六", "13800138004")]
 OUTCOMES = ("已接通", "空号", "停机", "忙")
 DETAILS = ("SIP 200", "SIP 404 Not Found", "carrier announcement: 已停机", "SIP 486 Busy Here")
+PUBLISHER = WATER  # the unit that published the contact list
 DISPATCHER_TOKEN = "rx1_" + "d" * 43
 SUPERVISOR_TOKEN = "rx1_" + "s" * 43
 AGENT_TOKEN = "rx1_" + "a" * 43
@@ -57,7 +58,8 @@ def called(engine: Engine, tmp_path: Path) -> tuple[CampaignDesk, str]:
     """Four contacts dialled once: 已接通, 空号 (flagged), 停机 (flagged), 忙 (retry)."""
     campaigns = desk(engine)
     ref = campaigns.execute("create_campaign", actor=CENTRE, kind="notification",
-                            name="社保缴费到账通知", message="您的社保缴费已到账")["campaign_id"]
+                            name="社保缴费到账通知", message="您的社保缴费已到账",
+                            dept=PUBLISHER)["campaign_id"]
     campaigns.execute("import_contacts", ref, actor=CENTRE, file=people_file(tmp_path))
     campaigns.execute("start_campaign", ref, actor=CENTRE)
     gateway = Gateway()
@@ -77,7 +79,7 @@ def test_status_counts(sqlite_engine: Engine, clock: SimClock, tmp_path: Path) -
         "reached": 1, "answered": 0, "completed": 3, "pending_retries": 1,
         "flags": {"空号": 1, "停机": 1},
         "outcomes": {"已接通": 1, "空号": 1, "停机": 1, "忙": 1}, "answers": {}}
-    assert status["connect_rate"] == 0.25
+    assert status["connect_rate"] == 0.25 and status["dept"] == PUBLISHER
 
 
 def test_flags_listed_masked_and_written(sqlite_engine: Engine, clock: SimClock,
@@ -85,6 +87,7 @@ def test_flags_listed_masked_and_written(sqlite_engine: Engine, clock: SimClock,
     campaigns, ref = called(sqlite_engine, tmp_path)
     listed = campaigns.execute("campaign_flags", ref, actor=CENTRE)
     assert listed["flags"] == {"空号": 1, "停机": 1} and listed["revealed"] is False
+    assert listed["dept"] == PUBLISHER
     assert [(n["number"], n["name"], n["phone"], n["flag"], n["attempts"], n["detail"])
             for n in listed["numbers"]] == [
         (2, "李*", "138****8002", "空号", 1, "SIP 404 Not Found"),
@@ -142,6 +145,10 @@ def test_bad_input_exits_2(sqlite_engine: Engine, clock: SimClock, tmp_path: Pat
     db = str(tmp_path / "rexian.db")
     assert ".csv" in refused(db, NOW, "campaign", "flags", ref, "--csv", str(tmp_path / "x.txt"))
     refused(db, NOW, "campaign", "flags", "CP20250930AAAAAA")
+    assert "不存在的局" in refused(db, NOW, "campaign", "create", "--kind", "broadcast",
+                                "--name", "x", "--message", "m", "--dept", "不存在的局")
+    # A local user in the department role is no unit's token: refused, and logged.
+    assert "发布" in refused(db, NOW, "--role", "department", "campaign", "flags", ref)
     refused(db, NOW, "campaign", "status", "CP20250930AAAAAA", "--once")
 
 
@@ -335,6 +342,31 @@ def test_flags_and_export_over_grpc(served: Any, clock: SimClock, tmp_path: Path
     reveals = [e for e in served.engine.access_entries(datetime(2025, 1, 1).astimezone())
                if e["action"] == "reveal"]
     assert [(e["target"], e["actor_id"]) for e in reveals] == [(ref, "S01")]
+
+
+def test_the_publishing_unit_lists_its_flags(served: Any, clock: SimClock,
+                                             tmp_path: Path) -> None:
+    _, ref = called(served.engine, tmp_path)
+    stub = pb_grpc.CampaignServiceStub(served.channel)
+    own = md(dept_token(served.engine, PUBLISHER))
+    listed = stub.ListCampaignFlags(pb.ListCampaignFlagsRequest(campaign_id=ref, csv_name="f.xlsx"),
+                                    metadata=own, timeout=10)
+    assert (listed.dept, [n.phone for n in listed.numbers]) == (
+        PUBLISHER, ["138****8002", "0574****8803"])
+    assert listed.content.startswith(b"PK")  # the XLSX file
+    for metadata, request in (
+            (md(dept_token(served.engine, CITY)), pb.ListCampaignFlagsRequest(campaign_id=ref)),
+            (own, pb.ListCampaignFlagsRequest(campaign_id=ref, reveal=True, reason="核对"))):
+        with pytest.raises(grpc.RpcError) as refusal:
+            stub.ListCampaignFlags(request, metadata=metadata, timeout=10)
+        assert refusal.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as centre_only:
+        stub.GetCampaignStatus(pb.GetCampaignStatusRequest(campaign_id=ref), metadata=own,
+                               timeout=10)
+    assert centre_only.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    log = served.engine.access_entries(datetime(2025, 1, 1).astimezone())
+    assert [(e["actor_id"], e["operation"]) for e in log if e["action"] == "refused"] == [
+        (CITY, "campaign_flags"), (PUBLISHER, "reveal"), (PUBLISHER, "campaign_status")]
 
 
 def test_remote_cli(served: Any, clock: SimClock, tmp_path: Path) -> None:

@@ -58,16 +58,18 @@ def status_panel(status: dict[str, Any]) -> RenderableType:
         for answer, count in answers.items():
             table.add_row(safe(answer), str(int(count)), _rate(int(count), total))
         parts.append(table)
+    publisher = f" 发布单位 {status['dept']}" if status.get("dept") else ""
     title = Text(f"{status['campaign_id']} {status.get('name', '')} "
-                 f"（{status.get('kind', '')}）  {status['state']}")
+                 f"（{status.get('kind', '')}）{publisher}  {status['state']}")
     return Panel(Group(*parts), title=title, title_align="left")
 
 
 def flags_table(result: dict[str, Any]) -> RenderableType:
     """The flagged numbers with what each flag was read from."""
     counts = "、".join(f"{k} {v}" for k, v in result["flags"].items()) or "无 / none"
-    table = Table(title=f"{result['campaign_id']} {result.get('name', '')} 标记号码 / flagged "
-                  f"numbers：{counts}", title_justify="left")
+    publisher = f"（发布单位 {result['dept']}）" if result.get("dept") else ""
+    table = Table(title=f"{result['campaign_id']} {result.get('name', '')}{publisher} 标记号码 / "
+                  f"flagged numbers：{counts}", title_justify="left")
     for column in ("序号", "对象编号", "姓名", "电话", "标记", "呼叫次数", "结果依据"):
         table.add_column(column)
     for entry in result["numbers"]:

@@ -119,9 +119,15 @@ SERVICE_NAMES = (
 
 def _campaign_act(auth: Authenticator) -> Act:
     """Campaign RPCs (adapters/grpc/campaign_service.py): an authenticated centre identity
-    allowed the entry's command name (the permission matrix's operation), and its actor."""
+    allowed the entry's command name (the permission matrix's operation), and its actor.
+    A department token only where the matrix lets the department role (campaign_flags:
+    the desk then checks the campaign is its unit's)."""
 
     def act(context: grpc.ServicerContext, spec: CommandSpec, request_actor: Any) -> Actor:
+        if auth.access.matrix.allows("department", spec.name) and \
+                auth.identity(context, spec.name).roles == ("department",):
+            unit = auth.department(context, spec.name)
+            return auth.actor(unit, spec.name, context, request_actor)
         who = auth.centre(context, spec.name)
         return auth.actor(who, spec.name, context, request_actor)
 

@@ -60,6 +60,9 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                           required=False, default=str(DEFAULT_AFTER["关机"])),
                     Field("allow_rest_days", "flag", "休息日呼叫", "Also call on weekends and "
                           "official holidays", required=False),
+                    Field("dept", "text", "发布单位", "The unit that published the list (from "
+                          "the department registry): it may list the campaign's flagged "
+                          "numbers with its own token", required=False, default=""),
                 ), ticket=False),
     CommandSpec("import_contacts", "import", "ImportContacts", "导入名单",
                 "Import contacts from CSV/XLSX (电话 required, 姓名 optional, other columns "
@@ -96,8 +99,8 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                 ), ticket=False),
     CommandSpec("campaign_flags", "flags", "ListCampaignFlags", "标记号码",
                 "The numbers flagged 空号/停机/… with the evidence, for the department that "
-                "published the list; --csv FILE also writes them (.csv or .xlsx); masked "
-                "unless --reveal.", ROLE, ACTOR, (
+                "published the list (which may list them itself); --csv FILE also writes "
+                "them (.csv or .xlsx); masked unless --reveal.", ROLE, ACTOR, (
                     Field("csv", "file", "导出文件", "Also write the list to FILE (.csv or "
                           ".xlsx by its suffix)", required=False),
                     *_REVEAL,

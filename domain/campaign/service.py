@@ -141,9 +141,11 @@ class CampaignService:
         start: datetime | None = None, window: Sequence[str] = (), lines: int = DEFAULT_LINES,
         per_minute: int = DEFAULT_PER_MINUTE, max_retries: int = RetryRules().budget,
         no_answer_retry_min: int | None = None, busy_retry_min: int | None = None,
-        off_retry_min: int | None = None, allow_rest_days: bool = False, actor: Actor,
+        off_retry_min: int | None = None, allow_rest_days: bool = False, dept: str = "",
+        actor: Actor,
     ) -> str:
         require_choice("kind", kind, KINDS, "外呼类型")
+        publisher = self.app._dept(dept.strip()) if dept and dept.strip() else None
         if kind == "survey" and not script:
             raise InvalidInput("script", "民意调研需要问卷文件（--script FILE.toml）",
                                "a survey needs its questionnaire (--script FILE.toml)")
@@ -165,7 +167,7 @@ class CampaignService:
                 continue
             campaign = Campaign.create(ref=ref, kind=kind, name=name, message=message,
                                        script=script, start_at=start, rules=rules,
-                                       actor=actor, at=at)
+                                       actor=actor, at=at, dept=publisher)
             self.app._commit(campaign)
             return ref
         raise RuntimeError("could not draw a free campaign id")

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CampaignProgress(_message.Message):
-    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at", "reached", "answered", "heard", "handed_off")
+    __slots__ = ("campaign_id", "kind", "name", "state", "contacts", "dialled", "contacts_dialled", "connected", "connect_rate", "completed", "in_progress", "waiting", "pending_retries", "flags", "outcomes", "answers", "start_at", "reached", "answered", "heard", "handed_off", "dept")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -34,6 +34,7 @@ class CampaignProgress(_message.Message):
     ANSWERED_FIELD_NUMBER: _ClassVar[int]
     HEARD_FIELD_NUMBER: _ClassVar[int]
     HANDED_OFF_FIELD_NUMBER: _ClassVar[int]
+    DEPT_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     kind: str
     name: str
@@ -55,10 +56,11 @@ class CampaignProgress(_message.Message):
     answered: int
     heard: int
     handed_off: int
-    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ..., heard: _Optional[int] = ..., handed_off: _Optional[int] = ...) -> None: ...
+    dept: str
+    def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ..., heard: _Optional[int] = ..., handed_off: _Optional[int] = ..., dept: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
-    __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor")
+    __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor", "dept")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +76,7 @@ class CreateCampaignRequest(_message.Message):
     OFF_RETRY_MIN_FIELD_NUMBER: _ClassVar[int]
     ALLOW_REST_DAYS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    DEPT_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     message: str
@@ -89,7 +92,8 @@ class CreateCampaignRequest(_message.Message):
     off_retry_min: int
     allow_rest_days: bool
     actor: _common_pb2.Actor
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., message: _Optional[str] = ..., script_name: _Optional[str] = ..., script_content: _Optional[bytes] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window: _Optional[_Iterable[str]] = ..., lines: _Optional[int] = ..., per_minute: _Optional[int] = ..., max_retries: _Optional[int] = ..., no_answer_retry_min: _Optional[int] = ..., busy_retry_min: _Optional[int] = ..., off_retry_min: _Optional[int] = ..., allow_rest_days: _Optional[bool] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+    dept: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., message: _Optional[str] = ..., script_name: _Optional[str] = ..., script_content: _Optional[bytes] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window: _Optional[_Iterable[str]] = ..., lines: _Optional[int] = ..., per_minute: _Optional[int] = ..., max_retries: _Optional[int] = ..., no_answer_retry_min: _Optional[int] = ..., busy_retry_min: _Optional[int] = ..., off_retry_min: _Optional[int] = ..., allow_rest_days: _Optional[bool] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., dept: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignResponse(_message.Message):
     __slots__ = ("campaign_id",)
@@ -284,7 +288,7 @@ class FlaggedNumber(_message.Message):
     def __init__(self, number: _Optional[int] = ..., contact_id: _Optional[str] = ..., name: _Optional[str] = ..., phone: _Optional[str] = ..., flag: _Optional[str] = ..., attempts: _Optional[int] = ..., detail: _Optional[str] = ..., flagged_at: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ListCampaignFlagsResponse(_message.Message):
-    __slots__ = ("campaign_id", "name", "state", "flags", "numbers", "revealed", "exported", "content")
+    __slots__ = ("campaign_id", "name", "state", "flags", "numbers", "revealed", "exported", "content", "dept")
     CAMPAIGN_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -293,6 +297,7 @@ class ListCampaignFlagsResponse(_message.Message):
     REVEALED_FIELD_NUMBER: _ClassVar[int]
     EXPORTED_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    DEPT_FIELD_NUMBER: _ClassVar[int]
     campaign_id: str
     name: str
     state: str
@@ -301,7 +306,8 @@ class ListCampaignFlagsResponse(_message.Message):
     revealed: bool
     exported: int
     content: bytes
-    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., numbers: _Optional[_Iterable[_Union[FlaggedNumber, _Mapping]]] = ..., revealed: _Optional[bool] = ..., exported: _Optional[int] = ..., content: _Optional[bytes] = ...) -> None: ...
+    dept: str
+    def __init__(self, campaign_id: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., numbers: _Optional[_Iterable[_Union[FlaggedNumber, _Mapping]]] = ..., revealed: _Optional[bool] = ..., exported: _Optional[int] = ..., content: _Optional[bytes] = ..., dept: _Optional[str] = ...) -> None: ...
 
 class WatchCampaignRequest(_message.Message):
     __slots__ = ("campaign_id",)

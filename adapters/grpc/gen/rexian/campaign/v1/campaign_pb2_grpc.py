@@ -163,6 +163,7 @@ class CampaignServiceServicer:
 
     def ListCampaignFlags(self, request, context):
         """The flagged numbers (空号/停机/…), masked unless reveal; with csv_name also as a file.
+        Also open to the publishing unit's department token (its own campaigns only).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
