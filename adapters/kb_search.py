@@ -14,7 +14,10 @@ yields its parts: 城乡居民养老保险 meets 居民养老保险). The signal
   (a question put in the answer's words: 伤残鉴定 is in the answer, not in a 问法);
 - ``answer``: character n-gram cosine with the short answer and full text;
 - ``pinyin``: syllable (1-2 gram) TF-IDF cosine with the closest form in toneless pinyin
-  (pypinyin): the recogniser's homophones (认正 for 认证, 失业进 for 失业金) still meet.
+  (pypinyin): the recogniser's homophones (认正 for 认证, 失业进 for 失业金) still meet;
+- ``domain``: word TF-IDF cosine with the article's whole domain (社保, 医保, ... each one
+  document of its articles' forms, titles and short answers), scaled to the best domain: a
+  question that says 户口 leans to 户籍's articles when its other words fit several domains.
 
 The fused score (the weights' average) ranks. Whether the best hit is spoken is a separate,
 absolute test, because a scaled BM25 is 1 for the best article of any question, even one
@@ -45,7 +48,7 @@ from domain.kb.article import KbArticle
 from domain.settings_file import read_toml
 
 TERMS_FILE: Final = Path(__file__).resolve().parents[1] / "config" / "kb" / "terms.toml"
-SIGNALS: Final = ("bm25", "forms", "answer_bm25", "answer", "pinyin")
+SIGNALS: Final = ("bm25", "forms", "answer_bm25", "answer", "pinyin", "domain")
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Weights:
     answer_bm25: float = 0.2
     answer: float = 0.0
     pinyin: float = 0.1
+    domain: float = 0.1
 
     def vector(self) -> np.ndarray:
         values = np.array([getattr(self, name) for name in SIGNALS], dtype=float)
@@ -193,6 +197,14 @@ class Retriever:
         syllables = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
                                     sublinear_tf=True).fit(sounds)
         self.sounds = _Cosine(syllables, sounds, owners, n)
+        domains = sorted({a.domain for a in self.articles})
+        self.domain_of = np.array([domains.index(a.domain) for a in self.articles])
+        words = TfidfVectorizer(analyzer=str.split, sublinear_tf=True)
+        self.domains = words.fit_transform([" ".join(
+            " ".join(self.tokens(normalise(f"{a.title} {' '.join(a.questions)} {a.short_answer}",
+                                           vocabulary)))
+            for a in self.articles if a.domain == d) for d in domains])
+        self.words = words
 
     def tokens(self, text: str) -> list[str]:
         return [t for t in self.tokenizer.lcut_for_search(text) if t.strip()]
@@ -206,8 +218,11 @@ class Retriever:
         tokens = self.tokens(query)
         bm25, coverage = self.bm25.scores(tokens)
         answer_bm25, _ = self.answer_bm25.scores(tokens)
+        domain = (self.domains @ self.words.transform([" ".join(tokens)]).T).toarray().ravel()
+        top = float(domain.max())
         stacked = np.stack([bm25, self.forms.scores(query), answer_bm25,
-                            self.answers.scores(query), self.sounds.scores(self.pinyin(query))])
+                            self.answers.scores(query), self.sounds.scores(self.pinyin(query)),
+                            (domain / top if top > 0 else domain)[self.domain_of]])
         return stacked, coverage
 
     def search(self, text: str, limit: int = 5) -> list[Hit]:

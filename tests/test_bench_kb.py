@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from adapters.kb_search import SIGNALS
 from tools.bench_kb import run
 
 SAMPLE = Path(__file__).parent / "fixtures" / "kb" / "sample.md"
@@ -22,7 +23,7 @@ def test_small_run_counts_right_wrong_and_refusals(tmp_path: Path) -> None:
                 "none_refused"):
         assert 0.0 <= result[key] <= 1.0, key
     assert result["recall_at_5"] >= result["recall_at_1"]
-    assert set(result["weights"]) == {"bm25", "forms", "answer_bm25", "answer", "pinyin"}
+    assert set(result["weights"]) == set(SIGNALS)
     assert 0.0 <= result["min_coverage"] <= 1.0 and 0.0 <= result["min_score"] <= 1.0
     assert result["handoff_within_two"] == 1.0  # 楼下太吵了: a complaint, drafted for an agent
 
@@ -37,7 +38,7 @@ def test_tune_chooses_on_train_only_and_cross_validates(tmp_path: Path) -> None:
     questions.write_text("question,key,split\n" + "\n".join(rows) + "\n", encoding="utf-8")
     result = run(["--kb", str(SAMPLE), "--questions", str(questions), "--tune"])
     assert result["tuned_on"] == "train" and result["articles"] == 5
-    assert set(result["weights"]) == {"bm25", "forms", "answer_bm25", "answer", "pinyin"}
+    assert set(result["weights"]) == set(SIGNALS)
     assert result["train"]["recall_at_1"] >= 0.8  # a base of four articles
     for key in ("recall_at_1", "recall_at_5", "answered_right", "none_refused"):
         assert 0.0 <= result["cross_validated"][key] <= 1.0, key

@@ -173,7 +173,8 @@ def audio_recall(retriever: Retriever, questions: Sequence[Question], limit: int
 
 WEIGHT_GRID: tuple[tuple[float, ...], ...] = ((0.2, 0.3, 0.4, 0.5, 0.6), (0.4, 0.5, 0.6),
                                              (0.0, 0.1, 0.2, 0.3), (0.0, 0.1, 0.2),
-                                             (0.0, 0.1, 0.2, 0.3))  # SIGNALS' order
+                                             (0.0, 0.1, 0.2, 0.3),
+                                             (0.0, 0.1, 0.2))  # SIGNALS' order
 SCORE_GRID = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5)
 COVERAGE_GRID = (0.0, 0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2)
 FOLDS = 5
