@@ -10,7 +10,7 @@ from domain.errors import InvalidInput, shown
 
 CATEGORIES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
 URGENCIES = ("一般", "紧急")
-CHANNELS = ("电话", "网站", "APP", "微信", "短信", "小程序")
+CHANNELS = ("电话", "网站", "APP", "微信", "短信", "小程序", "外呼")  # 外呼: opened by a campaign call
 CALLBACK_RESULTS = ("满意", "基本满意", "不满意", "无法联系")
 SATISFIED_RESULTS = ("满意", "基本满意")
 # Dial outcomes: 空号 (number does not exist) and 停机 (suspended) are never retried.

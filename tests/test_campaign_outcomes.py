@@ -90,7 +90,9 @@ async def _run(engine: Engine, model: Path, folder: Path) -> dict[str, tuple[str
     gate = Admission(asr=None)  # no pacing: the test's calls may all start at once
     placed: list[tuple[str, str]] = []
     try:
-        await asr.warm_up(("announcement",))
+        # Every recognizer a call may use, loaded before the first dial: a model loading
+        # mid-campaign stalls the other calls' openings.
+        await asr.warm_up(("announcement", "answer", "survey"))
         campaigns.tick(lambda contact, call: placed.append((contact, call)))
         await asyncio.gather(*(campaign_job(campaigns, robot, gate, contact, call)
                                for contact, call in placed))

@@ -19,7 +19,9 @@ worker owns its recognizers, created lazily:
 * ``inbound`` — a caller's question to the inbound robot (adapters/telephony/inbound_robot.py);
 * ``announcement`` — what a campaign call hears before the robot speaks: a carrier's
   recorded announcement ("您拨打的号码是空号") or a person's "喂"
-  (``adapters.telephony.campaign_call``).
+  (``adapters.telephony.campaign_call``);
+* ``survey`` — a campaign call's reply: a survey answer, 听清楚了/再听一遍, 人工, with the
+  question's closed set scored against the audio (``adapters.asr.closed_set``).
 
 whisper.cpp releases the GIL while it runs, so audio pacing on the event loop continues.
 """
@@ -47,8 +49,12 @@ ACK_PROMPT = "收到，好的，知道了。"
 ANNOUNCEMENT_PROMPT = "您拨打的电话"
 # An inbound caller's question: the knowledge base's domains' words (not the callback's 满意).
 INBOUND_PROMPT = "以下是普通话的句子，关于社保、医保、公积金、户口、不动产、入学、公租房的咨询。"
+# A campaign call's reply (a survey answer, 听清楚了, 人工): no answer list, which would bend
+# every reply towards its first entry; the closed set is scored against the audio instead.
+SURVEY_PROMPT = "以下是普通话的回答。"
 PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT,
-                                  "announcement": ANNOUNCEMENT_PROMPT, "inbound": INBOUND_PROMPT}
+                                  "announcement": ANNOUNCEMENT_PROMPT, "inbound": INBOUND_PROMPT,
+                                  "survey": SURVEY_PROMPT}
 # Tokens a transcript may take: announcements and questions are whole sentences, the rest
 # short answers.
 MAX_TOKENS = {"announcement": 48, "inbound": 96}

@@ -14,8 +14,14 @@ What a call comes to is recorded on the contact when it ends:
 * the gateway never took the call (unreachable, refused the request), or the call waited
   for a place longer than its claim allows → abandoned: nobody was called, the attempt
   is given back and retried after a back-off;
-* a message the committed clips cannot say → abandoned and the campaign paused with the
-  reason (no one is called to hear something else; staff fix the message and resume).
+* what a connected call said and heard (the kind's dialogue: every sentence, survey
+  answers, a notification's confirmation, a broadcast's hand-off) → recorded on the
+  contact with the outcome, a survey answer matching a [[work_orders]] rule opening a
+  work order (``CampaignService.record_outcome``);
+* a message neither the committed clips nor the TTS engine can say → abandoned and the
+  campaign paused with the reason (no one is called to hear something else; staff fix
+  the message and resume). The message is the campaign's template rendered with the
+  contact's own columns (domain/campaign/template.py).
 
 A serve killed mid-call leaves its contacts 呼叫中 with a claim that runs out; whoever
 ticks next resolves them (``CampaignDesk.resolve_expired``). An outcome arriving after that
@@ -37,12 +43,15 @@ from adapters.telephony.campaign_call import (
     ERROR,
     CampaignCallResult,
     CampaignCallTask,
+    Voice,
     place_campaign_call,
 )
 from adapters.telephony.robot import CallbackRobot
 from adapters.telephony.script import UnvoiceableScript
 from domain.campaign.defaults import DEFAULT_LEASE_S
+from domain.campaign.service import opened_variables
 from domain.campaign.states import NO_ANSWER
+from domain.campaign.template import contact_values, render
 from domain.errors import DomainError
 
 if TYPE_CHECKING:
@@ -97,15 +106,19 @@ async def campaign_job(campaigns: CampaignDesk, robot: CallbackRobot, gate: Admi
         _abandon(campaigns, contact_ref, call_id, "no number: personal data erased or locked",
                  NO_NUMBER_BACKOFF_S)
         return None
+    message = render(campaign.message, contact_values(data.name, opened_variables(data)))
+    task = CampaignCallTask(call_id, _digits(data.phone), contact_ref, message,
+                            kind=campaign.kind, survey=campaign.script,
+                            template=campaign.message)
     try:
-        robot.prompts.script(campaign.message)
+        if campaign.kind != "survey":
+            Voice(robot, task.tts).check(message)
     except UnvoiceableScript as error:
         _abandon(campaigns, contact_ref, call_id, f"message cannot be voiced: {error}",
                  ERROR_BACKOFF_S)
-        _pause(campaigns, campaign.ref, f"播报内容无法用现有语音片段合成 / the message cannot be "
+        _pause(campaigns, campaign.ref, f"播报内容无法合成语音 / the message cannot be "
                                         f"voiced: {error}")
         return None
-    task = CampaignCallTask(call_id, _digits(data.phone), contact_ref, campaign.message)
     started = await gate.acquire()
     result: CampaignCallResult | None = None
     try:
@@ -153,7 +166,7 @@ def _record(campaigns: CampaignDesk, contact_ref: str, call_id: str,
             result: CampaignCallResult) -> None:
     try:
         campaigns.service.record_outcome(contact_ref, call_id=call_id, outcome=result.outcome,
-                                         detail=result.detail[:500])
+                                         detail=result.detail[:500], entries=result.entries)
     except (DomainError, IntegrityError) as error:  # resolved meanwhile (claim ran out)
         log.warning("campaign call %s to %s: outcome %s not recorded: %s", call_id,
                     contact_ref, result.outcome, error)

@@ -31,7 +31,14 @@ from domain.campaign.campaign import campaign_uuid, contact_ref
 from domain.campaign.chained import ChainedEvent, emit
 from domain.campaign.retries import RetryRules
 from domain.errors import InvalidInput
+from domain.phone import mask_phone
+from domain.pii import redact
 from domain.values import Actor, require_choice
+
+
+def masked(text: str) -> str:
+    """Free text the citizen said, its personal data (phones, ID numbers…) masked."""
+    return redact(text).text if text else ""
 
 
 class Contact(Aggregate):
@@ -55,6 +62,13 @@ class Contact(Aggregate):
         self.outcomes: list[dict[str, Any]] = []
         self.flag: str | None = None
         self.finished_reason: str | None = None
+        # What the calls said and heard (domain/campaign/dialogue.py), in order.
+        self.said: list[dict[str, Any]] = []
+        self.answers: dict[str, str] = {}  # question id -> answer label (or 未识别)
+        self.heard: bool | None = None  # notification: the citizen confirmed hearing it
+        self.handoff: dict[str, Any] | None = None
+        self.work_orders: list[str] = []
+        self.sms: list[dict[str, str]] = []
         self.chain_head = GENESIS
 
     def _next(self, trigger: str, state: str | None = None) -> str:
@@ -137,9 +151,7 @@ class Contact(Aggregate):
                 at: datetime) -> None:
         """The gateway never took call `call_id`: the attempt is given back (not counted
         in the budget) and the contact is due again at `retry_after`."""
-        if call_id != self.call_id or self.state != states.CALLING:
-            raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
-                               f"contact {self.ref} has no call {call_id} in progress")
+        self.check_call(call_id)
         state = self._next("abandon")
         self._emit(self.Abandoned, actor, at, attempt=self.attempts, call_id=call_id,
                    reason=reason, retry_after=retry_after, state=state)
@@ -161,9 +173,7 @@ class Contact(Aggregate):
                        at: datetime, detail: str = "") -> None:
         """The call `call_id` ended in `outcome`; then retried or finished by `rules`."""
         require_choice("outcome", outcome, states.OUTCOMES, "呼叫结果")
-        if call_id != self.call_id or self.state != states.CALLING:
-            raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
-                               f"contact {self.ref} has no call {call_id} in progress")
+        self.check_call(call_id)
         ended = self._next(states.TRIGGER_OF_OUTCOME[outcome])
         decision = rules.decide(outcome, self.retries_used, at)
         if decision.retry_after is not None:
@@ -190,6 +200,115 @@ class Contact(Aggregate):
             contact.outcomes.append({"attempt": self.attempt, "outcome": self.outcome,
                                      "at": self.timestamp.isoformat(), "detail": self.detail})
             contact.state = self.state
+
+    # ----- what a connected call said and heard -------------------------------------------
+    def check_call(self, call_id: str) -> None:
+        """Refused unless `call_id` is the call in progress."""
+        if call_id != self.call_id or self.state != states.CALLING:
+            raise InvalidInput("call_id", f"外呼对象 {self.ref} 没有进行中的呼叫 {call_id}",
+                               f"contact {self.ref} has no call {call_id} in progress")
+
+    def say(self, *, call_id: str, kind: str, text: str, template: bool, actor: Actor,
+            at: datetime) -> None:
+        """A sentence the robot said (`template`: the campaign message as written, which
+        the contact's own variables render)."""
+        self.check_call(call_id)
+        self._emit(self.Said, actor, at, call_id=call_id, kind=kind, text=text,
+                   template=template)
+
+    class Said(Event):
+        call_id: str
+        kind: str
+        text: str
+        template: bool
+
+        def apply(self, contact: Contact) -> None:
+            contact.said.append({"call_id": self.call_id, "kind": self.kind,
+                                 "text": self.text, "template": self.template})
+
+    def answer(self, *, call_id: str, question: str, answer: str, transcript: str,
+               actor: Actor, at: datetime) -> None:
+        """A survey answer: the answer label (or 未识别) and the citizen's words, masked."""
+        self.check_call(call_id)
+        self._emit(self.Answered, actor, at, call_id=call_id, question=question,
+                   answer=answer, transcript=masked(transcript))
+
+    class Answered(Event):
+        call_id: str
+        question: str  # the question id
+        answer: str  # the answer label, or 未识别
+        transcript: str  # personal data masked
+
+        def apply(self, contact: Contact) -> None:
+            contact.answers[self.question] = self.answer
+
+    def confirm(self, *, call_id: str, heard: bool, answer: str, transcript: str,
+                repeats: int, actor: Actor, at: datetime) -> None:
+        self.check_call(call_id)
+        self._emit(self.Confirmed, actor, at, call_id=call_id, heard=heard, answer=answer,
+                   transcript=masked(transcript), repeats=repeats)
+
+    class Confirmed(Event):
+        """A notification's 听清楚了吗: heard or not, the last reply, the repeats asked."""
+
+        call_id: str
+        heard: bool
+        answer: str
+        transcript: str
+        repeats: int
+
+        def apply(self, contact: Contact) -> None:
+            contact.heard = self.heard
+
+    def hand_off(self, *, call_id: str, reason: str, context: dict[str, str],
+                 transcript: str, actor: Actor, at: datetime) -> None:
+        self.check_call(call_id)
+        self._emit(self.HandedOff, actor, at, call_id=call_id, reason=reason,
+                   context=context, transcript=masked(transcript))
+
+    class HandedOff(Event):
+        """Handed to a person: why, the contact's context (campaign, its name and kind, the
+        message as written), what the citizen said (masked)."""
+
+        call_id: str
+        reason: str
+        context: dict[str, str]
+        transcript: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.handoff = {"call_id": self.call_id, "reason": self.reason,
+                               "context": self.context, "transcript": self.transcript,
+                               "at": self.timestamp.isoformat()}
+
+    def sms_sent(self, *, call_id: str, phone: str, message: str, actor: Actor,
+                 at: datetime) -> None:
+        self._emit(self.SmsSent, actor, at, call_id=call_id, phone=mask_phone(phone),
+                   message=message)
+
+    class SmsSent(Event):
+        call_id: str
+        phone: str  # masked
+        message: str  # the SMS gateway's id
+
+        def apply(self, contact: Contact) -> None:
+            contact.sms.append({"call_id": self.call_id, "phone": self.phone,
+                                "message": self.message})
+
+    def work_order_opened(self, *, call_id: str, question: str, answer: str, ticket_no: str,
+                          actor: Actor, at: datetime) -> None:
+        self._emit(self.WorkOrderOpened, actor, at, call_id=call_id, question=question,
+                   answer=answer, ticket_no=ticket_no)
+
+    class WorkOrderOpened(Event):
+        """A [[work_orders]] rule matched an answer: the order opened (channel 外呼)."""
+
+        call_id: str
+        question: str
+        answer: str
+        ticket_no: str
+
+        def apply(self, contact: Contact) -> None:
+            contact.work_orders.append(self.ticket_no)
 
     class RetryScheduled(Event):
         retry_after: datetime

@@ -31,10 +31,12 @@ from domain.campaign.defaults import (
     DEFAULT_WINDOWS,
     KINDS,
 )
+from domain.campaign.dialogue import Answered, Confirmed, Entry, HandOff, Said
 from domain.campaign.errors import UnknownCampaign
 from domain.campaign.pacing import CallingHours, Pacing
 from domain.campaign.retries import RetryRules
 from domain.campaign.states import NO_ANSWER
+from domain.campaign.template import NAME_VARIABLES, contact_values, render
 from domain.errors import InvalidInput
 from domain.histories import aggregate_history
 from domain.policies.calendar import CalendarRangeError
@@ -46,6 +48,11 @@ if TYPE_CHECKING:
     from domain.service import WorkOrderService
 
 ENGINE = Actor("system", "campaign-scheduler")
+OUTBOUND_CHANNEL = "外呼"
+# Where a work order opened from a survey answer is (the contact file's column, if any).
+REGION_COLUMNS = ("所属区域", "区域", "小区", "地址", "街道")
+UNKNOWN_REGION = "待核实"
+CONTACT_NAME = "外呼对象"  # an order's caller name when the contact file gave none
 # The detail of the outcome recorded for a call whose dialler died (domain/campaign/contact.py).
 INTERRUPTED = "interrupted"
 # Contacts sealed and saved per transaction while importing (memory stays bounded).
@@ -336,12 +343,52 @@ class CampaignService:
         self.app._commit(contact)
 
     def record_outcome(self, ref: str, *, call_id: str, outcome: str, detail: str = "",
-                       actor: Actor = ENGINE) -> None:
+                       entries: Sequence[Entry] = (), actor: Actor = ENGINE) -> list[str]:
+        """Record how call `call_id` ended and, for a connected call, what it said and
+        heard (`entries`, domain/campaign/dialogue.py): each sentence, answer,
+        confirmation and hand-off on the contact, then the outcome, in one commit. A survey
+        answer matching one of the campaign's [[work_orders]] rules opens a work order
+        first (channel 外呼, through intake). Returns the work orders' numbers."""
         contact = self.contact(ref)
         campaign = self.campaign(contact.campaign_ref)
+        require_choice("outcome", outcome, states.OUTCOMES, "呼叫结果")
+        if entries:
+            contact.check_call(call_id)  # refused before any work order is opened
+        opened = self._open_work_orders(campaign, contact, entries)
+        at = self.now()
+        for entry in entries:
+            record_entry(contact, call_id, entry, campaign, actor, at)
+        for (question, answer), ticket_no in opened:
+            contact.work_order_opened(call_id=call_id, question=question, answer=answer,
+                                      ticket_no=ticket_no, actor=actor, at=at)
         contact.record_outcome(call_id=call_id, outcome=outcome, rules=campaign.retry_rules,
-                               actor=actor, at=self.now(), detail=detail)
+                               actor=actor, at=at, detail=detail)
         self.app._commit(contact)
+        return [ticket_no for _, ticket_no in opened]
+
+    def _open_work_orders(self, campaign: Campaign, contact: Contact,
+                          entries: Sequence[Entry]) -> list[tuple[tuple[str, str], str]]:
+        rules = (campaign.script or {}).get("work_orders") or []
+        answered = [e for e in entries if isinstance(e, Answered)]
+        matches = [(e, rule) for e in answered for rule in rules
+                   if rule["question"] == e.question and rule["answer"] == e.answer]
+        if not matches:
+            return []
+        data = self.app.vault.open(contact.citizen_id, contact.personal)
+        if data is None or not data.phone:
+            return []  # erased meanwhile: nobody to open an order for
+        columns = opened_variables(data)
+        region = next((columns[c] for c in REGION_COLUMNS if columns.get(c, "").strip()),
+                      UNKNOWN_REGION)
+        opened = []
+        for entry, rule in matches:
+            ticket_no = self.app.intake(
+                channel=OUTBOUND_CHANNEL, category=rule["category"], urgency="一般",
+                region=region[:100], content=work_order_content(campaign, contact, entry),
+                caller_name=(data.name or CONTACT_NAME)[:50], caller_phone=data.phone,
+                actor=ENGINE)
+            opened.append(((entry.question, entry.answer), ticket_no))
+        return opened
 
     # ----- queries ----------------------------------------------------------------------
     def history(self, ref: str, as_of: datetime | None = None) -> dict[str, Any]:
@@ -361,11 +408,58 @@ class CampaignService:
             person = {"name": why, "phone": why}
         else:
             person = {"name": mask_name(data.name), "phone": mask_phone(data.phone)}
+        values = (contact_values(data.name, opened_variables(data)) if data is not None
+                  else None)
         return {"contact_id": contact.ref, "campaign_id": contact.campaign_ref,
                 "number": contact.number, **person, "state": contact.state,
                 "attempts": contact.attempts, "retry_after": iso(contact.retry_after),
                 "outcomes": contact.outcomes, "flag": contact.flag,
-                "finished_reason": contact.finished_reason, "version": contact.version}
+                "finished_reason": contact.finished_reason,
+                "said": [said_view(s, values) for s in contact.said],
+                "answers": dict(contact.answers), "heard": contact.heard,
+                "handoff": contact.handoff, "work_orders": list(contact.work_orders),
+                "sms": list(contact.sms), "version": contact.version}
+
+
+def said_view(said: dict[str, Any], values: dict[str, str] | None) -> dict[str, Any]:
+    """A sentence said, as the citizen heard it: the campaign message rendered with the
+    contact's variables, its name masked (the view shows no personal data); the template
+    as written when the vault no longer opens."""
+    from domain.phone import mask_name
+
+    text = said["text"]
+    if said.get("template") and values is not None:
+        text = render(text, {k: mask_name(v) if k in NAME_VARIABLES else v
+                             for k, v in values.items()})
+    return {"kind": said["kind"], "text": text, "call_id": said["call_id"]}
+
+
+def record_entry(contact: Contact, call_id: str, entry: Entry, campaign: Campaign,
+                 actor: Actor, at: datetime) -> None:
+    """One entry of a call's record on the contact."""
+    if isinstance(entry, Said):
+        contact.say(call_id=call_id, kind=entry.kind, text=entry.text, template=entry.template,
+                    actor=actor, at=at)
+    elif isinstance(entry, Answered):
+        contact.answer(call_id=call_id, question=entry.question, answer=entry.answer,
+                       transcript=entry.transcript, actor=actor, at=at)
+    elif isinstance(entry, Confirmed):
+        contact.confirm(call_id=call_id, heard=entry.heard, answer=entry.answer,
+                        transcript=entry.transcript, repeats=entry.repeats, actor=actor, at=at)
+    elif isinstance(entry, HandOff):
+        contact.hand_off(call_id=call_id, reason=entry.reason, transcript=entry.transcript,
+                         context={"campaign_id": campaign.ref, "campaign": campaign.name,
+                                  "kind": campaign.kind, "message": campaign.message},
+                         actor=actor, at=at)
+
+
+def work_order_content(campaign: Campaign, contact: Contact, entry: Answered) -> str:
+    """What the order says: the campaign, the question and the answer, the citizen's words."""
+    questions = {q["id"]: q for q in (campaign.script or {}).get("questions", [])}
+    text = questions.get(entry.question, {}).get("text", entry.question)
+    said = f"市民原话：{entry.transcript}。" if entry.transcript else ""
+    return (f"外呼任务“{campaign.name}”（{campaign.ref}，对象 {contact.ref}）民意调研，问题 "
+            f"{entry.question}“{text}”，回答“{entry.answer}”。{said}")
 
 
 def campaign_view(campaign: Campaign) -> dict[str, Any]:
