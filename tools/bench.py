@@ -6,7 +6,8 @@ document; otherwise as a readable table. An unknown NAME exits with status 2.
 
 Run from the repository root (some benchmarks import `tests.support`).
 Among them: `cli` (tools/bench_cli.py), the start-up time of `rexian show T` and
-`rexian --help` against `python -c pass`, with the load average.
+`rexian --help` against `python -c pass`, with the load average; `campaign`
+(tools/bench_campaign.py), a survey campaign against simulated citizens over loopback WebRTC.
 """
 
 from __future__ import annotations

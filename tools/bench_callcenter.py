@@ -81,8 +81,13 @@ def _start_gateway_process(citizens: dict[str, list[str]], port: int) -> subproc
     args = [sys.executable, "-m", "tools.sim_citizen", "--port", str(port)]
     for number, files in citizens.items():
         args += ["--citizen", f"{number}={','.join(files)}"]
+    return launch_gateway(args, port)
+
+
+def launch_gateway(args: list[str], port: int, wait_s: float = 30.0) -> subprocess.Popen[bytes]:
+    """Start a simulated gateway program and wait until it answers /health on `port`."""
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("the simulated gateway exited at start")
@@ -95,7 +100,19 @@ def _start_gateway_process(citizens: dict[str, list[str]], port: int) -> subproc
     raise RuntimeError("the simulated gateway did not start")
 
 
-def _free_port() -> int:
+def stop_gateway(proc: subprocess.Popen[bytes], wait_s: float = 15.0) -> float:
+    """SIGTERM the gateway program, wait for it (kill it after `wait_s`); its CPU seconds."""
+    children0 = _cpu_children()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    return _cpu_children() - children0
+
+
+def free_port() -> int:
     import socket
 
     with socket.socket() as sock:
@@ -149,7 +166,7 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
         gateway = SimulatedGateway({n: Citizen(answers=tuple(f)) for n, f in citizens.items()})
         url = await gateway.start()
     else:
-        port = _free_port()
+        port = free_port()
         proc = _start_gateway_process(citizens, port)
         url = f"http://127.0.0.1:{port}"
     asr = AsrPool(workers=workers, n_threads=threads)
@@ -171,16 +188,7 @@ async def _bench(calls: int, workers: int | None, threads: int, in_process: bool
             await gateway.stop()
         asr_stats = asr.stats()
         asr.close()
-    gateway_cpu = None
-    if proc is not None:
-        children0 = _cpu_children()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        gateway_cpu = _cpu_children() - children0
+    gateway_cpu = stop_gateway(proc) if proc is not None else None
 
     deciding: dict[str, JobOutcome] = {}
     for attempt in attempts:  # every call made, in completion order; an order's last decides

