@@ -37,6 +37,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -156,21 +157,30 @@ def _pinyin() -> Callable[[str], str]:
     return lambda text: " ".join(s for s in lazy_pinyin(text.replace(" ", "")) if s.strip())
 
 
+@lru_cache(maxsize=4)
+def _tokenizer(terms: tuple[str, ...]) -> Any:
+    """jieba with the base's terms, made once per set of terms (loading jieba's dictionary
+    takes seconds; a rebuilt retriever keeps it)."""
+    import jieba
+
+    jieba.setLogLevel(60)  # it announces its dictionary load on stderr otherwise
+    tokenizer = jieba.Tokenizer()
+    for term in terms:
+        tokenizer.add_word(term, freq=20000)
+    return tokenizer
+
+
 class Retriever:
     """Search over `articles` (the valid ones: the caller filters by date)."""
 
     def __init__(self, articles: Sequence[KbArticle], vocabulary: Vocabulary,
                  weights: Weights = WEIGHTS) -> None:
-        import jieba
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.articles = list(articles)
         self.vocabulary = vocabulary
         self.weights = weights.vector()
-        self.tokenizer = jieba.Tokenizer()
-        jieba.setLogLevel(60)  # it announces its dictionary load on stderr otherwise
-        for term in vocabulary.terms:
-            self.tokenizer.add_word(term, freq=20000)
+        self.tokenizer = _tokenizer(vocabulary.terms)
         self.pinyin = _pinyin()
         self._ready = bool(self.articles)
         if not self._ready:
