@@ -113,6 +113,12 @@ def test_grpc_intake_carries_suggestions_duplicates_and_the_auto_dispatch(
     events = engine.service.history(auto.ticket.ticket_no)["events"]
     assert [e["type"] for e in events[-2:]] == ["DispatchSuggested", "Dispatched"]
     assert events[-1]["actor"] == {"role": "robot", "id": "auto-dispatch"}
+    bulk = t.Intake(ticket_pb.IntakeRequest(
+        channel="电话", category="投诉", urgency="一般", region="甬江区东湖街道",
+        content="和平路上的店家油烟直排，烧烤油烟很大", caller_name="张三",
+        caller_phone="13800138005", skip_advice=True), metadata=centre)  # a bulk load
+    assert bulk.ticket.state == "已受理" and not bulk.HasField("auto_dispatched")
+    assert not bulk.dispatch_suggestions and not bulk.duplicate_candidates
     policy.write_text("[auto_dispatch]\nenabled = 1\n", encoding="utf-8")
     spoilt = take("和平路上的店家油烟直排", "13800138004")  # reported; the order stays
     assert "enabled" in spoilt.dispatch_advice_error.en and spoilt.ticket.state == "已受理"

@@ -102,7 +102,7 @@ def _lifecycle_rpc(spec: CommandSpec) -> Any:
         values = {f.name: request_value(request, f) for f in spec.fields}
         ticket = _required_ticket(request.ticket_no) if spec.ticket else None
         number = self.service.execute(spec.name, ticket, actor=actor, **values)
-        if spec.name == "intake":  # what intake shows an agent, as the CLI's intake JSON
+        if spec.name == "intake" and not request.skip_advice:  # as the CLI's intake JSON
             from adapters.intake_advice import intake_advice
 
             return intake_response(intake_advice(self.engine, number))

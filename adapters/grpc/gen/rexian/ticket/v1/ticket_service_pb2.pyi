@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class IntakeRequest(_message.Message):
-    __slots__ = ("channel", "category", "urgency", "region", "content", "caller_name", "caller_phone", "actor")
+    __slots__ = ("channel", "category", "urgency", "region", "content", "caller_name", "caller_phone", "actor", "skip_advice")
     CHANNEL_FIELD_NUMBER: _ClassVar[int]
     CATEGORY_FIELD_NUMBER: _ClassVar[int]
     URGENCY_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,7 @@ class IntakeRequest(_message.Message):
     CALLER_NAME_FIELD_NUMBER: _ClassVar[int]
     CALLER_PHONE_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
+    SKIP_ADVICE_FIELD_NUMBER: _ClassVar[int]
     channel: str
     category: str
     urgency: str
@@ -29,7 +30,8 @@ class IntakeRequest(_message.Message):
     caller_name: str
     caller_phone: str
     actor: _common_pb2.Actor
-    def __init__(self, channel: _Optional[str] = ..., category: _Optional[str] = ..., urgency: _Optional[str] = ..., region: _Optional[str] = ..., content: _Optional[str] = ..., caller_name: _Optional[str] = ..., caller_phone: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ...) -> None: ...
+    skip_advice: bool
+    def __init__(self, channel: _Optional[str] = ..., category: _Optional[str] = ..., urgency: _Optional[str] = ..., region: _Optional[str] = ..., content: _Optional[str] = ..., caller_name: _Optional[str] = ..., caller_phone: _Optional[str] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., skip_advice: _Optional[bool] = ...) -> None: ...
 
 class IntakeResponse(_message.Message):
     __slots__ = ("ticket", "dispatch_suggestions", "auto_dispatched", "duplicate_candidates", "mass_complaint", "dispatch_advice_error")
