@@ -59,6 +59,9 @@ class CheckedFile:
     # The normalised phone of each valid row: the import pass does not parse it again
     # (phonenumbers is most of the cost of a row).
     phones: dict[int, str] = field(default_factory=dict, repr=False)
+    # The header: the template variables it offers (every column but phone and name).
+    variables: tuple[str, ...] = ()
+    has_name: bool = False
 
 
 class RejectedRows(InvalidInput):
@@ -235,6 +238,8 @@ def check_file(path: Path, blocked: Callable[[str], bool],
     checked = CheckedFile(path, digest.hexdigest())
     first_row: dict[str, int] = {}  # each distinct phone's first row (duplicates)
     for columns, number, cells in _rows(path):
+        checked.variables = tuple(label for _, label in columns.variables)
+        checked.has_name = columns.name is not None
         try:
             contact = columns.parse(cells, number)
         except InvalidInput as error:

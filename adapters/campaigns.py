@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.persistence import IntegrityError
 
 from adapters.campaign_files import FORMATS, RejectedRows, check_file, valid_rows
+from adapters.sms import LoggingSms
 from domain.campaign import states
 from domain.campaign.commands import BY_NAME
 from domain.campaign.defaults import DEFAULT_LEASE_S
@@ -24,6 +25,7 @@ from domain.campaign.errors import UnknownCampaign
 from domain.campaign.service import CampaignService
 from domain.errors import InvalidInput, PermissionDenied, shown
 from domain.phone import mask_name, mask_phone, normalize_phone
+from domain.ports import SmsSender
 from domain.values import Actor, require_text
 from domain.views import iso
 from projections import campaign_progress as progress
@@ -85,6 +87,8 @@ class CampaignDesk:
         self.engine = engine
         self.service = CampaignService(engine.service)
         self.do_not_call = DoNotCallList(engine)
+        # A campaign's text messages (--sms): the SMS port, whose default adapter only logs.
+        self.sms: SmsSender = LoggingSms()
 
     @property
     def runner(self) -> ProjectionRunner:
@@ -117,6 +121,8 @@ class CampaignDesk:
         path = Path(file)
         self.service.campaign(ref)  # an unknown campaign is refused before reading
         checked = check_file(path, self.do_not_call.checker(), on_progress)
+        self.service.check_columns(ref, checked.variables, has_name=checked.has_name,
+                                   source=shown(source or path.name, 80))
         if checked.rejected and not skip_invalid:
             raise RejectedRows(checked)
         if checked.valid == 0:

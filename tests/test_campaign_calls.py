@@ -134,3 +134,101 @@ def test_the_work_order_rule_opens_an_order(run: Run) -> None:
     others = [campaigns.service.contact(run.contacts[n]).work_orders for n in CITIZENS
               if n != "13800000001"]
     assert others == [[], []]
+
+
+# ----- notification and broadcast -------------------------------------------------------------
+NOTICE = "{姓名}您好，您的养老金资格认证将于{截止日期}到期。"
+NOTIFIED = {
+    "13900000001": _says("heard"),  # heard at once
+    "13900000002": _says("repeat", "heard"),  # the message once more, then heard
+}
+BROADCAST = {"13700000001": _says("agent")}  # asks for a person
+
+
+async def _run_kinds(engine: Engine, model: Path, folder: Path) -> Run:
+    campaigns = desk(engine)
+    sent: list[tuple[str, str]] = []
+
+    class Sms:
+        def send(self, phone: str, text: str) -> str:
+            sent.append((phone, text))
+            return f"sms-{len(sent)}"
+
+    campaigns.sms = Sms()
+    made = {}
+    for kind, message, citizens, extra in (
+            ("notification", NOTICE, NOTIFIED, {"sms": "【12345】认证入口：https://example.gov.cn"}),
+            ("broadcast", "灵活就业人员社保补贴下月起施行。", BROADCAST, {})):
+        ref = campaigns.execute("create_campaign", actor=CENTRE, kind=kind, name=f"{kind}任务",
+                                message=message, window=["00:00-24:00"], allow_rest_days=True,
+                                lines=5, per_minute=100, **extra)["campaign_id"]
+        rows = "\n".join(f"张{i},{n},2026年01月31日" for i, n in enumerate(citizens, 1))
+        contacts = folder / f"{kind}.csv"
+        contacts.write_text(f"姓名,电话,截止日期\n{rows}\n", encoding="utf-8")
+        campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts)
+        campaigns.execute("start_campaign", ref, actor=CENTRE)
+        made[ref] = list(citizens)
+    gateway = SimulatedGateway({**NOTIFIED, **BROADCAST})
+    url = await gateway.start()
+    asr = AsrPool(model_path=model)
+    robot = CallbackRobot(url, asr)
+    placed: list[tuple[str, str]] = []
+    try:
+        await asr.warm_up(("announcement", "survey"))
+        campaigns.tick(lambda contact, call: placed.append((contact, call)))
+        done = await asyncio.gather(*(campaign_job(campaigns, robot, Admission(asr=None),
+                                                   contact, call) for contact, call in placed))
+    finally:
+        await robot.close()
+        await gateway.stop()
+        asr.close()
+    by_contact = {}
+    for contact_ref, _ in placed:
+        contact = campaigns.service.contact(contact_ref)
+        by_contact[contact_ref] = made[contact.campaign_ref][contact.number - 1]
+    results = {by_contact[c]: r for (c, _), r in zip(placed, done, strict=True) if r}
+    records = {r.number: r for r in gateway.records.values()}
+    run = Run(engine, {n: c for c, n in by_contact.items()}, results, records)
+    run.sent = sent  # type: ignore[attr-defined]
+    return run
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    clock = SimClock(datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI))
+    folder = tmp_path_factory.mktemp("kind_calls")
+    engine = build_engine(str(folder / "rexian.db"), clock=clock)
+    try:
+        yield asyncio.run(_run_kinds(engine, whisper_model(), folder))
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("number", list(NOTIFIED))
+def test_a_notification_is_heard_and_its_sms_sent(kinds: Run, number: str) -> None:
+    service = desk(kinds.engine).service
+    contact = service.contact(kinds.contacts[number])
+    result = kinds.results[number]
+    assert contact.state == states.DONE and contact.heard is True, result.turns
+    name = f"张{list(NOTIFIED).index(number) + 1}"
+    rendered = f"{name}您好，您的养老金资格认证将于2026年01月31日到期。"
+    assert result.said.count(rendered) == len(NOTIFIED[number].answers)  # repeated once
+    # The record holds the template; the view renders it (the name masked).
+    assert [s["text"] for s in contact.said][0] == NOTICE
+    view = service.contact_view(contact)
+    assert view["said"][0]["text"] == "张*您好，您的养老金资格认证将于2026年01月31日到期。"
+    assert [s["text"] for s in contact.said][1:] == result.said[1:] or len(contact.said) > 2
+    assert (number, "【12345】认证入口：https://example.gov.cn") in kinds.sent  # type: ignore[attr-defined]
+    [sms] = contact.sms
+    assert sms["message"].startswith("sms-") and number not in sms["phone"]
+
+
+def test_a_broadcast_hands_off_with_the_context(kinds: Run) -> None:
+    contact = desk(kinds.engine).service.contact(kinds.contacts["13700000001"])
+    result = kinds.results["13700000001"]
+    assert contact.handoff is not None, result.turns
+    assert contact.handoff["reason"] == "市民要求转人工"
+    assert contact.handoff["context"]["campaign_id"] == contact.campaign_ref
+    assert contact.handoff["context"]["message"] == "灵活就业人员社保补贴下月起施行。"
+    assert result.said[-1] == "好的，正在为您转接人工服务，请稍候。"
+    assert contact.state == states.DONE and not contact.sms

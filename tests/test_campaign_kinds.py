@@ -152,8 +152,8 @@ def test_templates() -> None:
     assert variables(MESSAGE) == ["姓名", "截止日期"]
     assert render(MESSAGE, {"姓名": "张三", "截止日期": "2026年01月31日"}) == (
         "张三您好，您的养老金资格认证将于2026年01月31日到期。")
-    assert missing_columns(MESSAGE, ["截止日期"], has_name=True) == []
-    assert missing_columns(MESSAGE, ["截至日期"], has_name=False) == ["姓名", "截止日期"]
+    assert missing_columns(MESSAGE, ["截止日期"]) == []
+    assert missing_columns(MESSAGE, ["截至日期"]) == ["截止日期"]  # 姓名 is optional
     for bad in ("{姓名您好", "您好}", "{}您好"):
         with pytest.raises(InvalidInput):
             variables(bad)
@@ -249,3 +249,24 @@ def test_answers_said_and_a_work_order_are_recorded_on_the_contact(
     assert "13800138000" not in answered[0]["transcript"]  # masked like the robot's
     assert {"call_id", "question", "answer", "transcript"} <= set(answered[0])
     assert history["state"]["answers"]["q2"] == "清运不及时"
+
+
+# ----- templates against the contact file -------------------------------------------------------
+def test_a_template_variable_the_file_lacks_is_refused_at_import(tmp_path: Path) -> None:
+    from tests.test_cli import ok, refused
+
+    db, now = str(tmp_path / "r.db"), "2025-09-30T10:00:00+08:00"
+    ref = ok(db, now, "campaign", "create", "--kind", "notification", "--name", "养老金认证",
+             "--message", MESSAGE, "--sms", "【12345】{姓名}，认证入口：https://example.gov.cn/rz"
+             )["campaign_id"]
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("姓名,电话,截至日期\n张三,13800138000,2026年01月31日\n", encoding="utf-8")
+    error = refused(db, now, "campaign", "import", ref, str(contacts))
+    assert "{截止日期}" in error and "截至日期" in error and "nothing was imported" in error
+    assert ok(db, now, "campaign", "status", ref)["contacts"] == 0
+    contacts.write_text("姓名,电话,截止日期\n张三,13800138000,2026年01月31日\n", encoding="utf-8")
+    assert ok(db, now, "campaign", "import", ref, str(contacts))["imported"] == 1
+    assert "短信" in refused(db, now, "campaign", "create", "--kind", "survey", "--name", "调研",
+                           "--script", str(SAMPLE), "--sms", "x")
+    assert "花括号" in refused(db, now, "campaign", "create", "--kind", "broadcast", "--name",
+                            "宣导", "--message", "{姓名您好")

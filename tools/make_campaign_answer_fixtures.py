@@ -34,7 +34,7 @@ REPLIES: dict[str, tuple[str, str | None]] = {
     "no": ("不是。", "否"),
     "heard": ("听清楚了。", "听清楚了"),
     "repeat": ("再听一遍。", "再听一遍"),
-    "agent": ("转人工。", "人工"),
+    "agent": ("人工服务。", "人工"),
     "no_answer": ("嗯，让我想一想。", None),
 }
 

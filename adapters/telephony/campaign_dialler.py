@@ -18,6 +18,9 @@ What a call comes to is recorded on the contact when it ends:
   answers, a notification's confirmation, a broadcast's hand-off) → recorded on the
   contact with the outcome, a survey answer matching a [[work_orders]] rule opening a
   work order (``CampaignService.record_outcome``);
+* a notification or broadcast with a text message (``--sms``): once the message reached a
+  person, the rendered text goes through the SMS port (``CampaignDesk.sms``, by default
+  ``adapters.sms.LoggingSms``, which only logs) and Contact.SmsSent records it;
 * a message neither the committed clips nor the TTS engine can say → abandoned and the
   campaign paused with the reason (no one is called to hear something else; staff fix
   the message and resume). The message is the campaign's template rendered with the
@@ -49,6 +52,7 @@ from adapters.telephony.campaign_call import (
 from adapters.telephony.robot import CallbackRobot
 from adapters.telephony.script import UnvoiceableScript
 from domain.campaign.defaults import DEFAULT_LEASE_S
+from domain.campaign.dialogue import Said
 from domain.campaign.service import opened_variables
 from domain.campaign.states import NO_ANSWER
 from domain.campaign.template import contact_values, render
@@ -141,8 +145,17 @@ async def campaign_job(campaigns: CampaignDesk, robot: CallbackRobot, gate: Admi
         gate.finished(started, _health(result))
     if result.outcome == ERROR:
         _abandon(campaigns, contact_ref, call_id, result.detail, ERROR_BACKOFF_S)
-    else:
-        _record(campaigns, contact_ref, call_id, result)
+    elif _record(campaigns, contact_ref, call_id, result) and campaign.sms and any(
+            isinstance(e, Said) and e.template for e in result.entries):
+        # The message reached a person: its text (a link, a date) follows by SMS.
+        text = render(campaign.sms, contact_values(data.name, opened_variables(data)))
+        try:
+            sent = campaigns.sms.send(data.phone, text)
+            campaigns.service.record_sms(contact_ref, call_id=call_id, phone=data.phone,
+                                         message=sent)
+        except (DomainError, IntegrityError, OSError) as error:
+            log.warning("campaign call %s to %s: SMS not recorded: %s", call_id, contact_ref,
+                        error)
     return result
 
 
@@ -163,13 +176,15 @@ def _health(result: CampaignCallResult | None) -> CallHealth:
 
 
 def _record(campaigns: CampaignDesk, contact_ref: str, call_id: str,
-            result: CampaignCallResult) -> None:
+            result: CampaignCallResult) -> bool:
     try:
         campaigns.service.record_outcome(contact_ref, call_id=call_id, outcome=result.outcome,
                                          detail=result.detail[:500], entries=result.entries)
+        return True
     except (DomainError, IntegrityError) as error:  # resolved meanwhile (claim ran out)
         log.warning("campaign call %s to %s: outcome %s not recorded: %s", call_id,
                     contact_ref, result.outcome, error)
+        return False
 
 
 def _abandon(campaigns: CampaignDesk, contact_ref: str, call_id: str, reason: str,

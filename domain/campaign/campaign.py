@@ -53,6 +53,7 @@ class Campaign(Aggregate):
         self.start_at: datetime | None = None
         self.rules: dict[str, Any] = {}
         self.dept: str | None = None  # the unit that published the list (its flags go back)
+        self.sms = ""  # notification/broadcast: the text sent after a connected call
         self.state = states.DRAFT
         self.contacts = 0  # contacts imported (numbered 1..contacts)
         self.imports: list[dict[str, Any]] = []
@@ -98,13 +99,14 @@ class Campaign(Aggregate):
     def create(cls, *, ref: str, kind: str, name: str, message: str,
                script: dict[str, Any] | None, start_at: datetime | None,
                rules: dict[str, Any], actor: Actor, at: datetime,
-               dept: str | None = None) -> Campaign:
+               dept: str | None = None, sms: str = "") -> Campaign:
         require_choice("kind", kind, KINDS, "外呼类型")
         return cls._create(
             cls.Created, id=campaign_uuid(ref), timestamp=at, ref=ref, kind=kind,
             name=require_text("name", name, "任务名称", 100),
             message=optional_text("message", message, "播报内容") or "",
             script=script, start_at=start_at, rules=rules, dept=dept,
+            sms=optional_text("sms", sms, "短信内容", 500) or "",
             actor_role=actor.role, actor_id=actor.id, prev_hash=GENESIS)
 
     class Created(Event, Aggregate.Created):
@@ -116,11 +118,13 @@ class Campaign(Aggregate):
         start_at: datetime | None
         rules: dict[str, Any]
         dept: str | None  # absent from campaigns created before publishers were recorded
+        sms: str  # absent from campaigns created before text messages
 
         def apply(self, campaign: Campaign) -> None:
             for name in ("ref", "kind", "name", "message", "script", "start_at", "rules"):
                 setattr(campaign, name, getattr(self, name))
             campaign.dept = self.__dict__.get("dept")
+            campaign.sms = self.__dict__.get("sms") or ""
             campaign.created_at = self.timestamp
 
     # ----- contacts --------------------------------------------------------------------

@@ -60,6 +60,9 @@ CATALOGUE: tuple[CommandSpec, ...] = (
                           required=False, default=str(DEFAULT_AFTER["关机"])),
                     Field("allow_rest_days", "flag", "休息日呼叫", "Also call on weekends and "
                           "official holidays", required=False),
+                    Field("sms", "text", "短信内容", "Notification/broadcast: a text "
+                          "message sent after the call reached a person (e.g. a link); "
+                          "{变量} as in the message", required=False, default=""),
                     Field("dept", "text", "发布单位", "The unit that published the list (from "
                           "the department registry): it may list the campaign's flagged "
                           "numbers with its own token", required=False, default=""),

@@ -36,7 +36,13 @@ from domain.campaign.errors import UnknownCampaign
 from domain.campaign.pacing import CallingHours, Pacing
 from domain.campaign.retries import RetryRules
 from domain.campaign.states import NO_ANSWER
-from domain.campaign.template import NAME_VARIABLES, contact_values, render
+from domain.campaign.template import (
+    NAME_VARIABLES,
+    contact_values,
+    missing_columns,
+    render,
+    variables,
+)
 from domain.errors import InvalidInput
 from domain.histories import aggregate_history
 from domain.policies.calendar import CalendarRangeError
@@ -149,7 +155,7 @@ class CampaignService:
         per_minute: int = DEFAULT_PER_MINUTE, max_retries: int = RetryRules().budget,
         no_answer_retry_min: int | None = None, busy_retry_min: int | None = None,
         off_retry_min: int | None = None, allow_rest_days: bool = False, dept: str = "",
-        actor: Actor,
+        sms: str = "", actor: Actor,
     ) -> str:
         require_choice("kind", kind, KINDS, "外呼类型")
         publisher = self.app._dept(dept.strip()) if dept and dept.strip() else None
@@ -159,6 +165,11 @@ class CampaignService:
         if kind != "survey" and not (message or "").strip():
             raise InvalidInput("message", "事项通知和政策宣导需要播报内容（--message）",
                                "notifications and broadcasts need a message (--message)")
+        if sms and kind == "survey":
+            raise InvalidInput("sms", "只有事项通知和政策宣导可以附带短信（--sms）",
+                               "only notifications and broadcasts send a text message (--sms)")
+        variables(message or "")  # a malformed template is refused now, not on a call
+        variables(sms or "", "sms", "短信内容")
         after = dict(DEFAULT_AFTER)
         for outcome, minutes in ((NO_ANSWER, no_answer_retry_min), ("忙", busy_retry_min),
                                  ("关机", off_retry_min)):
@@ -174,10 +185,26 @@ class CampaignService:
                 continue
             campaign = Campaign.create(ref=ref, kind=kind, name=name, message=message,
                                        script=script, start_at=start, rules=rules,
-                                       actor=actor, at=at, dept=publisher)
+                                       actor=actor, at=at, dept=publisher, sms=sms)
             self.app._commit(campaign)
             return ref
         raise RuntimeError("could not draw a free campaign id")
+
+    def check_columns(self, ref: str, columns: Sequence[str], *, has_name: bool,
+                      source: str) -> None:
+        """The campaign's templates (message, SMS) name only columns of the contact file
+        about to be imported (or 姓名, optional): a missing one is refused, naming it and
+        the file's columns (nothing imported)."""
+        campaign = self.campaign(ref)
+        missing = [name for text in (campaign.message, campaign.sms)
+                   for name in missing_columns(text, columns)]
+        if missing:
+            names = "、".join(dict.fromkeys(f"{{{name}}}" for name in missing))
+            known = "、".join([*(("姓名",) if has_name else ()), *columns]) or "无"
+            raise InvalidInput("file", f"名单文件 {source} 缺少播报内容引用的列：{names}（名单的列："
+                               f"{known}），未导入任何联系人",
+                               f"the contact file {source} lacks the column(s) the message "
+                               f"names: {names} (its columns: {known}); nothing was imported")
 
     def import_contacts(self, ref: str, rows: Iterable[ContactRow], *, count: int,
                         rejected: int, source: str, sha256: str, actor: Actor,
@@ -365,6 +392,15 @@ class CampaignService:
                                actor=actor, at=at, detail=detail)
         self.app._commit(contact)
         return [ticket_no for _, ticket_no in opened]
+
+    def record_sms(self, ref: str, *, call_id: str, phone: str, message: str,
+                   actor: Actor = ENGINE) -> None:
+        """The campaign's text message was handed to the SMS gateway after call `call_id`
+        (`message`: the gateway's id; the number is recorded masked)."""
+        contact = self.contact(ref)
+        contact.sms_sent(call_id=call_id, phone=phone, message=message, actor=actor,
+                         at=self.now())
+        self.app._commit(contact)
 
     def _open_work_orders(self, campaign: Campaign, contact: Contact,
                           entries: Sequence[Entry]) -> list[tuple[tuple[str, str], str]]:

@@ -44,10 +44,11 @@ def variables(template: str, field: str = "message", label: str = "播报内容"
     return names
 
 
-def missing_columns(template: str, columns: Iterable[str], *, has_name: bool) -> list[str]:
-    """The template's variables that are no column of a file with `columns` (variables)
-    and, when `has_name`, a name column (姓名 / name)."""
-    known = set(columns) | (set(NAME_VARIABLES) if has_name else set())
+def missing_columns(template: str, columns: Iterable[str]) -> list[str]:
+    """The template's variables that are no column of a file with `columns` (variables).
+    姓名 / name is the one optional column every file may leave out: without it the
+    variable is empty ("{姓名}您好" says 您好)."""
+    known = set(columns) | set(NAME_VARIABLES)
     return [name for name in variables(template) if name not in known]
 
 

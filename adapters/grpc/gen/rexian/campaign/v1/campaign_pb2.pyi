@@ -60,7 +60,7 @@ class CampaignProgress(_message.Message):
     def __init__(self, campaign_id: _Optional[str] = ..., kind: _Optional[str] = ..., name: _Optional[str] = ..., state: _Optional[str] = ..., contacts: _Optional[int] = ..., dialled: _Optional[int] = ..., contacts_dialled: _Optional[int] = ..., connected: _Optional[int] = ..., connect_rate: _Optional[float] = ..., completed: _Optional[int] = ..., in_progress: _Optional[int] = ..., waiting: _Optional[int] = ..., pending_retries: _Optional[int] = ..., flags: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., outcomes: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., answers: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reached: _Optional[int] = ..., answered: _Optional[int] = ..., heard: _Optional[int] = ..., handed_off: _Optional[int] = ..., dept: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignRequest(_message.Message):
-    __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor", "dept")
+    __slots__ = ("kind", "name", "message", "script_name", "script_content", "start", "window", "lines", "per_minute", "max_retries", "no_answer_retry_min", "busy_retry_min", "off_retry_min", "allow_rest_days", "actor", "dept", "sms")
     KIND_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class CreateCampaignRequest(_message.Message):
     ALLOW_REST_DAYS_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
     DEPT_FIELD_NUMBER: _ClassVar[int]
+    SMS_FIELD_NUMBER: _ClassVar[int]
     kind: str
     name: str
     message: str
@@ -93,7 +94,8 @@ class CreateCampaignRequest(_message.Message):
     allow_rest_days: bool
     actor: _common_pb2.Actor
     dept: str
-    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., message: _Optional[str] = ..., script_name: _Optional[str] = ..., script_content: _Optional[bytes] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window: _Optional[_Iterable[str]] = ..., lines: _Optional[int] = ..., per_minute: _Optional[int] = ..., max_retries: _Optional[int] = ..., no_answer_retry_min: _Optional[int] = ..., busy_retry_min: _Optional[int] = ..., off_retry_min: _Optional[int] = ..., allow_rest_days: _Optional[bool] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., dept: _Optional[str] = ...) -> None: ...
+    sms: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., message: _Optional[str] = ..., script_name: _Optional[str] = ..., script_content: _Optional[bytes] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., window: _Optional[_Iterable[str]] = ..., lines: _Optional[int] = ..., per_minute: _Optional[int] = ..., max_retries: _Optional[int] = ..., no_answer_retry_min: _Optional[int] = ..., busy_retry_min: _Optional[int] = ..., off_retry_min: _Optional[int] = ..., allow_rest_days: _Optional[bool] = ..., actor: _Optional[_Union[_common_pb2.Actor, _Mapping]] = ..., dept: _Optional[str] = ..., sms: _Optional[str] = ...) -> None: ...
 
 class CreateCampaignResponse(_message.Message):
     __slots__ = ("campaign_id",)
