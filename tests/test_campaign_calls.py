@@ -8,10 +8,11 @@ what the citizen heard equal to what the record says was said."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,17 +56,12 @@ class Run:
     records: dict[str, CallRecord]
 
 
-async def _run(engine: Engine, model: Path, folder: Path) -> Run:
+async def _call(engine: Engine, model: Path, citizens: dict[str, Citizen],
+                numbers: dict[str, list[str]]) -> Run:
+    """Dial every due contact of the running campaigns (`numbers`: campaign -> its file's
+    phones in order) against the simulated `citizens`; each call to its end."""
     campaigns = desk(engine)
-    ref = campaigns.execute("create_campaign", actor=CENTRE, kind="survey", name="垃圾分类调研",
-                            script=SAMPLE, window=["00:00-24:00"], allow_rest_days=True,
-                            lines=len(CITIZENS), per_minute=100)["campaign_id"]
-    rows = "\n".join(f"市民{i},{n},东湖花园" for i, n in enumerate(CITIZENS, 1))
-    contacts = folder / "contacts.csv"
-    contacts.write_text(f"姓名,电话,小区\n{rows}\n", encoding="utf-8")
-    campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts)
-    campaigns.execute("start_campaign", ref, actor=CENTRE)
-    gateway = SimulatedGateway({n: c for n, (c, _) in CITIZENS.items()})
+    gateway = SimulatedGateway(citizens)
     url = await gateway.start()
     asr = AsrPool(model_path=model)
     robot = CallbackRobot(url, asr)
@@ -79,22 +75,49 @@ async def _run(engine: Engine, model: Path, folder: Path) -> Run:
         await robot.close()
         await gateway.stop()
         asr.close()
-    numbers = list(CITIZENS)
-    by_contact = {c: numbers[campaigns.service.contact(c).number - 1] for c, _ in placed}
+    by_contact = {}
+    for contact_ref, _ in placed:
+        contact = campaigns.service.contact(contact_ref)
+        by_contact[contact_ref] = numbers[contact.campaign_ref][contact.number - 1]
     results = {by_contact[c]: r for (c, _), r in zip(placed, done, strict=True) if r}
     records = {r.number: r for r in gateway.records.values()}
     return Run(engine, {n: c for c, n in by_contact.items()}, results, records)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+def _start(engine: Engine, folder: Path, header: str, rows: list[str], **fields: Any) -> str:
+    campaigns = desk(engine)
+    ref: str = campaigns.execute("create_campaign", actor=CENTRE, window=["00:00-24:00"],
+                                 allow_rest_days=True, lines=5, per_minute=100,
+                                 **fields)["campaign_id"]
+    contacts = folder / f"{ref}.csv"
+    contacts.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts)
+    campaigns.execute("start_campaign", ref, actor=CENTRE)
+    return ref
+
+
+async def _run(engine: Engine, model: Path, folder: Path) -> Run:
+    ref = _start(engine, folder, "姓名,电话,小区",
+                 [f"市民{i},{n},东湖花园" for i, n in enumerate(CITIZENS, 1)],
+                 kind="survey", name="垃圾分类调研", script=SAMPLE)
+    return await _call(engine, model, {n: c for n, (c, _) in CITIZENS.items()},
+                       {ref: list(CITIZENS)})
+
+
+def _module_run(tmp_path_factory: pytest.TempPathFactory, name: str,
+                runner: Callable[[Engine, Path, Path], Coroutine[Any, Any, Run]]) -> Iterator[Run]:
     clock = SimClock(datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI))
-    folder = tmp_path_factory.mktemp("survey_calls")
+    folder = tmp_path_factory.mktemp(name)
     engine = build_engine(str(folder / "rexian.db"), clock=clock)
     try:
-        yield asyncio.run(_run(engine, whisper_model(), folder))
+        yield asyncio.run(runner(engine, whisper_model(), folder))
     finally:
         engine.close()
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    yield from _module_run(tmp_path_factory, "survey_calls", _run)
 
 
 @pytest.mark.parametrize("number", list(CITIZENS))
@@ -145,63 +168,31 @@ NOTIFIED = {
 BROADCAST = {"13700000001": _says("agent")}  # asks for a person
 
 
+SENT: list[tuple[str, str]] = []  # the text messages handed to the SMS port
+
+
+class Sms:
+    def send(self, phone: str, text: str) -> str:
+        SENT.append((phone, text))
+        return f"sms-{len(SENT)}"
+
+
 async def _run_kinds(engine: Engine, model: Path, folder: Path) -> Run:
-    campaigns = desk(engine)
-    sent: list[tuple[str, str]] = []
-
-    class Sms:
-        def send(self, phone: str, text: str) -> str:
-            sent.append((phone, text))
-            return f"sms-{len(sent)}"
-
-    campaigns.sms = Sms()
+    desk(engine).sms = Sms()
     made = {}
     for kind, message, citizens, extra in (
             ("notification", NOTICE, NOTIFIED, {"sms": "【12345】认证入口：https://example.gov.cn"}),
             ("broadcast", "灵活就业人员社保补贴下月起施行。", BROADCAST, {})):
-        ref = campaigns.execute("create_campaign", actor=CENTRE, kind=kind, name=f"{kind}任务",
-                                message=message, window=["00:00-24:00"], allow_rest_days=True,
-                                lines=5, per_minute=100, **extra)["campaign_id"]
-        rows = "\n".join(f"张{i},{n},2026年01月31日" for i, n in enumerate(citizens, 1))
-        contacts = folder / f"{kind}.csv"
-        contacts.write_text(f"姓名,电话,截止日期\n{rows}\n", encoding="utf-8")
-        campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts)
-        campaigns.execute("start_campaign", ref, actor=CENTRE)
+        ref = _start(engine, folder, "姓名,电话,截止日期",
+                     [f"张{i},{n},2026年01月31日" for i, n in enumerate(citizens, 1)],
+                     kind=kind, name=f"{kind}任务", message=message, **extra)
         made[ref] = list(citizens)
-    gateway = SimulatedGateway({**NOTIFIED, **BROADCAST})
-    url = await gateway.start()
-    asr = AsrPool(model_path=model)
-    robot = CallbackRobot(url, asr)
-    placed: list[tuple[str, str]] = []
-    try:
-        await asr.warm_up(("announcement", "survey"))
-        campaigns.tick(lambda contact, call: placed.append((contact, call)))
-        done = await asyncio.gather(*(campaign_job(campaigns, robot, Admission(asr=None),
-                                                   contact, call) for contact, call in placed))
-    finally:
-        await robot.close()
-        await gateway.stop()
-        asr.close()
-    by_contact = {}
-    for contact_ref, _ in placed:
-        contact = campaigns.service.contact(contact_ref)
-        by_contact[contact_ref] = made[contact.campaign_ref][contact.number - 1]
-    results = {by_contact[c]: r for (c, _), r in zip(placed, done, strict=True) if r}
-    records = {r.number: r for r in gateway.records.values()}
-    run = Run(engine, {n: c for c, n in by_contact.items()}, results, records)
-    run.sent = sent  # type: ignore[attr-defined]
-    return run
+    return await _call(engine, model, {**NOTIFIED, **BROADCAST}, made)
 
 
 @pytest.fixture(scope="module")
 def kinds(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    clock = SimClock(datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI))
-    folder = tmp_path_factory.mktemp("kind_calls")
-    engine = build_engine(str(folder / "rexian.db"), clock=clock)
-    try:
-        yield asyncio.run(_run_kinds(engine, whisper_model(), folder))
-    finally:
-        engine.close()
+    yield from _module_run(tmp_path_factory, "kind_calls", _run_kinds)
 
 
 @pytest.mark.parametrize("number", list(NOTIFIED))
@@ -218,7 +209,7 @@ def test_a_notification_is_heard_and_its_sms_sent(kinds: Run, number: str) -> No
     view = service.contact_view(contact)
     assert view["said"][0]["text"] == "张*您好，您的养老金资格认证将于2026年01月31日到期。"
     assert [s["text"] for s in contact.said][1:] == result.said[1:] or len(contact.said) > 2
-    assert (number, "【12345】认证入口：https://example.gov.cn") in kinds.sent  # type: ignore[attr-defined]
+    assert (number, "【12345】认证入口：https://example.gov.cn") in SENT
     [sms] = contact.sms
     assert sms["message"].startswith("sms-") and number not in sms["phone"]
 
