@@ -23,6 +23,7 @@ from adapters.telephony.asr import AsrPool
 from adapters.telephony.dialler import dial_due_async, prepare_due
 from adapters.telephony.media import (
     FRAME_SAMPLES,
+    MEDIA_START_S,
     CallEnded,
     Endpointer,
     EndpointSettings,
@@ -84,10 +85,12 @@ def test_endpointer_ignores_silence_and_line_hiss(fixture: str) -> None:
 class FakeInbox:
     """Frames on a schedule (seconds after start); then silence, or the end of the call."""
 
-    def __init__(self, schedule: list[tuple[float, np.ndarray]], ends: bool = False) -> None:
+    def __init__(self, schedule: list[tuple[float, np.ndarray]], ends: bool = False,
+                 frames_received: int = 1) -> None:
         self.schedule = schedule
         self.ends = ends
         self.start = time.monotonic()
+        self.frames_received = frames_received  # 0: the call's media has not begun
 
     async def get(self, timeout: float) -> InFrame | None:
         if not self.schedule:
@@ -109,6 +112,26 @@ def test_listen_gives_up_when_nobody_speaks() -> None:
     started = time.monotonic()
     audio, _ = asyncio.run(listen(FakeInbox([]), EndpointSettings(no_speech_s=0.3)))  # type: ignore[arg-type]
     assert audio is None and 0.25 < time.monotonic() - started < 1.0
+
+
+def test_before_media_begins_the_no_speech_window_starts_at_the_first_frame() -> None:
+    """The opening of a call: its first frames arrive late (DTLS, a loaded machine); an
+    announcement starting with them is heard, not taken for silence."""
+    speech = frames(read_wav(AUDIO / "satisfied_1.wav"))
+    late = [(1.0 + i * 0.02, f) for i, f in enumerate(speech)]
+    settings = EndpointSettings(no_speech_s=0.5, end_silence_s=0.3)
+    audio, _ = asyncio.run(listen(FakeInbox(late, frames_received=0), settings))  # type: ignore[arg-type]
+    assert audio is not None and audio.size > 8000
+    # The same late frames mid-call (media flowing): nobody spoke within the window.
+    late = [(1.0 + i * 0.02, f) for i, f in enumerate(speech)]
+    audio, _ = asyncio.run(listen(FakeInbox(late), settings))  # type: ignore[arg-type]
+    assert audio is None
+    # No media at all: given up MEDIA_START_S + no_speech_s after the start.
+    started = time.monotonic()
+    audio, _ = asyncio.run(listen(FakeInbox([], frames_received=0),  # type: ignore[arg-type]
+                                  EndpointSettings(no_speech_s=0.3)))
+    assert audio is None
+    assert MEDIA_START_S + 0.25 < time.monotonic() - started < MEDIA_START_S + 1.0
 
 
 def test_listen_ends_on_a_silence_suppressed_gap() -> None:

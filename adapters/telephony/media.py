@@ -41,6 +41,10 @@ FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
 TAIL_S = 1.0  # silence after every utterance (covers end-of-turn detection on the far side)
 FLUSH_S = 0.2  # part of the tail sent before play() reports the utterance done
 GAP_GRACE_S = 1.5  # wall-clock allowance on top of end_silence_s when no frames arrive
+# A call's first frames can take a while to arrive after the answer (DTLS, a loaded
+# machine): the no-speech window of a listen that starts before any media counts from the
+# first frame, waiting at most this long for it.
+MEDIA_START_S = 3.0
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
 SILENCE_RMS = 0.004  # below this (about -48 dBFS) a frame is silence whatever the VAD says
 LOUD_RMS = 0.01  # a dropped frame this loud was somebody speaking (answers peak at ~0.17)
@@ -456,18 +460,21 @@ async def listen(inbox: AudioInbox, settings: EndpointSettings = EndpointSetting
     """Wait for one utterance: (int16 audio or None when nobody spoke, monotonic end time).
 
     The end of speech is counted in frames (media time); the wall clock only decides that
-    nobody spoke (``no_speech_s``) or, as a fallback, that a sender went quiet without a
+    nobody spoke (``no_speech_s``, from the first frame when media has not begun yet: at most
+    ``MEDIA_START_S`` later) or, as a fallback, that a sender went quiet without a
     silent tail. Raises CallEnded if the other side hangs up first.
     """
     endpointer = Endpointer(settings)
     loop_start = time.monotonic()
     last_frame_at = loop_start
+    window_start = loop_start if inbox.frames_received else None
     while True:
         now = time.monotonic()
         if endpointer.started:
             timeout = settings.end_silence_s + GAP_GRACE_S - (now - last_frame_at)
         else:
-            timeout = settings.no_speech_s - (now - loop_start)
+            start = window_start if window_start is not None else loop_start + MEDIA_START_S
+            timeout = settings.no_speech_s - (now - start)
         if timeout <= 0:
             if endpointer.started:
                 endpointer.gap()
@@ -478,5 +485,7 @@ async def listen(inbox: AudioInbox, settings: EndpointSettings = EndpointSetting
         if frame is None:
             continue  # re-evaluate the deadlines above
         last_frame_at = frame.at
+        if window_start is None:
+            window_start = min(frame.at, loop_start + MEDIA_START_S)
         if endpointer.feed(frame.pcm):
             return endpointer.audio(), frame.at
