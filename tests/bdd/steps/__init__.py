@@ -13,7 +13,8 @@ from tests.bdd.steps import (
     handling,
     inbound,
     intake,
+    survey,
 )
 
 STEP_MODULES = (common, intake, handling, extension, callback, closing, audit, deadlines,
-                calendar, campaign, inbound, duplicates)
+                calendar, campaign, inbound, duplicates, survey)
