@@ -14,6 +14,7 @@ import pytest
 from adapters.bootstrap import Engine
 from adapters.kb import KbDesk, kb_desk
 from adapters.kb_files import read_kb_bytes
+from adapters.kb_search import SIGNALS
 from domain.errors import InvalidInput
 from domain.values import Actor
 from tests.test_cli import refused, rexian
@@ -98,6 +99,29 @@ BAD_FILES = [
      "- 单位：区人社局\n## kb-1 坏编号\n".encode(), "follow-up KB-SB-404 is no article"),
     ("fake.xlsx", b"not a workbook", "not a valid XLSX workbook"),
 ]
+
+
+def test_search_reads_a_question_however_it_is_written_or_heard(desk: KbDesk) -> None:
+    plain = desk.search("身份证丢了怎么补办", on=TODAY)["answer"]
+    assert plain["key"] == "KB-HJ-001" and 0 < plain["coverage"] <= 1
+    for said in ("請問一下，身份證丟了怎麼補辦？",  # traditional characters, as whisper writes
+                 "那个，我想问一下身份证丢了怎么补办呀",  # fillers
+                 "身份证掉了咋补"):  # spoken forms (掉了, 咋) mapped to the base's terms
+        assert desk.search(said, on=TODAY)["answer"]["key"] == "KB-HJ-001", said
+    # A recogniser's homophones (身份正, 不办) sound like the form: its pinyin matches in full.
+    heard = desk.search("身份正丢了怎么不办", on=TODAY)["hits"]
+    assert heard[0]["key"] == "KB-HJ-001"
+    retriever = desk.retriever(TODAY)
+    column = [a.key for a in retriever.articles].index("KB-HJ-001")
+    sounds, chars = SIGNALS.index("pinyin"), SIGNALS.index("forms")
+    misheard = retriever.signals("身份正丢了怎么不办")
+    assert misheard is not None
+    assert misheard[0][sounds, column] == pytest.approx(1.0)
+    assert misheard[0][chars, column] < 0.9  # its characters differ
+    # Words the base never uses (天气) weigh as rare ones: the best article covers too little.
+    weather = desk.search("明天宁波天气怎么样会不会下雨", on=TODAY)
+    assert weather["answer"] is None and weather["hits"]
+    assert weather["hits"][0]["coverage"] < plain["coverage"]
 
 
 @pytest.mark.parametrize(("name", "data", "named"), BAD_FILES, ids=[b[0] for b in BAD_FILES])
