@@ -88,10 +88,14 @@ def create_rest_days(world: World, windows: str, count: int) -> None:
 @action("外呼任务导入{count:d}个联系人")
 def import_contacts(world: World, count: int) -> None:
     """从 CSV 名单导入若干联系人（姓名、电话各不相同），依次为第 1、2……位联系人。例：假如 外呼任务导入3个联系人"""
+    import_rows(world, "姓名,电话", [f"市民{i},139{i:08d}" for i in range(1, count + 1)])
+
+
+def import_rows(world: World, header: str, rows: list[str]) -> None:
+    """A contact file with `header` and `rows` (CSV lines) imported into the campaign."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "名单.csv"
-        rows = "\n".join(f"市民{i},139{i:08d}" for i in range(1, count + 1))
-        path.write_text("姓名,电话\n" + rows + "\n", encoding="utf-8")
+        path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
         campaigns(world).execute("import_contacts", campaign_ref(world), actor=CENTRE,
                                  file=path)
 

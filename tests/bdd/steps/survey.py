@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from domain.campaign import states
 from domain.campaign.dialogue import Heard as Reply
 from domain.campaign.dialogue import SurveyDialogue
 from tests.bdd.registry import action, then
-from tests.bdd.steps.campaign import campaign_ref, campaigns, contact_ref, scene
+from tests.bdd.steps.campaign import (
+    campaign_ref,
+    campaigns,
+    contact_ref,
+    import_rows,
+    scene,
+)
 from tests.bdd.world import CENTRE, World
 
 QUESTIONNAIRES = Path(__file__).resolve().parents[2] / "fixtures" / "campaign"
@@ -31,12 +36,8 @@ def create_survey(world: World, questionnaire: str) -> None:
 @action('外呼任务导入{count:d}个"{estate}"小区的联系人')
 def import_estate(world: World, count: int, estate: str) -> None:
     """导入若干联系人，名单的“小区”列为同一小区（开出的工单以它为所属区域）。例：假如 外呼任务导入3个"东湖花园"小区的联系人"""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "名单.csv"
-        rows = "\n".join(f"市民{i},139{i:08d},{estate}" for i in range(1, count + 1))
-        path.write_text("姓名,电话,小区\n" + rows + "\n", encoding="utf-8")
-        campaigns(world).execute("import_contacts", campaign_ref(world), actor=CENTRE,
-                                 file=path)
+    import_rows(world, "姓名,电话,小区",
+                [f"市民{i},139{i:08d},{estate}" for i in range(1, count + 1)])
 
 
 @action('第{number:d}位联系人接听并依次回答"{replies}"')
