@@ -186,17 +186,21 @@ class CampaignDesk:
                 return
 
     def export_campaign(self, ref: str, *, file: str | Path, reveal: bool = False,
-                        reason: str = "", actor: Actor) -> dict[str, Any]:
+                        reason: str = "", actor: Actor,
+                        on_progress: Callable[[int, int], None] | None = None
+                        ) -> dict[str, Any]:
         """Each contact's outcome and survey answers (a column per question), as CSV or
         XLSX (by the suffix); names and phones masked unless `reveal` (the front end has
-        checked the role and logged the reveal: domain/access)."""
+        checked the role and logged the reveal: domain/access). `on_progress(done,
+        total)` after each page of contacts."""
         path = _export_path(file)
         campaign = self.service.campaign(ref)
         self.runner.catch_up()
         questions = [q["id"] for q in (campaign.script or {}).get("questions", [])]
         header = EXPORT_HEADER + tuple(f"{q} {_question_text(campaign.script, q)}"
                                        for q in questions)
-        rows = self._export_rows(campaign.ref, questions, reveal)
+        rows = self._export_rows(campaign.ref, questions, reveal, on_progress,
+                                 campaign.contacts)
         count = _write(path, header, rows, "外呼结果")
         return {"campaign_id": campaign.ref, "exported": count, "file": str(path),
                 "revealed": reveal}
@@ -246,9 +250,10 @@ class CampaignDesk:
         return (data.name, data.phone) if reveal else (mask_name(data.name),
                                                        mask_phone(data.phone))
 
-    def _export_rows(self, ref: str, questions: list[str], reveal: bool
+    def _export_rows(self, ref: str, questions: list[str], reveal: bool,
+                     on_progress: Callable[[int, int], None] | None = None, total: int = 0
                      ) -> Iterator[tuple[Any, ...]]:
-        after = 0
+        after, done = 0, 0
         while True:
             with self.engine.db.transaction(immediate=False) as cur:
                 page = progress.contact_refs(cur, ref, after, 500)
@@ -263,7 +268,9 @@ class CampaignDesk:
                 yield (number, contact.ref, name, phone, contact.state, contact.attempts,
                        last.get("outcome", ""), contact.flag or "", contact.finished_reason or "",
                        last.get("detail", ""), *(given.get(q, "") for q in questions))
-            after = page[-1][0]
+            after, done = page[-1][0], done + len(page)
+            if on_progress is not None:
+                on_progress(done, max(total, done))
 
     def _flag_rows(self, ref: str, reveal: bool) -> Iterator[dict[str, Any]]:
         after = 0

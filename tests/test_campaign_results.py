@@ -69,7 +69,11 @@ def test_answer_distribution_and_export(sqlite_engine: Engine, clock: SimClock,
     sqlite_engine.runners["campaign_progress"].rebuild()
     assert campaigns.execute("campaign_status", ref, actor=CENTRE) == status
     out = tmp_path / "results.csv"
-    assert campaigns.execute("export_campaign", ref, actor=CENTRE, file=out)["exported"] == 4
+    seen: list[tuple[int, int]] = []
+    assert campaigns.execute("export_campaign", ref, actor=CENTRE, file=out,
+                             on_progress=lambda done, total: seen.append((done, total))
+                             )["exported"] == 4
+    assert seen == [(4, 4)]  # one page of contacts (the CLI's bar on a terminal)
     rows = list(csv.reader(out.open(encoding="utf-8-sig")))
     assert rows[0] == [*EXPORT_HEADER, "q1 您对小区垃圾分类工作满意吗？", "q2 您最不满意的是哪方面？",
                        "q3 您家是否每天都做垃圾分类？"]

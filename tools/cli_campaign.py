@@ -198,11 +198,12 @@ def _live(campaigns: Any, ref: str, actor: Actor, interval: float) -> None:
 def _run(engine: Engine, spec: CommandSpec, ref: str | None, actor: Actor,
          values: dict[str, Any], as_json: bool) -> dict[str, Any]:
     campaigns = campaign_desk(engine)
-    if spec.name != "import_contacts" or as_json:
+    bar = {"import_contacts": "导入名单 / importing", "export_campaign": "导出结果 / exporting"}
+    if spec.name not in bar or as_json:
         return campaigns.execute(spec.name, ref, actor=actor, **values)
     from tools.cli_render import progress_reporter
 
-    with progress_reporter("导入名单 / importing") as report:
+    with progress_reporter(bar[spec.name]) as report:
         return campaigns.execute(spec.name, ref, actor=actor, on_progress=report, **values)
 
 
