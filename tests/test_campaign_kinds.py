@@ -7,13 +7,14 @@ all in `rexian history`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from adapters.asr.closed_set import classify_closed, sound_alike
 from adapters.asr.whisper import Transcription
-from adapters.bootstrap import Engine
+from adapters.bootstrap import Engine, build_engine
 from adapters.campaigns import desk
 from domain.campaign import states
 from domain.campaign.dialogue import (
@@ -34,7 +35,9 @@ from domain.campaign.dialogue import (
 from domain.campaign.survey import parse_survey
 from domain.campaign.template import missing_columns, render, variables
 from domain.errors import InvalidInput
+from domain.service import SHANGHAI
 from domain.values import Actor
+from tests.conftest import SimClock
 
 SAMPLE = Path(__file__).parent / "fixtures" / "campaign" / "垃圾分类调查.toml"
 SURVEY = parse_survey(SAMPLE.read_text(encoding="utf-8"), SAMPLE.name)
@@ -215,19 +218,27 @@ def test_sound_alike() -> None:
 
 
 # ----- a call's record on the contact ----------------------------------------------------------
-def test_answers_said_and_a_work_order_are_recorded_on_the_contact(
-        sqlite_engine: Engine, tmp_path: Path) -> None:
-    campaigns = desk(sqlite_engine)
+def _dialled(engine: Engine, folder: Path, contacts: str) -> tuple[str, str, str]:
+    """A running survey campaign with one contact, dialled: (campaign, contact, call)."""
+    campaigns = desk(engine)
     ref = campaigns.execute("create_campaign", actor=CENTRE, kind="survey", name="垃圾分类调研",
                             script=SAMPLE, window=["00:00-24:00"],
                             allow_rest_days=True)["campaign_id"]
-    contacts = tmp_path / "contacts.csv"
-    contacts.write_text("姓名,电话,小区\n王五,13800138000,东湖花园\n", encoding="utf-8")
-    campaigns.execute("import_contacts", ref, actor=CENTRE, file=contacts)
+    path = folder / "contacts.csv"
+    path.write_text(contacts, encoding="utf-8")
+    campaigns.execute("import_contacts", ref, actor=CENTRE, file=path)
     campaigns.execute("start_campaign", ref, actor=CENTRE)
     placed: list[tuple[str, str]] = []
     campaigns.tick(lambda contact, call: placed.append((contact, call)))
     [(contact_ref, call_id)] = placed
+    return ref, contact_ref, call_id
+
+
+def test_answers_said_and_a_work_order_are_recorded_on_the_contact(
+        sqlite_engine: Engine, tmp_path: Path) -> None:
+    campaigns = desk(sqlite_engine)
+    ref, contact_ref, call_id = _dialled(sqlite_engine, tmp_path, "姓名,电话,小区\n王五,"
+                                         "13800138000,东湖花园\n")
     dialogue = SurveyDialogue(survey=SURVEY)
     _run(dialogue, [Heard("不满意", "不满意，电话13800138000"), Heard("清运不及时", "清运不及时"),
                     Heard("否", "不是")])
@@ -270,3 +281,24 @@ def test_a_template_variable_the_file_lacks_is_refused_at_import(tmp_path: Path)
                            "--script", str(SAMPLE), "--sms", "x")
     assert "花括号" in refused(db, now, "campaign", "create", "--kind", "broadcast", "--name",
                             "宣导", "--message", "{姓名您好")
+
+
+def test_rexian_history_shows_a_contacts_answers(tmp_path: Path) -> None:
+    """The console script's `rexian history CONTACT` lists the call's new events."""
+    from tests.test_cli import ok
+
+    db = str(tmp_path / "r.db")
+    engine = build_engine(db, clock=SimClock(datetime(2025, 10, 9, 10, 0, tzinfo=SHANGHAI)))
+    try:
+        ref, contact_ref, call_id = _dialled(engine, tmp_path, "姓名,电话\n王五,13800138000\n")
+        dialogue = SurveyDialogue(survey=SURVEY)
+        _run(dialogue, [Heard("满意", "满意"), Heard("是", "是的")])
+        desk(engine).service.record_outcome(contact_ref, call_id=call_id,
+                                            outcome=states.CONNECTED, entries=dialogue.entries)
+    finally:
+        engine.close()
+    history = ok(db, "2025-10-09T11:00:00+08:00", "history", f"{ref}-000001")
+    types = [e["type"] for e in history["events"]]
+    assert types.count("Answered") == 2 and "Said" in types and types[-1] == "Finished"
+    assert history["state"]["answers"] == {"q1": "满意", "q3": "是"}
+    assert history["state"]["said"][-1]["text"] == SURVEY["outro"]
