@@ -72,17 +72,63 @@ def _placed(score: float, ours: set[str], theirs: set[str]) -> float:
     return 0.0 if ours - theirs and theirs - ours else round(float(score), 4)
 
 
-def similarity_matrix(texts: Sequence[str]) -> list[list[float]]:
-    """Every text's similarity to every other (as `similarity_scores`), one fit for all."""
-    from sklearn.metrics.pairwise import linear_kernel
+FULL_PRODUCT_MAX = 3000  # texts up to which all cosines are one product (72 MB at most)
 
-    matrix = _vectors(texts) if texts else None
-    if matrix is None:
-        return [[0.0] * len(texts) for _ in texts]
-    cosines = linear_kernel(matrix, matrix)
-    places = [place_names(t) for t in texts]
-    return [[_placed(cosines[i, j], places[i], places[j]) if i != j else 1.0
-             for j in range(len(texts))] for i in range(len(texts))]
+
+class SimilarityRows(Sequence[list[float]]):
+    """Every text's similarity to every other (as `similarity_scores`), one fit for all;
+    a row is computed when first asked for. The 群诉预警 detector follows links from the
+    new order (domain/duplicates/clusters.linked) and reads only the rows of the orders it
+    reaches: an order unlike the area's others costs one row, not the area's square (500
+    orders: 250,000 scores in Python for each intake before)."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self._size = len(texts)
+        self._matrix = _vectors(texts) if texts else None
+        self._places = [place_names(t) for t in texts] if self._matrix is not None else []
+        self._rows: dict[int, list[float]] = {}
+        self._products: Any = None  # every row's cosines, once more than one row is read
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __getitem__(self, index: int) -> list[float]:  # type: ignore[override]
+        if not isinstance(index, int):
+            raise TypeError("SimilarityRows takes one row index")
+        i = index + self._size if index < 0 else index
+        if not 0 <= i < self._size:
+            raise IndexError(index)
+        row = self._rows.get(i)
+        if row is None:
+            row = self._rows[i] = self._row(i)
+        return row
+
+    def _row(self, i: int) -> list[float]:
+        if self._matrix is None:
+            return [0.0] * self._size
+        # Rows are L2-normalised: their product is the cosine (as linear_kernel, without its
+        # input checks, which cost more than the product here). The first row alone (an
+        # order like no other needs no more); from the second, every row in one product.
+        if self._products is None and (self._rows or self._size == 1) \
+                and self._size <= FULL_PRODUCT_MAX:
+            self._products = (self._matrix @ self._matrix.T).toarray()
+        if self._products is not None:
+            cosines = self._products[i]
+        else:
+            cosines = (self._matrix[i] @ self._matrix.T).toarray().ravel()
+        row: list[float] = cosines.round(4).tolist()
+        ours = self._places[i]
+        if ours:  # only texts that name places can be two places (see _placed)
+            for j, theirs in enumerate(self._places):
+                if theirs and ours - theirs and theirs - ours:
+                    row[j] = 0.0
+        row[i] = 1.0
+        return row
+
+
+def similarity_matrix(texts: Sequence[str]) -> SimilarityRows:
+    """Every text's similarity to every other (rows computed when read)."""
+    return SimilarityRows(texts)
 
 
 def similarity_scores(query: str, pool: Sequence[str]) -> list[float]:

@@ -139,6 +139,21 @@ def test_a_store_first_opened_with_orders_raises_nothing_about_the_past(
         engine.close()
 
 
+def test_similarity_rows_are_computed_only_for_the_orders_a_link_reaches() -> None:
+    from adapters.text_similarity import similarity_matrix
+
+    texts = ["幸福里小区门口垃圾堆满了没人清运", "幸福里小区门口的垃圾好几天没人清运",
+             "新河路上有个大坑", "银杏苑电梯坏了", "幸福里小区垃圾没人清运，臭气熏天"]
+    rows = similarity_matrix(texts)
+    assert linked(rows, 0.3) == [0, 1]
+    assert sorted(rows._rows) == [0, 1, 4]  # the road and the lift were never scored
+    full = [rows[i] for i in range(len(texts))]
+    assert all(full[i][i] == 1.0 and full[i][j] == full[j][i]
+               for i in range(len(texts)) for j in range(len(texts)))
+    assert full[3][0] == 0.0 and full[4][0] > 0.3  # two estates named apart; one estate
+    assert similarity_matrix(["！！", "？"])[1] == [0.0, 0.0]
+
+
 def test_cluster_links_and_counts_distinct_known_citizens() -> None:
     # 0-1 and 1-3 alike, 2 alone; the new order (3) links to 1 and, through it, to 0.
     similarity = [[1.0, 0.5, 0.0, 0.1], [0.5, 1.0, 0.0, 0.4], [0.0, 0.0, 1.0, 0.1],

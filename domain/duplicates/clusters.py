@@ -17,6 +17,7 @@ erased: not counted) and the alert it already belongs to, if any.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from domain.duplicates.settings import MassComplaintRules
@@ -42,9 +43,10 @@ class Raise:
     citizens: int
 
 
-def linked(similarity: list[list[float]], threshold: float) -> list[int]:
+def linked(similarity: Sequence[Sequence[float]], threshold: float) -> list[int]:
     """The indexes linked to the last row's item (the new order) through pairs scoring at or
-    above `threshold`, itself excluded, ascending."""
+    above `threshold`, itself excluded, ascending. Only the rows of the items reached are
+    read (the adapter computes a row when it is read)."""
     start = len(similarity) - 1
     seen, todo = {start}, [start]
     while todo:
