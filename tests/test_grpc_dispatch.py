@@ -174,3 +174,27 @@ def test_cli_over_grpc(running: Running, monkeypatch: pytest.MonkeyPatch) -> Non
     bad = cli.invoke(app, [*remote, "suggest", "--content", "停水", "--category", "闲聊",
                            "--region", "甬江区"])
     assert bad.exit_code == 2 and "闲聊" in bad.output
+    # `rexian --grpc … intake --json` shows what the server replied: the same keys and
+    # values as a local intake's JSON (a candidate's merge as its command line only).
+    taken = []
+    for phone in ("13800138010", "13800138011"):
+        made = cli.invoke(app, [*remote, "intake", "--channel", "电话", "--category", "投诉",
+                                "--region", "甬江区", "--caller-name", "张三",
+                                "--caller-phone", phone, "--content",
+                                "家里自来水停了一天了也没通知", "--json"])
+        assert made.exit_code == 0, made.output
+        taken.append(json.loads(made.stdout))
+    first, second = taken
+    assert second["dispatch_suggestions"] == desk(running.engine).suggest_order(
+        second["ticket_no"])["suggestions"]
+    assert second["dispatch_suggestions"][0]["dept"] == "区水务局"
+    assert first["duplicate_candidates"] == [] and first["mass_complaint"] is None
+    candidate = second["duplicate_candidates"][0]
+    assert candidate["ticket_no"] == first["ticket_no"]
+    assert candidate["merge"] == (f"rexian merge {second['ticket_no']} --into "
+                                  f"{first['ticket_no']} --reason 重复诉求（并单建议）")
+    from adapters.duplicates import DuplicateDesk
+
+    here = DuplicateDesk(running.engine).candidates(second["ticket_no"])["candidates"][0]
+    assert candidate == {k: v for k, v in here.items() if k != "merge_order"}
+    assert second["auto_dispatched"] is None and second["state"] == "已受理"

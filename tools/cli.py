@@ -319,7 +319,9 @@ def _lifecycle_command(spec: CommandSpec) -> Callable[..., None]:
             actor = ctx_of(ctx).actor()
             number = engine.service.execute(spec.name, ticket, actor=actor, **values)
             view = engine.service.show(number)
-            if spec.name == "intake" and not ctx_of(ctx).grpc:  # 并单建议, 智能派单
+            if spec.name == "intake" and ctx_of(ctx).grpc:  # the server's reply has them
+                view = cast("Any", engine.service).intake_view(number)
+            elif spec.name == "intake":  # 并单建议, 群诉预警, 智能派单
                 from adapters.intake_advice import intake_advice
 
                 view = intake_advice(engine, number)

@@ -26,7 +26,7 @@ from adapters.grpc.gen.rexian.report.v1 import report_service_pb2_grpc as report
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.grpc.report_service import report_dict
-from adapters.grpc.services import history_entry_dict, summary_dict
+from adapters.grpc.services import history_entry_dict, intake_advice_dict, summary_dict
 from domain.commands import BY_NAME
 from domain.errors import InvalidInput
 from domain.ports import Department
@@ -60,6 +60,7 @@ class RemoteService:
     def __init__(self, calls: _Calls) -> None:
         self._call = calls
         self._t = calls.tickets
+        self._intake_reply: ticket_pb.IntakeResponse | None = None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -85,7 +86,17 @@ class RemoteService:
             elif value is not None:
                 setattr(request, field_spec.name, value)
         response = self._call(getattr(self._t, spec.rpc), request)
+        if command == "intake":
+            self._intake_reply = response  # with the server's advice (intake_view)
         return str(response.ticket.ticket_no)
+
+    def intake_view(self, ticket_no: str) -> dict[str, Any]:
+        """The order just taken with the advice the server replied with (suggestions,
+        candidate duplicates, auto-dispatch), as `rexian intake --json` shows it."""
+        reply = self._intake_reply
+        if reply is None or reply.ticket.ticket_no != ticket_no:
+            return self.show(ticket_no)
+        return intake_advice_dict(reply)
 
     def show(self, ticket_no: str, *, reveal: bool = False, reason: str = "") -> dict[str, Any]:
         response = self._call(self._t.GetTicket, ticket_pb.GetTicketRequest(

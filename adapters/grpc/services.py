@@ -92,6 +92,34 @@ def intake_response(advice: dict[str, Any]) -> ticket_pb.IntakeResponse:
     return response
 
 
+def intake_advice_dict(response: ticket_pb.IntakeResponse) -> dict[str, Any]:
+    """IntakeResponse back in the shape of `rexian intake --json` (adapters/intake_advice.py),
+    for `rexian --grpc … intake`; a candidate's merge travels as its command line only."""
+    view = convert.read(response.ticket)
+    view["duplicate_candidates"] = [
+        {"ticket_no": c.ticket_no, "score": c.score, "state": c.state,
+         "created_at": convert.from_timestamp(c.created_at).astimezone(convert.SHANGHAI
+                                                                        ).isoformat(),
+         "content": c.content, "same_citizen": c.same_citizen,
+         "mass_complaint": c.mass_complaint if c.HasField("mass_complaint") else None,
+         "merge": c.merge if c.HasField("merge") else None}
+        for c in response.duplicate_candidates]
+    mass = response.mass_complaint
+    view["mass_complaint"] = ({"ticket_no": view["ticket_no"], "alert": mass.alert,
+                               "action": mass.action, "members": mass.members,
+                               "citizens": mass.citizens}
+                              if response.HasField("mass_complaint") else None)
+    view["dispatch_suggestions"] = [
+        {"dept": s.dept, "score": s.score, "reason": s.reason, "assist": list(s.assist),
+         "item": s.item if s.HasField("item") else None} for s in response.dispatch_suggestions]
+    view["auto_dispatched"] = (response.auto_dispatched if response.HasField("auto_dispatched")
+                               else None)
+    if response.HasField("dispatch_advice_error"):
+        error = response.dispatch_advice_error
+        view["dispatch_advice_error"] = {"zh": error.zh, "en": error.en}
+    return view
+
+
 def _lifecycle_rpc(spec: CommandSpec) -> Any:
     """The TicketService method of one catalogue entry: actor, fields, execute, the order."""
     response_class = getattr(ticket_pb, f"{spec.rpc}Response")
