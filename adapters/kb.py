@@ -3,6 +3,7 @@ valid today (`rexian kb ...`, the inbound robot, the console's agent assist)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from domain.values import Actor
 if TYPE_CHECKING:
     from adapters.bootstrap import Engine
 
+log = logging.getLogger(__name__)
 MAX_QUERY = 500  # characters of a question (a transcript of a long turn is cut, not refused)
 MAX_LIMIT = 50
 
@@ -81,6 +83,18 @@ class KbDesk:
                 self._built = (stamp, Retriever(valid, self.vocabulary))
             self._seen = (position, on)
             return self._built[1]
+
+    def warm(self) -> threading.Thread:
+        """Build today's retriever in the background (the first agent-assist search would
+        otherwise wait seconds for jieba's dictionary and the index)."""
+        def build() -> None:
+            try:
+                self.retriever(self.today())
+            except Exception:  # noqa: BLE001 - the first search builds it again and says why
+                log.warning("knowledge base: warming the retriever failed", exc_info=True)
+        thread = threading.Thread(target=build, name="kb-warm", daemon=True)
+        thread.start()
+        return thread
 
     def search(self, text: str, *, limit: int = 5, on: date | None = None
                ) -> dict[str, Any]:

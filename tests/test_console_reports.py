@@ -94,8 +94,10 @@ def test_kb_search_api_for_agent_assist(console: Console) -> None:
 
     kb_desk(console.engine).import_file(SAMPLE, actor=ADMIN)
     url = f"{console.url}/api/kb/search"
+    # The import changed the base: this first search rebuilds the retriever (seconds on a
+    # loaded machine); what is checked is the answer, not the time.
     found = httpx.get(url, params={"text": "身份证丢了怎么办", "limit": 3},
-                      headers=console.auth("dispatcher"))
+                      headers=console.auth("dispatcher"), timeout=60)
     assert found.status_code == 200
     assert found.json()["answer"]["citation"] == "KB-HJ-001 v1"
     assert len(found.json()["hits"]) <= 3

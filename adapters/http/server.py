@@ -24,6 +24,7 @@ class HttpServer:
             raise InvalidInput("http", f"--http 应为 HOST:PORT：{address[:60]}",
                                f"--http must be HOST:PORT: {address[:60]!r}")
         self.app = create_app(engine)
+        self.engine = engine
         # Bind here, so a port in use fails `serve` at start like gRPC's does.
         self.socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -37,6 +38,9 @@ class HttpServer:
                                        name="rexian-http", daemon=True)
 
     def start(self) -> HttpServer:
+        from adapters.kb import kb_desk
+
+        kb_desk(self.engine).warm()  # agents' first assist search answers at once
         self.thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started and self.thread.is_alive() and time.monotonic() < deadline:
