@@ -1,8 +1,9 @@
 """The knowledge-base benchmark's question set (tests/fixtures/kb_questions.csv) is consistent
 with the shipped base (config/kb/*.md): every label names an article valid on the bench's
-day, every such article is asked in both splits, the splits are the two known ones, both hold
-questions nothing in the base answers, and no question copies an article's 问法 (a copied
-form would measure nothing). Failures name rows by number and key, never a held-out text."""
+day, every such article is asked in every split, the splits are the known ones (train; heldout,
+measured once after tuning; heldout2, written blind afterwards as a fresh held-out set), each
+holds questions nothing in the base answers, heldout2 is of its stated size, and no question
+copies an article's 问法 (a copied form would measure nothing). Failures name rows by number and key, never a held-out text."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from adapters.kb_files import read_kb_file
 from domain.kb.content import _split
 from tools.bench_kb import KB_DIR, NONE, ON, QUESTIONS
 
-SPLITS = ("train", "heldout")
+SPLITS = ("train", "heldout", "heldout2")
 
 
 def _plain(text: str) -> str:
@@ -70,3 +71,9 @@ def test_no_question_copies_an_article_form(rows: list[dict[str, str]],
     copied = [(i, r["split"], r["key"], forms[_plain(r["question"])])
               for i, r in enumerate(rows, 2) if _plain(r["question"]) in forms]
     assert not copied, f"rows copying a 问法 or title verbatim (row, split, key, article): {copied}"
+
+
+def test_the_fresh_held_out_split_is_of_its_stated_size(rows: list[dict[str, str]]) -> None:
+    fresh = [r for r in rows if r["split"] == "heldout2"]
+    answerable = sum(r["key"] != NONE for r in fresh)
+    assert answerable >= 110 and len(fresh) - answerable >= 20, (answerable, len(fresh))
