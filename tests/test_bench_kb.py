@@ -43,3 +43,18 @@ def test_tune_chooses_on_train_only_and_cross_validates(tmp_path: Path) -> None:
     assert result["train"]["recall_at_1"] >= 0.8  # a base of four articles
     for key in ("recall_at_1", "recall_at_5", "answered_right", "none_refused"):
         assert 0.0 <= result["cross_validated"][key] <= 1.0, key
+
+
+def test_a_call_the_robot_registers_itself_is_not_a_person_needed_case(tmp_path: Path) -> None:
+    """config/inbound.toml lets the robot register a 表扬 or 建议 itself: such a call is
+    served, not a hand-off missed, and its caller is not made to say it twice (which would
+    register it twice)."""
+    questions = tmp_path / "q.csv"
+    questions.write_text("question,key,split\n我想表扬一下社区的王阿姨，帮我办事特别耐心,NONE,heldout2\n"
+                         "楼下太吵了,NONE,heldout2\n外地看病要先备案吗,KB-YB-001,heldout2\n",
+                         encoding="utf-8")
+    result = run(["--kb", str(SAMPLE), "--questions", str(questions), "--split", "heldout2"])
+    assert result["split"] == "heldout2" and result["unanswerable"] == 2
+    assert result["registered_by_robot"] == 1
+    assert (result["handoff_needed"], result["handoff_reached"]) == (1, 1)
+    assert result["handoff_within_two"] == 1.0  # before: 0.5, the 表扬 counted as missed
