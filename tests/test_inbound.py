@@ -139,6 +139,13 @@ def test_a_new_request_becomes_a_draft_or_is_registered(desk: InboundDesk) -> No
     assert (order["category"], order["channel"], order["region"]) == ("建议", "电话",
                                                                        "甬江区西塘街道")
     assert desk.record("c9").outcome == "已登记"
+    # Said again right after: the same order's number again, not a second order.
+    again = desk.turn("c9", "就是我刚才说的那个建议，西塘街道公园晚上的灯多开一会儿")
+    assert again.step.kind == "registered_again" and again.ticket_no == idea.ticket_no
+    assert "登记过了" in again.said[0] and not again.ended
+    registered = [e for e in desk.engine.service.events.get(desk.record("c9").id)
+                  if type(e).__name__ == "Registered"]
+    assert len(registered) == 1
 
 
 def test_a_question_for_another_line_is_transferred_without_redial(desk: InboundDesk) -> None:

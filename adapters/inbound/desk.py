@@ -51,6 +51,7 @@ class _Call:
     record: InboundCall
     dialogue: InboundDialogue
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ticket_no: str | None = None  # the order the robot registered in this call
 
 
 def closest_own_order(engine: Engine, citizen: str | None, heard: str) -> str | None:
@@ -190,8 +191,12 @@ class InboundDesk:
                 channel="电话", category=step.draft.category, urgency="一般",
                 region=step.draft.region, content=step.draft.content,
                 caller_name=ANONYMOUS, caller_phone=live.dialogue.caller, actor=ROBOT)
+            live.ticket_no = ticket_no
             return Reply([phrases.draft_read_back(step.draft), phrases.registered(ticket_no),
                           phrases.ASK_MORE], True, step, ticket_no=ticket_no)
+        if step.kind == "registered_again" and live.ticket_no:
+            return Reply([phrases.registered_again(live.ticket_no), phrases.ASK_MORE], True,
+                         step, ticket_no=live.ticket_no)
         if step.kind == "handoff":
             return Reply([phrases.HANDOFF], False, step, ended=True)
         if step.kind == "transfer" and step.line is not None:

@@ -53,3 +53,7 @@ def draft_read_back(draft: Draft) -> str:
 
 def registered(ticket_no: str) -> str:
     return f"已为您登记，工单号{spoken_digits(ticket_no)}，我们会尽快处理。"
+
+
+def registered_again(ticket_no: str) -> str:
+    return f"这件事已经为您登记过了，工单号{spoken_digits(ticket_no)}，不用重复登记。"

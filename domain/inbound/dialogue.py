@@ -33,8 +33,8 @@ SMS: Final = "发短信"
 UNRECOGNISED: Final = "未识别"
 INTENTS: Final = (POLICY, PROGRESS, NEW_REQUEST, HANDOFF, GOODBYE, SMS, UNRECOGNISED)
 
-StepKind = Literal["greet", "answer", "sms", "progress", "register", "handoff", "transfer",
-                   "reask", "goodbye"]
+StepKind = Literal["greet", "answer", "sms", "progress", "register", "registered_again",
+                   "handoff", "transfer", "reask", "goodbye"]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ class Step:
     @property
     def listen(self) -> bool:
         """Whether the caller is heard again after this step is said."""
-        return self.kind in ("greet", "answer", "sms", "progress", "reask")
+        return self.kind in ("greet", "answer", "sms", "progress", "registered_again",
+                             "reask")
 
 
 @dataclass
@@ -95,6 +96,7 @@ class InboundDialogue:
     failed: int = 0
     last_article: ArticleRef | None = None
     draft: Draft | None = None
+    registered: Draft | None = None  # the request the robot registered in this call
     heard: list[Heard] = field(default_factory=list)
 
     def open(self) -> Step:
@@ -130,12 +132,23 @@ class InboundDialogue:
         if turn.intent == NEW_REQUEST and turn.draft is not None:
             self.draft = turn.draft
             if turn.draft.category in self.rules.direct_register:
+                if self._registers_again(turn.draft):
+                    return Step("registered_again", draft=self.registered)
+                self.registered = turn.draft
                 return Step("register", draft=turn.draft)
             return Step("handoff", reason="新诉求，请坐席确认工单", draft=turn.draft)
         self.failed += 1
         if self.failed >= self.rules.max_unrecognised:
             return Step("handoff", reason=f"连续 {self.failed} 次未能识别", draft=self.draft)
         return Step("reask")
+
+    def _registers_again(self, draft: Draft) -> bool:
+        """The caller repeats the request just registered (the turn before registered one of
+        the same category): one order, its number said again, not a second order."""
+        before = self.heard[-2] if len(self.heard) >= 2 else None
+        return (before is not None and before.intent == NEW_REQUEST and before.draft is not None
+                and before.draft.category == draft.category and self.registered is not None
+                and self.registered.category == draft.category)
 
     def _asked_again(self, article: ArticleRef) -> bool:
         """The turn before this one was answered with the same article."""
