@@ -361,7 +361,10 @@ class CampaignDesk:
                                        recent_dials=recent)
         if plan.contacts:
             return now
-        candidates = [t for t in (plan.wake_at, retry) if t is not None]
+        # A retry already due is among `due`, and the plan says when the hours let it be
+        # dialled: only a retry still to come can wake the scheduler earlier.
+        upcoming = retry if retry is not None and retry > now else None
+        candidates = [t for t in (plan.wake_at, upcoming) if t is not None]
         return min(candidates) if candidates else None
 
 

@@ -74,6 +74,20 @@ def test_retry_intervals_are_honoured_exactly(sqlite_engine: Engine, clock: SimC
     assert campaigns.wake_at(ref) is None  # in progress: nothing else to wait for
 
 
+def test_a_retry_due_while_the_hours_are_closed_waits_for_their_opening(
+        sqlite_engine: Engine, clock: SimClock, tmp_path: Path) -> None:
+    clock.set("2025-09-30 11:30:00")
+    campaigns, ref = running(sqlite_engine, tmp_path, 1, no_answer_retry_min=20)
+    gateway = Gateway()
+    who = contact(ref, 1)
+    assert campaigns.tick(gateway)["dialled"] == 1
+    campaigns.service.record_outcome(who, call_id=gateway.last(who), outcome="未接通")
+    clock.set("2025-09-30 12:30:00")  # the retry (11:50) is due, but it is lunch
+    assert campaigns.tick(gateway)["dialled"] == 0
+    # Not the past retry instant (a scheduler sleeping until it would spin): the opening.
+    assert campaigns.wake_at(ref).isoformat() == "2025-09-30T06:00:00+00:00"  # 14:00
+
+
 def test_one_budget_across_outcomes(sqlite_engine: Engine, clock: SimClock,
                                     tmp_path: Path) -> None:
     campaigns, ref = running(sqlite_engine, tmp_path, 1, max_retries=2, busy_retry_min=5,
