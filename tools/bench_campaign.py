@@ -420,13 +420,6 @@ def _run(settings: Settings, folder: Path) -> dict[str, Any]:
                 break
             if not counts["dialled"] and dialler.wait_idle(0):
                 wake = campaigns.wake_at(ref)
-                if wake is not None and wake <= clock():
-                    # wake_at offers a retry instant already past while the calling hours
-                    # are closed (it should offer their opening): wait for the opening.
-                    deadlines = engine.service.deadlines
-                    assert deadlines is not None  # build_engine's default calendar
-                    wake = campaigns.service.campaign(ref).hours.next_open(
-                        clock(), deadlines.calendar)
                 if wake is not None:
                     clock.skip_to(wake)
             time.sleep(settings.tick_s)
