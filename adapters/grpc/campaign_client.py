@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -25,13 +25,14 @@ from domain.commands import CommandSpec
 from domain.errors import InvalidInput, shown
 from domain.values import Actor
 
+if TYPE_CHECKING:
+    from adapters.grpc.client import Calls
+
 
 class RemoteCampaignDesk:
-    def __init__(self, channel: grpc.Channel, metadata: tuple[tuple[str, str], ...],
-                 timeout: float) -> None:
+    def __init__(self, channel: grpc.Channel, calls: Calls) -> None:
         self.stub = pb_grpc.CampaignServiceStub(channel)
-        self.metadata = metadata
-        self.timeout = timeout
+        self._call = calls
 
     def execute(self, command: str, ref: str | None = None, *, actor: Actor | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
@@ -43,19 +44,14 @@ class RemoteCampaignDesk:
         if spec.ticket:
             request.campaign_id = ref or ""
         written = _fill(spec, request, fields)
-        try:
-            response = getattr(self.stub, spec.rpc)(request, metadata=self.metadata,
-                                                    timeout=self.timeout)
-        except grpc.RpcError as error:
-            raise domain_error(error) from None
-        return _result(response, written)
+        return _result(self._call(getattr(self.stub, spec.rpc), request), written)
 
     def watch(self, ref: str, *, actor: Actor | None = None, interval: float = 1.0,
               stop: Callable[[float], bool] | None = None) -> Iterator[dict[str, Any]]:
         """The server's WatchCampaign stream: progress now, then each change, until the
         campaign is closed (the server ends the stream)."""
         stream = self.stub.WatchCampaign(pb.WatchCampaignRequest(campaign_id=ref),
-                                         metadata=self.metadata)
+                                         metadata=self._call.metadata)
         try:
             for message in stream:
                 yield convert.read(message.progress)

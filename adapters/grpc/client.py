@@ -39,7 +39,11 @@ def _view(message: common_pb.Ticket) -> dict[str, Any]:
     return convert.read(message)
 
 
-class _Calls:
+class Calls:
+    """Calls a stub's method with the token's metadata and the timeout; a gRPC error comes
+    back as the CLI's DomainError (adapters/grpc/errors.domain_error). The services'
+    clients (RemoteService, RemoteDepartments, RemoteEngine, RemoteCampaignDesk) share it."""
+
     def __init__(self, channel: grpc.Channel, token: str, timeout: float) -> None:
         self.metadata = (("authorization", f"Bearer {token}"),)
         self.timeout = timeout
@@ -57,7 +61,7 @@ class _Calls:
 class RemoteService:
     """WorkOrderService's commands and queries, performed by a server."""
 
-    def __init__(self, calls: _Calls) -> None:
+    def __init__(self, calls: Calls) -> None:
         self._call = calls
         self._t = calls.tickets
         self._intake_reply: ticket_pb.IntakeResponse | None = None
@@ -130,7 +134,7 @@ class RemoteConfig:
 
 
 class RemoteDepartments:
-    def __init__(self, calls: _Calls) -> None:
+    def __init__(self, calls: Calls) -> None:
         self._call = calls
 
     def all(self) -> list[Department]:
@@ -191,7 +195,7 @@ class RemoteEngine:
         self.address = address
         self.channel = (grpc.secure_channel(address, tls.credentials()) if tls
                         else grpc.insecure_channel(address))
-        self._calls = _Calls(self.channel, token, timeout)
+        self._calls = Calls(self.channel, token, timeout)
         self.service = RemoteService(self._calls)
         self.departments = RemoteDepartments(self._calls)
         self.config = RemoteConfig(address)
@@ -267,7 +271,7 @@ class RemoteEngine:
         """The campaign commands over CampaignService (adapters/grpc/campaign_client.py)."""
         from adapters.grpc.campaign_client import RemoteCampaignDesk
 
-        return RemoteCampaignDesk(self.channel, self._calls.metadata, self._calls.timeout)
+        return RemoteCampaignDesk(self.channel, self._calls)
 
     def close(self) -> None:
         self.channel.close()
