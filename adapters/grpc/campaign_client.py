@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 
 from adapters.grpc import convert
+from adapters.grpc.client import Calls, catalogue_request
 from adapters.grpc.errors import domain_error
 from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2 as pb
 from adapters.grpc.gen.rexian.campaign.v1 import campaign_pb2_grpc as pb_grpc
@@ -24,9 +25,6 @@ from domain.campaign.commands import BY_NAME
 from domain.commands import CommandSpec
 from domain.errors import InvalidInput, shown
 from domain.values import Actor
-
-if TYPE_CHECKING:
-    from adapters.grpc.client import Calls
 
 
 class RemoteCampaignDesk:
@@ -37,10 +35,7 @@ class RemoteCampaignDesk:
     def execute(self, command: str, ref: str | None = None, *, actor: Actor | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
                 **fields: Any) -> dict[str, Any]:
-        spec = BY_NAME.get(command)
-        if spec is None:
-            raise InvalidInput("command", f"未知命令“{shown(command)}”", f"unknown command {command!r}")
-        request = getattr(pb, f"{spec.rpc}Request")()
+        spec, request = catalogue_request(BY_NAME, pb, command)
         if spec.ticket:
             request.campaign_id = ref or ""
         written = _fill(spec, request, fields)

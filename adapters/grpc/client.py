@@ -9,7 +9,7 @@ RemoteError (a DomainError: exit code 2).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -27,8 +27,8 @@ from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 from adapters.grpc.report_service import report_dict
 from adapters.grpc.services import history_entry_dict, intake_advice_dict, summary_dict
-from domain.commands import BY_NAME
-from domain.errors import InvalidInput
+from domain.commands import BY_NAME, CommandSpec
+from domain.errors import InvalidInput, shown
 from domain.ports import Department
 from domain.values import Actor
 
@@ -37,6 +37,16 @@ T = TypeVar("T")
 
 def _view(message: common_pb.Ticket) -> dict[str, Any]:
     return convert.read(message)
+
+
+def catalogue_request(catalogue: Mapping[str, CommandSpec], messages: Any,
+                      command: str) -> tuple[CommandSpec, Any]:
+    """The catalogue entry `command` names and an empty request of its RPC (`messages`: the
+    service's generated module); an unknown command is refused."""
+    spec = catalogue.get(command)
+    if spec is None:
+        raise InvalidInput("command", f"未知命令“{shown(command)}”", f"unknown command {command!r}")
+    return spec, getattr(messages, f"{spec.rpc}Request")()
 
 
 class Calls:
@@ -75,10 +85,7 @@ class RemoteService:
                 actor: Actor | None = None, **fields: Any) -> str:
         """The catalogue command over its RPC (the server runs the same execute, as the
         token's identity: `actor` is not sent)."""
-        spec = BY_NAME.get(command)
-        if spec is None:
-            raise InvalidInput("command", f"未知命令“{command}”", f"unknown command {command!r}")
-        request = getattr(ticket_pb, f"{spec.rpc}Request")()
+        spec, request = catalogue_request(BY_NAME, ticket_pb, command)
         if spec.ticket:
             request.ticket_no = ticket_no or ""
         for field_spec in spec.fields:
