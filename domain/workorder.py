@@ -21,6 +21,7 @@ from eventsourcing.domain import Snapshot as BaseSnapshot
 
 from domain import lifecycle as lc
 from domain.audit import GENESIS, event_hash
+from domain.campaign.chained import emit
 from domain.errors import InvalidInput, NotResponsible
 from domain.lean_events import LeanEvents
 from domain.policies.clock import (
@@ -200,14 +201,7 @@ class WorkOrder(Aggregate):
         return lc.split_state(lc.next_state(self.ticket_no, self.full_state, command))
 
     def _emit(self, event_class: type[Any], actor: Actor, at: datetime, **fields: Any) -> None:
-        self.trigger_event(
-            event_class,
-            timestamp=at,
-            actor_role=actor.role,
-            actor_id=actor.id,
-            prev_hash=self.chain_head,
-            **fields,
-        )
+        emit(self, event_class, actor, at, **fields)
 
     def _require_lead(self, dept: str) -> None:
         if dept != self.department:
