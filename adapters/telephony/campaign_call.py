@@ -1,20 +1,16 @@
 """One campaign call (外呼任务) over WebRTC: dial, hear who answered, hold the kind's dialogue.
 
-1. dial through the media gateway; a failed dial is read with its SIP / Q.850 cause
-   (``call_outcomes.from_gateway``): 空号, 关机, 忙, 拒接, 未接通, 停机;
-2. answered: listen first, briefly (``OPENING``). Carriers often answer a dead or
-   switched-off number themselves and play a recording; a person says "喂" or nothing.
-   Whatever is heard is transcribed on the ASR pool with the announcement prompt, the
-   carriers' announcements are scored against it, and ``call_outcomes.from_announcement``
-   decides: an announcement is the outcome it names, and the robot hangs up silent;
-3. otherwise the kind's dialogue runs (``domain.campaign.dialogue``): a survey's questions
-   in order along their branches, a notification's message and "听清楚了吗", a broadcast's
+1. dial and hear who answered (``answering.pick_up``, shared with the callback robot): a
+   failed dial is read with its SIP / Q.850 cause, a carrier's recorded announcement
+   ("您拨打的号码是空号") is the outcome it names and the robot hangs up silent;
+2. a person answered (the call is 已接通): the kind's dialogue runs
+   (``domain.campaign.dialogue``): a survey's questions in order along their branches, a notification's message and "听清楚了吗", a broadcast's
    message and its offer of a person. Each ask's sentences are said as one utterance, from
    the committed clips where they can say it word for word, else through the TTS port
    (``tts``: espeak-ng); each reply is transcribed and classified on the ASR pool into the
    ask's closed answer set (``adapters.asr.closed_set``: audio scores + the normalised
    transcript; the callback classifier for 满意/基本满意/不满意), doubtful → None, and the
-   dialogue decides what follows. The call is 已接通.
+   dialogue decides what follows.
 
 Like the callback robot, this only talks; ``CampaignCallResult`` says what happened, with
 the dialogue's record (``entries``: every sentence said, each answer, the confirmation, the
@@ -36,27 +32,18 @@ from typing import Any
 import numpy as np
 
 from adapters.asr.closed_set import classify_closed, scoring_candidates, uses_callback_classifier
-from adapters.asr.normalize import normalize_transcript
-from adapters.telephony.call_outcomes import (
-    ANNOUNCEMENT_TEXTS,
-    from_announcement,
-    from_gateway,
-)
+from adapters.telephony.answering import clean, pick_up
 from adapters.telephony.media import CallEnded, EndpointSettings, MediaHealth, listen
 from adapters.telephony.prompts import PHRASE_GAP_S, SAMPLE_RATE
-from adapters.telephony.robot import CallbackRobot, clean
+from adapters.telephony.robot import CallbackRobot
 from adapters.telephony.script import UnvoiceableScript
 from adapters.telephony.signalling import SignallingError
 from adapters.telephony.tts import EspeakTts, SpeechUnavailable, Tts
-from adapters.telephony.webrtc import CallLeg, CallSetupError, dial_detailed
+from adapters.telephony.webrtc import CallLeg, CallSetupError
 from domain.campaign.dialogue import Ask, Entry, Heard, dialogue_for
-from domain.campaign.states import CONNECTED
 
 log = logging.getLogger(__name__)
 
-# A person picking up says "喂" within a second or so, or nothing; an announcement starts
-# at once and runs several seconds with pauses between its clauses.
-OPENING = EndpointSettings(no_speech_s=1.5, end_silence_s=1.0, max_speech_s=8.0)
 # A reply to a question: a few words, after the citizen has thought for a moment.
 REPLY = EndpointSettings(no_speech_s=4.0, end_silence_s=0.7, max_speech_s=8.0)
 ERROR = "error"
@@ -152,39 +139,23 @@ async def place_campaign_call(robot: CallbackRobot, task: CampaignCallTask
         voice.check(task.message)  # unvoiceable: nobody is dialled
     result = CampaignCallResult(task.call_id, task.number, ERROR)
     try:
-        response, leg = await dial_detailed(
-            await robot.http(), robot.gateway_url, call_id=task.call_id, number=task.number,
-            ring_timeout_s=robot.settings.ring_timeout_s)
+        pickup = await pick_up(robot, call_id=task.call_id, number=task.number)
     except (SignallingError, CallSetupError, TimeoutError) as error:
         result.detail = str(error)
         log.warning("campaign call %s to %s failed: %s", task.call_id, task.contact_ref, error)
         return result
-    found = from_gateway(response.outcome, response.sip_status, response.q850_cause)
-    result.outcome, result.detail = found.outcome, found.detail
+    result.outcome, result.detail, result.heard = pickup.outcome, pickup.detail, pickup.heard
+    result.hung_up_by, result.media = pickup.hung_up_by, pickup.media
+    leg = pickup.leg
     if leg is None:
         return result
     try:
-        audio, _ = await listen(leg.inbox, OPENING)
-        leg.inbox.missed_window = False  # silence here is a person waiting, not a late answer
-        if audio is not None:
-            transcription = await robot.asr.score(audio, list(ANNOUNCEMENT_TEXTS),
-                                                  kind="announcement")
-            result.heard = clean(transcription.text)
-            announced = from_announcement(normalize_transcript(transcription.text),
-                                          transcription.scores)
-            if announced is not None:
-                result.outcome = announced
-                result.detail = f"{found.detail}; carrier announcement: {result.heard}"
-                result.hung_up_by = "robot"
-                return result
-        result.outcome = CONNECTED
-        result.detail = f"{found.detail}; message played"
+        result.detail = f"{pickup.detail}; message played"
         await _converse(robot, leg, task, voice, result)
         result.hung_up_by = "citizen" if leg.remote_hung_up else "robot"
     except CallEnded:
         result.hung_up_by = "citizen"
-        result.outcome = CONNECTED
-        result.detail = f"{found.detail}; the callee hung up"
+        result.detail = f"{pickup.detail}; the callee hung up"
     finally:
         result.media = leg.inbox.health()
         await leg.hangup(notify=result.hung_up_by != "citizen")

@@ -381,6 +381,9 @@ class Dialler:
         self._inflight: dict[str, Future[Any]] = {}
         self._lock = threading.Lock()
         self.finished: deque[JobOutcome] = deque(maxlen=1000)
+        if self._owned_asr is not None:  # models load now, not while the first citizen waits
+            asyncio.run_coroutine_threadsafe(self._owned_asr.warm_up(), self._loop
+                                             ).add_done_callback(_log_failure)
 
     @property
     def concurrency(self) -> int:
@@ -442,6 +445,11 @@ class Dialler:
         self._loop.close()
         if self._owned_asr is not None:
             self._owned_asr.close()
+
+
+def _log_failure(future: Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("loading the ASR models failed", exc_info=future.exception())
 
 
 def dial_due(engine: Any, dialler: Dialler) -> list[str]:

@@ -28,10 +28,10 @@ import aiohttp
 import numpy as np
 
 from adapters.inbound.desk import InboundDesk, Reply
+from adapters.telephony.answering import clean
 from adapters.telephony.asr import AsrPool
 from adapters.telephony.media import SAMPLE_RATE, CallEnded, EndpointSettings, listen
 from adapters.telephony.prompts import PHRASE_GAP_S
-from adapters.telephony.robot import clean
 from adapters.telephony.signalling import SignallingError
 from adapters.telephony.tts import EspeakTts, Tts
 from adapters.telephony.webrtc import CallLeg, CallSetupError, dial

@@ -2,8 +2,11 @@
 
 A callback (回访) call goes:
 
-1. dial through the media gateway (``signalling``); a failed dial returns its outcome
-   (no_answer, busy, 空号, 停机) at once;
+1. dial and hear who answered (``answering.pick_up``, the path campaign calls take too): a
+   failed dial is read with its SIP / Q.850 cause and returns at once (空号, 停机, busy; 关机,
+   拒接 and 未接通 are no_answer to a work order: ``call_outcomes.CALL_OUTCOME``); an answered
+   call is listened to before the robot speaks, and a carrier's recorded announcement
+   ("您拨打的号码是空号") is the outcome it names: the robot hangs up without a word;
 2. play the question (``prompts.callback_question``: greeting, the request's category,
    "问题已办结，请问您对处理结果满意吗？请回答满意、基本满意或不满意");
 3. listen: webrtcvad end-of-speech detection (``media.listen``); nobody speaking within
@@ -62,7 +65,9 @@ import numpy as np
 
 from adapters.asr.intent import UNRECOGNIZED, parse_progress_query
 from adapters.asr.whisper import Transcription
+from adapters.telephony.answering import clean, pick_up
 from adapters.telephony.asr import AsrPool
+from adapters.telephony.call_outcomes import CALL_OUTCOME
 from adapters.telephony.dialogue import (
     HANDOFF_INTENT,
     RESULT_INTENTS,
@@ -74,7 +79,7 @@ from adapters.telephony.media import CallEnded, EndpointSettings, MediaHealth, l
 from adapters.telephony.prompts import PromptLibrary, Utterance
 from adapters.telephony.script import UnvoiceableScript, asks_for_ack, turns
 from adapters.telephony.signalling import SignallingError
-from adapters.telephony.webrtc import CallLeg, CallSetupError, dial
+from adapters.telephony.webrtc import CallLeg, CallSetupError
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +135,8 @@ class CallResult:
     kind: str
     purpose: str
     outcome: str  # answered | no_answer | busy | 空号 | 停机 | error
+    detail: str = ""  # what the outcome was read from (SIP / Q.850 cause, announcement)
+    heard: str = ""  # what answered before the robot spoke (a greeting, an announcement)
     intent: str | None = None  # the deciding answer (callbacks)
     transcript: str = ""
     turns: list[Turn] = field(default_factory=list)
@@ -175,12 +182,6 @@ def near_numbers(number: str) -> list[str]:
     return [n for n in seen if len(n) >= 4]
 
 
-def clean(text: str) -> str:
-    """A transcript fit for the record: no U+FFFD (whisper's byte-level tokens can split a
-    character), no surrounding space."""
-    return text.replace("\ufffd", "").strip()
-
-
 class CallbackRobot:
     """Places calls through one media gateway; many calls may run concurrently."""
 
@@ -222,14 +223,15 @@ class CallbackRobot:
         result = CallResult(task.call_id, task.number, task.ticket_no, task.kind, task.purpose,
                             outcome="error")
         try:
-            outcome, leg = await dial(await self._http(), self.gateway_url, call_id=task.call_id,
-                                      number=task.number,
-                                      ring_timeout_s=self.settings.ring_timeout_s)
+            pickup = await pick_up(self, call_id=task.call_id, number=task.number)
         except (SignallingError, CallSetupError, TimeoutError) as error:
             result.error = str(error)
             log.warning("call %s to %s failed: %s", task.call_id, task.number, error)
             return result
-        result.outcome = outcome
+        result.outcome, result.detail = CALL_OUTCOME[pickup.outcome], pickup.detail
+        result.heard, result.hung_up_by, result.media = (pickup.heard, pickup.hung_up_by,
+                                                         pickup.media)
+        leg = pickup.leg
         if leg is None:
             return result
         try:
