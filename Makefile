@@ -60,8 +60,8 @@ unit: install
 	$(BIN)/pytest
 
 # Debian's headless Chromium and a CJK font for the console's browser tests (tests/
-# test_console_browser.py), and espeak-ng for the inbound robot's speech, installed when
-# missing.
+# test_console_browser.py), espeak-ng for the inbound robot's speech and a C compiler for
+# the slow-disk benchmark shim (tools/slow_disk.py), installed when missing.
 browser:
 	.ci/install-browser
 

@@ -1,7 +1,7 @@
 """Concurrent clients: our engine (group commit) against bare eventsourcing, same disk, same run.
 
 `python -m tools.bench concurrency [--clients 1,4,16,64] [--lifecycles N] [--tmpdir DIR]
-[--json]`
+[--fsync-delay-ms MS] [--json]`
 
 For each client count C, C threads share one engine (as gRPC handlers, the ticker and the
 dialler do) on a fresh SQLite file and run N lifecycles between them (intake, dispatch,
@@ -12,10 +12,16 @@ transaction per command, the library's own SQLite settings) in a fresh file in t
 directory. The disk's fsync rate is measured in that directory in the same run: on disk
 every baseline command waits for one fsync, while group commit pays one per batch.
 
+With ``--fsync-delay-ms MS`` the benchmark re-runs itself on an emulated slower disk: every
+fsync of the process (engine and baseline alike) first waits MS milliseconds
+(tools/slow_disk.py, an LD_PRELOAD shim), as on a disk whose flush costs that much; the
+probe's ``fsync_per_s`` is then the emulated rate, and ``fsync_delay_ms`` says so.
+
 Result: {"rows": [{"clients", "engine_commands_per_s", "baseline_commands_per_s", "ratio",
 "p99_ms", "baseline_p99_ms", "commands_per_transaction", "split_batches",
 "same_payloads"}],
-"fsync_per_s", "tmpdir", "load_before", "load_after", "cpus"}.
+"fsync_per_s", "fsync_delay_ms" (null: the real disk), "tmpdir", "load_before",
+"load_after", "cpus"}.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from tools.bench_lifecycle import (
     same_payloads,
     stored_payloads,
 )
+from tools.slow_disk import emulated_delay_ms, rerun
 
 DEFAULT_CLIENTS = (1, 4, 16, 64)
 
@@ -162,8 +169,15 @@ def run(argv: list[str]) -> dict[str, Any]:
                         help="lifecycles (5 commands each) per row, shared by the clients")
     parser.add_argument("--tmpdir", default=None, help="where the stores go (default: "
                         "a temp dir under the repository's var/, on disk)")
+    parser.add_argument("--fsync-delay-ms", type=float, default=None,
+                        help="emulate a disk whose fsync costs this much more (re-runs the "
+                        "benchmark with tools/native/slow_fsync.c preloaded)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.fsync_delay_ms is not None and emulated_delay_ms() is None:
+        if not 0 < args.fsync_delay_ms <= 1000:
+            parser.error("--fsync-delay-ms must be in (0, 1000]")
+        return rerun("concurrency", [a for a in argv if a != "--json"], args.fsync_delay_ms)
     clients = [int(c) for c in args.clients.split(",") if c.strip()]
     base = Path(args.tmpdir) if args.tmpdir else Path(__file__).resolve().parent.parent / "var"
     base.mkdir(parents=True, exist_ok=True)
@@ -172,6 +186,7 @@ def run(argv: list[str]) -> dict[str, Any]:
         directory = Path(tmp)
         fsyncs = fsync_rate(directory)
         rows = [row(c, max(args.lifecycles, c), directory) for c in clients]
-    return {"rows": rows, "fsync_per_s": round(fsyncs, 1), "tmpdir": str(base),
+    return {"rows": rows, "fsync_per_s": round(fsyncs, 1),
+            "fsync_delay_ms": emulated_delay_ms(), "tmpdir": str(base),
             "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
