@@ -7,6 +7,7 @@ records anything. Views returned are plain dicts (JSON-ready).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -128,6 +129,8 @@ class WorkOrderService(Application):
         # Concurrent saves of this process (gRPC handlers, the ticker, the dialler) share
         # transactions: one fsync per batch instead of per command (domain/group_commit).
         self.group_commit = GroupCommit(self._record)
+        # Per thread: where execute_and_show collects the views of what it committed.
+        self._keeping = threading.local()
 
     # ----- plumbing -------------------------------------------------------------------
     def now(self) -> datetime:
@@ -171,6 +174,15 @@ class WorkOrderService(Application):
         self._take_snapshots(event)
         for write in staged:
             write.committed()
+        views: dict[str, dict[str, Any]] | None = getattr(self._keeping, "views", None)
+        if views is not None:
+            # Before the cache holds them: a cached aggregate is fast-forwarded in place.
+            for order in orders:
+                if isinstance(order, WorkOrder):
+                    try:
+                        views[order.ticket_no] = self.view(order)
+                    except Exception:  # noqa: BLE001 - committed: execute_and_show's show raises
+                        pass
         cache = self.repository.cache
         if cache is not None and self.repository.fastforward:
             # The library caches only what it loaded: without this, the first command after
@@ -187,6 +199,20 @@ class WorkOrderService(Application):
         except UnknownDepartment as error:
             raise UnknownDepartment(name, field) from error  # name the field (dept/assist)
         return name
+
+    def execute_and_show(self, command: str, ticket_no: str | None = None, *, actor: Actor,
+                         **fields: Any) -> tuple[str, dict[str, Any]]:
+        """`execute`, then the `show` view of the order as the command committed it, built
+        from the command's own aggregate (not loaded again from the store)."""
+        previous = getattr(self._keeping, "views", None)
+        views: dict[str, dict[str, Any]] = {}
+        self._keeping.views = views  # filled by _saved, in this thread only
+        try:
+            number = self.execute(command, ticket_no, actor=actor, **fields)
+        finally:
+            self._keeping.views = previous
+        view = views.get(number)
+        return number, view if view is not None else self.show(number)
 
     # ----- commands -------------------------------------------------------------------
     def execute(self, command: str, ticket_no: str | None = None, *, actor: Actor,

@@ -269,3 +269,25 @@ def test_view_keys_the_contract_does_not_name_travel_in_extra() -> None:
     assert convert.dict_of(message.extra) == {"future_key": {"level": 3, "names": ["a"]}}
     back = convert.read(message)
     assert {k: back[k] for k in view} == view
+
+
+def test_instants_become_the_timestamps_protobuf_itself_computes() -> None:
+    """convert.to_timestamp does Timestamp.FromDatetime's arithmetic without its struct_time
+    round trip: the same seconds and nanos for instants before the epoch, before 1901, with
+    any offset, and for naive ISO text (taken as Beijing time)."""
+    from datetime import UTC, datetime
+
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    for text in ("1899-12-31T23:59:59.999999+08:05", "1969-12-31T23:59:59.5+00:00",
+                 "1970-01-01T00:00:00+00:00", "2025-11-03T09:00:00.123456+08:00",
+                 "2026-12-07T18:00:00.000001-05:30", "9999-12-31T23:59:59.999999+00:00",
+                 "0001-01-01T08:00:00+08:00"):
+        instant = datetime.fromisoformat(text)
+        for value in (instant, text, instant.astimezone(UTC)):
+            expected = Timestamp()
+            expected.FromDatetime(datetime.fromisoformat(text).astimezone(UTC))
+            assert convert.to_timestamp(value) == expected, value
+    naive = Timestamp()
+    naive.FromDatetime(datetime(2025, 11, 3, 1, 0, tzinfo=UTC))
+    assert convert.to_timestamp("2025-11-03T09:00:00") == naive

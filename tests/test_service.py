@@ -994,3 +994,34 @@ def test_concurrent_intake_from_real_processes(
             assert order.version == 1
     report = engine.verify()
     assert report.ok and report.checked_orders == workers * per_worker
+
+
+# ----- the answer of a command: the order as the command recorded it -------------------
+def test_execute_and_show_answers_with_the_committed_order_without_loading_it(
+        engine: Engine, clock: SimClock) -> None:
+    clock.set("2025-11-03T09:00:00")
+    s = engine.service
+    ticket, view = s.execute_and_show(
+        "intake", actor=AGENT, channel="电话", category="投诉", urgency="一般",
+        region="甬江区东湖街道", content="小区门口路灯不亮", caller_name=NAME,
+        caller_phone=PHONE)
+    assert view == s.show(ticket) and view["version"] == 1 and view["caller_name"] == "张**"
+    clock.set("2025-11-03T09:10:00")
+    number, dispatched_view = s.execute_and_show("dispatch", ticket, actor=CENTRE, dept=LEAD,
+                                                 assist=[ASSIST1])
+    assert number == ticket and dispatched_view == s.show(ticket)
+    assert dispatched_view["department"] == LEAD and dispatched_view["version"] == 2
+    # A merge commits two orders: the answer is the one the command names.
+    other = new_order(engine, content="路灯不亮已三天")
+    _, merged = s.execute_and_show("merge", other, actor=CENTRE, into=ticket, reason="同一路灯")
+    assert merged == s.show(other) and merged["merged_into"] == ticket
+    # The answer is a snapshot: a later command does not change it, and the cached order
+    # the next command starts from is the committed one.
+    s.execute("sign", ticket, actor=unit(LEAD), dept=LEAD)
+    assert dispatched_view["version"] == 2 and s.show(ticket)["state"] != view["state"]
+    # A refused command records nothing and leaves no views collected in this thread.
+    rejected(engine, NotResponsible,
+             lambda: s.execute_and_show("resolve", ticket, actor=unit(OTHER), dept=OTHER,
+                                        reply="已处理"),
+             tickets=(ticket,))
+    assert getattr(s._keeping, "views", None) is None

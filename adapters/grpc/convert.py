@@ -11,6 +11,7 @@ import json
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
+from google.protobuf.descriptor import Descriptor
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,6 +21,7 @@ from domain.views import SHANGHAI, iso
 _TIMESTAMP = Timestamp.DESCRIPTOR.full_name
 _STRUCT = Struct.DESCRIPTOR.full_name
 EXTRA = "extra"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def jsonable(value: Any) -> Any:
@@ -37,9 +39,11 @@ def to_timestamp(value: datetime | str) -> Timestamp:
     instant = datetime.fromisoformat(value) if isinstance(value, str) else value
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=SHANGHAI)
-    ts = Timestamp()
-    ts.FromDatetime(instant.astimezone(UTC))
-    return ts
+    # What Timestamp.FromDatetime computes (whole seconds since the epoch, rounded down,
+    # and the microseconds as nanos), without its struct_time round trip.
+    delta = instant.astimezone(UTC) - _EPOCH
+    return Timestamp(seconds=delta.days * 86400 + delta.seconds,
+                     nanos=delta.microseconds * 1000)
 
 
 def from_timestamp(ts: Timestamp) -> datetime:
@@ -70,19 +74,32 @@ def dict_of(s: Struct) -> dict[str, Any]:
     return result
 
 
+# A message type's fields as (name, message type's full name or None, repeated), and the
+# set of their names: read once per type (descriptor attributes cost more than the copy).
+_Plan = tuple[tuple[tuple[str, str | None, bool], ...], frozenset[str]]
+_PLANS: dict[str, _Plan] = {}
+
+
+def _plan(descriptor: Descriptor) -> _Plan:
+    plan = _PLANS.get(descriptor.full_name)
+    if plan is None:
+        fields = tuple((f.name, f.message_type.full_name if f.message_type else None,
+                        f.is_repeated) for f in descriptor.fields)
+        plan = _PLANS[descriptor.full_name] = (fields, frozenset(f[0] for f in fields))
+    return plan
+
+
 def fill(message: Message, data: dict[str, Any]) -> Message:
     """Set `message`'s fields from `data` (None leaves a field unset)."""
-    names = set()
-    for field in message.DESCRIPTOR.fields:
-        names.add(field.name)
-        if field.name == EXTRA or field.name not in data:
+    fields, names = _plan(message.DESCRIPTOR)
+    for name, kind, repeated in fields:
+        if name == EXTRA:
             continue
-        value = data[field.name]
+        value = data.get(name)
         if value is None:
             continue
-        kind = field.message_type.full_name if field.message_type else None
-        if field.is_repeated:
-            target = getattr(message, field.name)
+        if repeated:
+            target = getattr(message, name)
             if kind == _STRUCT:
                 for item in value:
                     target.add().update(jsonable(item))
@@ -92,13 +109,13 @@ def fill(message: Message, data: dict[str, Any]) -> Message:
             else:
                 target.extend(value)
         elif kind == _TIMESTAMP:
-            getattr(message, field.name).CopyFrom(to_timestamp(value))
+            getattr(message, name).CopyFrom(to_timestamp(value))
         elif kind == _STRUCT:
-            getattr(message, field.name).update(jsonable(value))
+            getattr(message, name).update(jsonable(value))
         elif kind is not None:
-            raise TypeError(f"fill: nested message field {field.name} needs explicit handling")
+            raise TypeError(f"fill: nested message field {name} needs explicit handling")
         else:
-            setattr(message, field.name, value)
+            setattr(message, name, value)
     if EXTRA in names:
         extra = {k: v for k, v in data.items() if k not in names}
         if extra:

@@ -135,9 +135,10 @@ def _department_rpc(spec: CommandSpec) -> Any:
         dept = str(who.dept)
         self._lead_order(request.ticket_no, dept)
         values = {f.name: request_value(request, f) for f in spec.fields if f.name != "dept"}
-        self.service.execute(spec.name, request.ticket_no, dept=dept,
-                             actor=self._actor(who, spec.name, request.operator), **values)
-        return response_class(ticket=ticket_message(self.service.show(request.ticket_no)))
+        _, view = self.service.execute_and_show(
+            spec.name, request.ticket_no, dept=dept,
+            actor=self._actor(who, spec.name, request.operator), **values)
+        return response_class(ticket=ticket_message(view))
 
     method.__name__ = method.__qualname__ = spec.rpc
     return unary(department_api=True)(method)

@@ -129,12 +129,14 @@ def _lifecycle_rpc(spec: CommandSpec) -> Any:
         actor = self._act(request, context, spec.name)
         values = {f.name: request_value(request, f) for f in spec.fields}
         ticket = _required_ticket(request.ticket_no) if spec.ticket else None
-        number = self.service.execute(spec.name, ticket, actor=actor, **values)
         if spec.name == "intake" and not request.skip_advice:  # as the CLI's intake JSON
             from adapters.intake_advice import intake_advice
 
+            number = self.service.execute(spec.name, ticket, actor=actor, **values)
             return intake_response(intake_advice(self.engine, number))
-        return response_class(ticket=self._view(number))
+        # The order as the command recorded it (not loaded again from the store).
+        _, view = self.service.execute_and_show(spec.name, ticket, actor=actor, **values)
+        return response_class(ticket=ticket_message(view))
 
     method.__name__ = method.__qualname__ = spec.rpc
     return unary()(method)
@@ -152,9 +154,6 @@ class TicketService(ticket_grpc.TicketServiceServicer):
         who = self.auth.centre(context, operation)
         return self.auth.actor(who, operation, context,
                                request.actor if request.HasField("actor") else None)
-
-    def _view(self, ticket_no: str) -> common_pb.Ticket:
-        return ticket_message(self.service.show(ticket_no))
 
     @unary()
     def GetTicket(self, request: ticket_pb.GetTicketRequest, context: Ctx) -> Any:
