@@ -297,7 +297,8 @@ def test_relay_killed_with_sigkill_mid_batch_loses_nothing_and_consumer_sees_eac
 
     # 2. Killed at an arbitrary moment while publishing (more events keep arriving); only
     #    the relay itself is killed: its encoding helper must notice and exit on its own.
-    with relay_process(url, bootstrap, topic, name, "--batch-size", "25") as proc:
+    with relay_process(url, bootstrap, topic, name, "--batch-size", "25",
+                       "--encoder-process") as proc:
         ready = proc.wait_for_line(r"^relay ready position=0 .* encoder-pid=\d+$")
         helper = int(ready.rsplit("=", 1)[1])
         make_orders(engine, 20)
@@ -398,3 +399,35 @@ def test_idempotent_consumer_retries_a_failed_record_and_commits_only_what_it_pr
         consumer.close()
     assert handled == [b"v0", b"v1", b"v2", b"v3", b"v4"]
     assert consumer.stats.failures == 1 and consumer.stats.duplicates == 1
+
+
+def test_unacknowledged_records_leave_the_position_where_it_was(engine: Engine) -> None:
+    """The broker goes away: librdkafka reports each record failed, the relay raises and
+    its position stays; against a broker again, everything goes out."""
+    from adapters.kafka.relay import RelayPublishError
+
+    make_orders(engine, 3)
+    events = stored_events(engine)
+    name = unique("relay")
+    with TansuBroker() as gone:
+        topic = unique("rexian.workorder.events.t")
+        ensure_topics(gone.bootstrap, {topic: 3})
+        producer = make_producer(gone.bootstrap, **{"message.timeout.ms": 1500})
+        relay = Relay(engine.service, engine.db, producer, topic=topic, name=name,
+                      batch_size=4, flush_timeout=20)
+    try:
+        with pytest.raises(RelayPublishError, match="were not acknowledged"):
+            relay.publish_available()
+        assert relay.position() == 0 and relay.published == 0
+    finally:
+        producer.close(timeout=5)
+    with TansuBroker() as back:
+        ensure_topics(back.bootstrap, {topic: 3})
+        producer = make_producer(back.bootstrap)
+        try:
+            relay = Relay(engine.service, engine.db, producer, topic=topic, name=name)
+            assert relay.run_until_caught_up() == len(events)
+            assert relay.position() == events[-1][0]
+        finally:
+            producer.close()
+        assert len(consume_all(back.bootstrap, topic, len(events))) == len(events)

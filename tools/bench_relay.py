@@ -1,11 +1,20 @@
-"""Relay throughput vs a raw kafka-python producer, on a real (Tansu) broker.
+"""Relay throughput and CPU vs raw producers, on a real (Tansu) broker.
 
 `python -m tools.bench relay --json` (or `python -m tools.bench_relay --json`):
 pre-populates a SQLite store with N events (many aggregates per save, so it is quick),
 then times only the relay publishing them (read the notification log, decode, look up
-ticket numbers, Avro-encode, send, flush, commit the position) against a raw producer
-with the same settings sending the same (key, value, headers) already in memory.
-Prints {"relay_per_s", "raw_per_s", "ratio", ...}; the target is ratio >= 0.8.
+ticket numbers, Avro-encode, send, flush, commit the position), in alternating rounds:
+
+- the relay as the standalone process runs it (encoding in its own thread): `relay_*`;
+- the relay with its encoding helper process (how `serve --kafka` runs it): `helper_*`,
+  its CPU split into `relay_sender_*` (this process) and `relay_encoder_*` (the helper);
+- the relay's own producer (adapters.kafka.producer, confluent-kafka, same settings)
+  sending the same (key, value, headers) already in memory: `raw_*`, and `ratio`;
+- kafka-python's producer (the relay's until it moved to confluent-kafka) sending them:
+  `kafka_python_raw_*`, and `ratio_vs_kafka_python` (the issue's baseline).
+
+CPU per event counts every thread and process of the side measured (librdkafka's C
+threads included); it depends less on other load than events/s.
 """
 
 from __future__ import annotations
@@ -17,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -103,24 +112,62 @@ def _time_relay(engine: Any, bootstrap: str, topic: str, name: str, batch_size: 
     return Timing(sent, elapsed, cpu, helper_cpu)
 
 
-def _time_raw(bootstrap: str, topic: str,
-              records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]]) -> Timing:
+RawRecords = list[tuple[bytes, bytes, list[tuple[str, bytes]]]]
+
+
+def _timed_sends(count: int, send_all: Callable[[], Callable[[], bool]],
+                 flush: Callable[[], object]) -> Timing:
+    """Time `send_all()` and `flush()`; the callable send_all returns tells whether every
+    send succeeded (asked after the flush)."""
+    cpu0 = time.process_time()
+    began = time.perf_counter()
+    succeeded = send_all()
+    flush()
+    elapsed = time.perf_counter() - began
+    cpu = time.process_time() - cpu0
+    assert succeeded(), "raw producer: a send failed"
+    return Timing(count, elapsed, cpu)
+
+
+def _time_raw(bootstrap: str, topic: str, records: RawRecords) -> Timing:
+    """The relay's own producer (make_producer: confluent-kafka, same settings) sending
+    the records, already in memory, in batches of the relay's size."""
     from adapters.kafka.relay import make_producer
 
-    producer = make_producer(bootstrap, client_id="raw-producer")
+    producer = make_producer(bootstrap, **{"client.id": "raw-producer"})
+
+    def send_all() -> Callable[[], bool]:
+        deliveries = [producer.send_batch([(topic, k, v, h)
+                                           for k, v, h in records[n:n + DEFAULT_BATCH]])
+                      for n in range(0, len(records), DEFAULT_BATCH)]
+        return lambda: all(d.succeeded() for d in deliveries)
+
     try:
         producer.partitions_for(topic)
-        send = producer.send
-        cpu0 = time.process_time()
-        began = time.perf_counter()
-        futures = [send(topic, key=k, value=v, headers=h) for k, v, h in records]
-        producer.flush(timeout=60)
-        elapsed = time.perf_counter() - began
-        cpu = time.process_time() - cpu0
-        assert all(f.succeeded() for f in futures), "raw producer: a send failed"
+        return _timed_sends(len(records), send_all, lambda: producer.flush(timeout=60))
     finally:
         producer.close(timeout=30)
-    return Timing(len(records), elapsed, cpu)
+
+
+def _time_raw_kafka_python(bootstrap: str, topic: str, records: RawRecords) -> Timing:
+    """kafka-python's producer (the relay's until it moved to confluent-kafka), with the
+    settings the relay used then, sending the same records: the issue's baseline."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                             linger_ms=5, batch_size=256 * 1024,
+                             max_in_flight_requests_per_connection=5, client_id="raw-producer")
+
+    def send_all() -> Callable[[], bool]:
+        send = producer.send
+        futures = [send(topic, key=k, value=v, headers=h) for k, v, h in records]
+        return lambda: all(f.succeeded() for f in futures)
+
+    try:
+        producer.partitions_for(topic)
+        return _timed_sends(len(records), send_all, lambda: producer.flush(timeout=60))
+    finally:
+        producer.close(timeout=30)
 
 
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
@@ -130,7 +177,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                         help="Alternating relay/raw rounds; the median of each is reported")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
     parser.add_argument("--inline", action="store_true",
-                        help="Also time the relay encoding in its own thread (no helper process)")
+                        help="Also print inline_* (the relay_* figures: inline is the default)")
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--kafka", default=None,
                         help="Use this broker instead of starting a Tansu broker")
@@ -161,19 +208,26 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
         records = [r for r in map(encoder.record_for, notifications) if r is not None]
 
         relay_runs: list[Timing] = []
+        helper_runs: list[Timing] = []
         raw_runs: list[Timing] = []
-        inline_runs: list[Timing] = []
+        kafka_python_runs: list[Timing] = []
         for round_no in range(args.rounds):
-            relay_runs.append(_time_relay(engine, bootstrap, relay_topic,
-                                          f"bench-{round_no}", args.batch_size, inline=False))
+            relay_runs.append(_time_relay(engine, bootstrap, relay_topic, f"bench-{round_no}",
+                                          args.batch_size, inline=True))
+            helper_runs.append(_time_relay(engine, bootstrap, relay_topic,
+                                           f"bench-helper-{round_no}", args.batch_size,
+                                           inline=False))
             raw_runs.append(_time_raw(bootstrap, raw_topic, records))
-            if args.inline:
-                inline_runs.append(_time_relay(engine, bootstrap, relay_topic,
-                                               f"bench-inline-{round_no}", args.batch_size,
-                                               inline=True))
+            kafka_python_runs.append(_time_raw_kafka_python(bootstrap, raw_topic, records))
+
+        def median(runs: list[Timing], figure: str, digits: int = 1) -> float:
+            return round(statistics.median(getattr(r, figure) for r in runs), digits)
+
         relay_per_s = statistics.median(r.per_s for r in relay_runs)
+        helper_per_s = statistics.median(r.per_s for r in helper_runs)
         raw_per_s = statistics.median(r.per_s for r in raw_runs)
-        result = {
+        kafka_python_per_s = statistics.median(r.per_s for r in kafka_python_runs)
+        result: dict[str, Any] = {
             "relay_per_s": round(relay_per_s),
             "raw_per_s": round(raw_per_s),
             "ratio": round(relay_per_s / raw_per_s, 3),
@@ -181,16 +235,24 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "rounds": args.rounds,
             "relay_rounds_per_s": [round(r.per_s) for r in relay_runs],
             "raw_rounds_per_s": [round(r.per_s) for r in raw_runs],
-            # CPU per event (relay: this process + its encoding helper): load-independent.
-            "relay_cpu_us_per_event": round(statistics.median(r.cpu_us for r in relay_runs), 1),
-            "raw_cpu_us_per_event": round(statistics.median(r.cpu_us for r in raw_runs), 1),
-            # The two relay processes run in parallel when the machine has a core free.
-            "relay_sender_cpu_us_per_event": round(
-                statistics.median(r.main_cpu_us for r in relay_runs), 1),
-            "relay_encoder_cpu_us_per_event": round(
-                statistics.median(r.helper_cpu_us for r in relay_runs), 1),
+            # CPU per event, every thread and process of the side: less load-dependent.
+            "relay_cpu_us_per_event": median(relay_runs, "cpu_us"),
+            "raw_cpu_us_per_event": median(raw_runs, "cpu_us"),
+            # The issue's baseline: kafka-python's producer (the relay's before confluent-kafka).
+            "kafka_python_raw_per_s": round(kafka_python_per_s),
+            "kafka_python_raw_rounds_per_s": [round(r.per_s) for r in kafka_python_runs],
+            "kafka_python_raw_cpu_us_per_event": median(kafka_python_runs, "cpu_us"),
+            "ratio_vs_kafka_python": round(relay_per_s / kafka_python_per_s, 3),
+            # With the encoding helper process (serve --kafka): both processes' CPU, and
+            # each one's; they run in parallel when the machine has a core free.
+            "helper_relay_per_s": round(helper_per_s),
+            "helper_relay_rounds_per_s": [round(r.per_s) for r in helper_runs],
+            "helper_ratio": round(helper_per_s / raw_per_s, 3),
+            "helper_cpu_us_per_event": median(helper_runs, "cpu_us"),
+            "relay_sender_cpu_us_per_event": median(helper_runs, "main_cpu_us"),
+            "relay_encoder_cpu_us_per_event": median(helper_runs, "helper_cpu_us"),
             "populate_s": round(populate_s, 2),
-            "encoding": "helper process",
+            "encoding": "inline (the standalone relay's default); helper_*: helper process",
             "batch_size": args.batch_size,
             "broker": "tansu" if broker else bootstrap,
             # Other work on the machine skews the ratio (the relay uses two processes).
@@ -198,12 +260,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             "loadavg_1m": round(os.getloadavg()[0], 2),
             "target_ratio": 0.8,
         }
-        if inline_runs:
-            inline_per_s = statistics.median(r.per_s for r in inline_runs)
-            result["inline_relay_per_s"] = round(inline_per_s)
-            result["inline_ratio"] = round(inline_per_s / raw_per_s, 3)
-            result["inline_cpu_us_per_event"] = round(
-                statistics.median(r.cpu_us for r in inline_runs), 1)
+        if args.inline:  # the keys of the time inline encoding was the option
+            result["inline_relay_per_s"] = result["relay_per_s"]
+            result["inline_ratio"] = result["ratio"]
+            result["inline_cpu_us_per_event"] = result["relay_cpu_us_per_event"]
     finally:
         engine.close()
         workdir.cleanup()

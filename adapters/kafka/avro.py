@@ -83,7 +83,8 @@ def event_id(originator_id: uuid.UUID | str, version: int) -> uuid.UUID:
     return uuid.uuid5(EVENT_NAMESPACE, f"{originator_id}:{version}")
 
 
-def _json_default(value: Any) -> Any:
+def payload_default(value: Any) -> Any:
+    """How a payload value JSON does not know is written (the payload encoder's default)."""
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, uuid.UUID | Decimal):
@@ -98,15 +99,20 @@ def _json_default(value: Any) -> Any:
 
 
 _PAYLOAD_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"),
-                                    default=_json_default)
+                                    default=payload_default)
 
 
 def payload_json(event: Any, leave_out: frozenset[str] = frozenset()) -> str:
     """The event's own fields as compact JSON (in the event's field order), without
     bookkeeping or personal data (nor the fields in `leave_out`)."""
+    return state_payload_json(event.__dict__, leave_out)
+
+
+def state_payload_json(state: dict[str, Any], leave_out: frozenset[str] = frozenset()) -> str:
+    """payload_json of an event's state: its __dict__, or the stored state as plain JSON
+    values (adapters.kafka.stored), which gives the same text."""
     excluded = _EXCLUDED | leave_out if leave_out else _EXCLUDED
-    return _PAYLOAD_ENCODER.encode(
-        {k: v for k, v in event.__dict__.items() if k not in excluded})
+    return _PAYLOAD_ENCODER.encode({k: v for k, v in state.items() if k not in excluded})
 
 
 _HEX = "0123456789abcdef"
@@ -122,24 +128,31 @@ def event_id_text(originator_id: str, version: int) -> str:
 def envelope(event: Any, position: int, ticket_no: str | None,
              leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The Avro envelope (WorkOrderEvent) for a decoded domain event at `position`
-    (`leave_out`: payload fields not published, see payload_json).
+    (`leave_out`: payload fields not published, see payload_json)."""
+    state = event.__dict__
+    return state_envelope(state, type(event).__name__, str(state["originator_id"]),
+                          state["originator_version"], state["timestamp"], position,
+                          ticket_no, leave_out)
+
+
+def state_envelope(state: dict[str, Any], event_type: str, originator_id: str, version: int,
+                   occurred_at: datetime, position: int, ticket_no: str | None,
+                   leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The envelope from an event's state (see state_payload_json) and its bookkeeping.
 
     `ticket_no` uses fastavro's tuple notation for the union branch (cheaper than
     letting fastavro try each branch); readers get a plain str or None.
     """
-    state = event.__dict__
-    originator_id = str(state["originator_id"])
-    version = state["originator_version"]
     return {
         "event_id": event_id_text(originator_id, version),
-        "event_type": type(event).__name__,
+        "event_type": event_type,
         "ticket_no": ("string", ticket_no) if ticket_no is not None else None,
         "originator_id": originator_id,
         "version": version,
         "position": position,
-        "occurred_at": state["timestamp"],
+        "occurred_at": occurred_at,
         "actor_role": state.get("actor_role") or "",
         "actor_id": state.get("actor_id") or "",
-        "payload_json": payload_json(event, leave_out),
+        "payload_json": state_payload_json(state, leave_out),
         "schema_version": ENVELOPE_VERSION,
     }

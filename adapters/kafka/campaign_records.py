@@ -17,7 +17,8 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from adapters.kafka import HEADER_EVENT_ID, HEADER_EVENT_TYPE, HEADER_POSITION, HEADER_SCHEMA
-from adapters.kafka.avro import encode, envelope, parsed_schema, schema_header
+from adapters.kafka.avro import parsed_schema, schema_header, state_envelope
+from adapters.kafka.flat_avro import record_writer
 
 CAMPAIGN_SCHEMA_FILE: Final = "campaign_event.avsc"
 # The aggregates' modules (their events' topics): domain/campaign/campaign.py, contact.py.
@@ -31,7 +32,11 @@ def campaign_schema() -> Any:
 
 
 def is_campaign_event(event: Any) -> bool:
-    return type(event).__module__ in CAMPAIGN_MODULES
+    return is_campaign_class(type(event))
+
+
+def is_campaign_class(cls: type) -> bool:
+    return cls.__module__ in CAMPAIGN_MODULES
 
 
 class CampaignRecords:
@@ -41,32 +46,42 @@ class CampaignRecords:
     def __init__(self, app: Application, max_entries: int = 200_000) -> None:
         self.app = app
         self.max_entries = max_entries
-        self._schema = campaign_schema()
+        self._write = record_writer(campaign_schema())
         self._schema_header = (HEADER_SCHEMA, schema_header(CAMPAIGN_SCHEMA_FILE))
         self._refs: dict[UUID, tuple[str, str | None]] = {}
 
     def refs(self, event: Any) -> tuple[str, str | None]:
         """(campaign id, contact id or None) of the event's aggregate."""
-        oid: UUID = event.originator_id
+        return self.refs_of(event.originator_id, event.originator_version, event.__dict__)
+
+    def refs_of(self, oid: UUID, version: int, state: dict[str, Any]) -> tuple[str, str | None]:
+        """refs() from the event's aggregate id, version and state."""
         known = self._refs.get(oid)
         if known is None:
-            first = event if event.originator_version == 1 else next(
-                iter(self.app.events.get(oid, lte=1)))
-            state = first.__dict__
-            known = ((state["campaign_ref"], state["ref"]) if "campaign_ref" in state
-                     else (state["ref"], None))
+            first = state if version == 1 else next(iter(self.app.events.get(oid, lte=1))).__dict__
+            known = ((first["campaign_ref"], first["ref"]) if "campaign_ref" in first
+                     else (first["ref"], None))
             if len(self._refs) >= self.max_entries:
                 self._refs.clear()
             self._refs[oid] = known
         return known
 
     def record(self, event: Any, position: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-        campaign_id, contact_id = self.refs(event)
-        fields = envelope(event, position, None, NOT_PUBLISHED)  # the work orders' shape
+        state = event.__dict__
+        return self.record_of(event.originator_id, event.originator_version, state,
+                              type(event).__name__, position)
+
+    def record_of(self, oid: UUID, version: int, state: dict[str, Any], event_type: str,
+                  position: int) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+        """record() from the event's aggregate id, version, state (an event's __dict__ or
+        adapters.kafka.stored's decoded state) and class name."""
+        campaign_id, contact_id = self.refs_of(oid, version, state)
+        fields = state_envelope(state, event_type, str(oid), version, state["timestamp"],
+                                position, None, NOT_PUBLISHED)  # the work orders' shape
         del fields["ticket_no"]
         fields.update(aggregate="contact" if contact_id else "campaign", campaign_id=campaign_id,
                       contact_id=("string", contact_id) if contact_id is not None else None)
         headers = [(HEADER_EVENT_ID, fields["event_id"].encode()),
                    (HEADER_EVENT_TYPE, fields["event_type"].encode()),
                    (HEADER_POSITION, str(position).encode()), self._schema_header]
-        return campaign_id.encode(), encode(self._schema, fields), headers
+        return campaign_id.encode(), self._write(fields), headers

@@ -3,7 +3,7 @@
 `python -m adapters.kafka.encoder --db URL` speaks pickle over its stdin/stdout with
 exactly one parent (adapters.kafka.relay.ProcessEncoding):
 
-    parent → helper:  (start, limit, partitions)
+    parent → helper:  (start, limit)
     helper → parent:  ("ready", pid) once, then per request ("batch", EncodedBatch | None)
                       or ("error", text)
 
@@ -29,13 +29,12 @@ from typing import IO, Any
 
 def serve(requests: IO[bytes], replies: IO[bytes], db_url: str) -> int:
     from adapters.bootstrap import build_engine
-    from adapters.kafka.relay import KeyPartitioner, RecordEncoder, read_and_encode
+    from adapters.kafka.relay import RecordEncoder, read_and_encode
 
     engine = build_engine(db_url, deadlines=None)
     encoder = RecordEncoder(engine.service)
-    partitioner = KeyPartitioner()
     # The batch after the one just sent, encoded while the relay sends that one.
-    ahead: tuple[tuple[int, int, int], Any] | None = None
+    ahead: tuple[tuple[int, int], Any] | None = None
 
     def reply(message: Any) -> None:
         pickle.dump(message, replies, protocol=pickle.HIGHEST_PROTOCOL)
@@ -48,19 +47,17 @@ def serve(requests: IO[bytes], replies: IO[bytes], db_url: str) -> int:
                 request = tuple(pickle.load(requests))
             except EOFError:
                 return 0  # the relay is gone (or closed us): stop
-            start, limit, partitions = request
+            start, limit = request
             try:
                 if ahead is not None and ahead[0] == request and ahead[1] is not None:
                     batch = ahead[1]  # a batch read earlier stays valid: the log only grows
                 else:
-                    batch = read_and_encode(engine.service, encoder, partitioner, start, limit,
-                                            partitions)
+                    batch = read_and_encode(engine.service, encoder, start, limit)
                 ahead = None
                 reply(("batch", batch))
                 if batch is not None:
-                    ahead = ((batch.last, limit, partitions),
-                             read_and_encode(engine.service, encoder, partitioner, batch.last,
-                                             limit, partitions))
+                    ahead = ((batch.last, limit),
+                             read_and_encode(engine.service, encoder, batch.last, limit))
             except BrokenPipeError:
                 raise
             except Exception:

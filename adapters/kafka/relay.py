@@ -11,13 +11,14 @@ it flushes the producer and commits the rest. A crash anywhere re-sends whatever
 not yet committed on restart: consumers then see some events twice and deduplicate by
 the `event-id` header (adapters.kafka.idempotent).
 
-Encoding (decode the stored event, look up the ticket number, JSON payload, Avro) costs
-about as much CPU as kafka-python's own send path (~50 us each per event here), and
-Python threads share one interpreter lock; so by default the standalone relay and
-`start_kafka` encode in one helper process (`ProcessEncoding`) that reads and encodes
-batch N+1 while this process sends batch N. The relay also passes each record's
-partition (Kafka's default murmur2 placement, cached per key), which saves the producer
-a third of its per-record work. `InlineEncoding` does everything in the calling thread.
+Sending is cheap (adapters.kafka.producer: librdkafka builds, sends and retries the
+batches in its own C threads and places each record by murmur2 of its key, as Kafka's
+Java client does); reading and encoding (the envelope straight from the stored state:
+RecordEncoder) is most of the CPU. The standalone relay does both in one thread
+(`InlineEncoding`); `start_kafka` (inside the engine process, whose threads share one
+interpreter lock with the relay) reads and encodes in one helper process
+(`ProcessEncoding`: batch N+1 is read and encoded there while this process sends batch
+N), as does the standalone relay with --encoder-process.
 
 Run standalone: `python -m adapters.kafka.relay --db URL --kafka HOST:PORT`. Any number
 may run against one store (say one per engine host): only the holder of the store's leader
@@ -46,8 +47,7 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Notification
-from kafka import KafkaProducer
-from kafka.partitioner.default import murmur2
+from eventsourcing.utils import resolve_topic
 
 from adapters.kafka import (
     CAMPAIGN_TOPIC,
@@ -58,12 +58,14 @@ from adapters.kafka import (
     WORKORDER_TOPIC,
 )
 from adapters.kafka.avro import (
-    encode,
-    envelope,
     schema_header,
+    state_envelope,
     workorder_schema,
 )
-from adapters.kafka.campaign_records import CampaignRecords, is_campaign_event
+from adapters.kafka.campaign_records import CampaignRecords, is_campaign_class
+from adapters.kafka.flat_avro import record_writer
+from adapters.kafka.producer import Delivery, RelayProducer
+from adapters.kafka.stored import NeedsMapper, StoredStates
 from adapters.kafka.topics import ensure_topics
 from adapters.sqldb import SqlDatabase, StoreConfig
 from domain.access.access_log import AccessEntry
@@ -80,28 +82,19 @@ Record = tuple[bytes, bytes, Headers]  # key, value, headers
 # Which topic a record goes to: the relay's own (work orders) or the campaign topic.
 MAIN: str | None = None
 CAMPAIGNS = "campaigns"
-# stream, partition (None: producer picks), key, value, headers
-Outgoing = tuple[str | None, int | None, bytes, bytes, Headers]
+# stream, key, value, headers
+Outgoing = tuple[str | None, bytes, bytes, Headers]
 
 
 class RelayPublishError(RuntimeError):
     """Some record was not acknowledged; the position stays before its batch."""
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> KafkaProducer:
-    """The relay's producer: acks=all, idempotent (per-session dedupe of retries, ordered
-    per partition with up to 5 requests in flight), a short linger to fill batches."""
-    config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap,
-        "acks": "all",
-        "enable_idempotence": True,
-        "linger_ms": 5,
-        "batch_size": 256 * 1024,
-        "max_in_flight_requests_per_connection": 5,
-        "client_id": "rexian-relay",
-    }
-    config.update(overrides)
-    return KafkaProducer(**config)
+def make_producer(bootstrap: str, **overrides: Any) -> RelayProducer:
+    """The relay's producer (adapters.kafka.producer: confluent-kafka): acks=all,
+    idempotent (ordered per partition with up to 5 requests in flight, retries without
+    duplicates), a short linger to fill batches; `overrides` are librdkafka settings."""
+    return RelayProducer(bootstrap, **overrides)
 
 
 # ----- encoding ---------------------------------------------------------------------------
@@ -120,8 +113,11 @@ class TicketNumbers:
         self._cache[originator_id] = ticket_no
 
     def for_event(self, event: Any) -> str | None:
-        oid: UUID = event.originator_id
-        ticket_no = event.__dict__.get("ticket_no")
+        return self.for_state(event.originator_id, event.__dict__)
+
+    def for_state(self, oid: UUID, state: dict[str, Any]) -> str | None:
+        """The ticket number of aggregate `oid`, given one of its events' state."""
+        ticket_no = state.get("ticket_no")
         if isinstance(ticket_no, str) and ticket_no:
             if oid not in self._cache:
                 self.remember(oid, ticket_no)
@@ -137,35 +133,63 @@ class TicketNumbers:
 
 
 UNPUBLISHED = (Credential.Event, AccessEntry.Event)
+# How an event class is published (RecordEncoder._kind).
+_SKIP, _WORKORDER, _CAMPAIGN = 0, 1, 2
 
 
 class RecordEncoder:
     """Turns a notification into the Kafka record the relay sends: (key, value, headers).
 
-    The value is `adapters.kafka.avro.envelope(...)` encoded with fastavro; this is the
-    relay's hot path, so per-aggregate facts (id text, ticket number, key) are cached.
+    The value is the Avro envelope (adapters.kafka.avro.state_envelope) written by
+    adapters.kafka.flat_avro; this is the relay's hot path, so the envelope is built
+    straight from the stored state (adapters.kafka.stored: one JSON parse, no domain event
+    object; the mapper only for what that cannot reproduce), and per-aggregate facts (id
+    text, ticket number, key) and per-topic facts (class, route) are cached.
     """
 
     def __init__(self, app: Application, max_entries: int = 200_000) -> None:
         self.app = app
         self.tickets = TicketNumbers(app)
         self.max_entries = max_entries
-        self._schema = workorder_schema()
+        self._write = record_writer(workorder_schema())
         self._schema_header = (HEADER_SCHEMA, schema_header())
         self.campaigns = CampaignRecords(app, max_entries)
+        self.states = StoredStates(app.mapper)
         # originator id → (id text, ticket number or None, record key)
         self._aggregates: dict[UUID, tuple[str, str | None, bytes]] = {}
+        # event topic → (route, class name, whether the stored state can be used as is)
+        self._kinds: dict[str, tuple[int, str, bool]] = {}
 
-    def _aggregate(self, event: Any) -> tuple[str, str | None, bytes]:
-        oid: UUID = event.originator_id
+    def _aggregate(self, oid: UUID, state: dict[str, Any]) -> tuple[str, str | None, bytes]:
         known = self._aggregates.get(oid)
         if known is None:
             if len(self._aggregates) >= self.max_entries:
                 self._aggregates.clear()
             text = str(oid)
-            ticket_no = self.tickets.for_event(event)
+            ticket_no = self.tickets.for_state(oid, state)
             known = self._aggregates[oid] = (text, ticket_no, (ticket_no or text).encode())
         return known
+
+    def _kind(self, topic: str) -> tuple[int, str, bool]:
+        known = self._kinds.get(topic)
+        if known is None:
+            cls = resolve_topic(topic)
+            route = (_SKIP if issubclass(cls, UNPUBLISHED) else
+                     _CAMPAIGN if is_campaign_class(cls) else _WORKORDER)
+            # Upcast events change their state on the way out of the mapper.
+            direct = getattr(cls, "class_version", 1) == 1
+            known = self._kinds[topic] = (route, cls.__name__, direct)
+        return known
+
+    def _state(self, notification: Notification, direct: bool) -> dict[str, Any]:
+        """The event's state for the envelope: decoded from the stored bytes, or (when
+        that cannot be reproduced exactly) the mapper's event's __dict__."""
+        if direct:
+            try:
+                return self.states.decode(notification.state)
+            except NeedsMapper:
+                pass
+        return self.app.mapper.to_domain_event(notification).__dict__
 
     def record_for(self, notification: Notification) -> Record | None:
         """The record, or None for an event that is not published: staff credentials and
@@ -175,49 +199,30 @@ class RecordEncoder:
 
     def routed(self, notification: Notification) -> tuple[str | None, Record] | None:
         """(stream, record): MAIN for the relay's topic, CAMPAIGNS for the campaign topic."""
-        event = self.app.mapper.to_domain_event(notification)
-        if isinstance(event, UNPUBLISHED):
+        route, event_type, direct = self._kind(notification.topic)
+        if route == _SKIP:
             return None
-        if is_campaign_event(event):
-            return CAMPAIGNS, self.campaigns.record(event, notification.id)
-        return MAIN, self._workorder_record(event, notification)
+        state = self._state(notification, direct)
+        oid: UUID = notification.originator_id  # type: ignore[assignment]
+        if route == _CAMPAIGN:
+            return CAMPAIGNS, self.campaigns.record_of(
+                oid, notification.originator_version, state, event_type, notification.id)
+        return MAIN, self._workorder_record(oid, state, event_type, notification)
 
-    def _workorder_record(self, event: Any, notification: Notification) -> Record:
-        _oid_text, ticket_no, key = self._aggregate(event)
-        record = envelope(event, notification.id, ticket_no)
-        value = encode(self._schema, record)
-        event_id, event_type, position = (record["event_id"], record["event_type"],
-                                          notification.id)
+    def _workorder_record(self, oid: UUID, state: dict[str, Any], event_type: str,
+                          notification: Notification) -> Record:
+        oid_text, ticket_no, key = self._aggregate(oid, state)
+        position = notification.id
+        record = state_envelope(state, event_type, oid_text, notification.originator_version,
+                                state["timestamp"], position, ticket_no)
+        value = self._write(record)
         headers = [
-            (HEADER_EVENT_ID, event_id.encode()),
+            (HEADER_EVENT_ID, record["event_id"].encode()),
             (HEADER_EVENT_TYPE, event_type.encode()),
             (HEADER_POSITION, str(position).encode()),
             self._schema_header,
         ]
         return key, value, headers
-
-
-class KeyPartitioner:
-    """Kafka's default partitioning of keyed records (murmur2 of the key modulo the
-    partition count, as kafka-python and the Java client do), cached per key: a work
-    order's events share a key, so the relay computes each hash once instead of the
-    producer computing it on every send."""
-
-    def __init__(self, max_entries: int = 200_000) -> None:
-        self.max_entries = max_entries
-        self._count = 0
-        self._cache: dict[bytes, int] = {}
-
-    def __call__(self, key: bytes, count: int) -> int | None:
-        if count <= 0:
-            return None  # unknown partition count: let the producer choose
-        if count != self._count or len(self._cache) >= self.max_entries:
-            self._cache.clear()
-            self._count = count
-        partition = self._cache.get(key)
-        if partition is None:
-            partition = self._cache[key] = (murmur2(key) & 0x7FFFFFFF) % count
-        return partition
 
 
 class EncodedBatch:
@@ -229,17 +234,16 @@ class EncodedBatch:
 
 
 class BatchSource(Protocol):
-    def fetch(self, start: int, partitions: int = 0) -> EncodedBatch | None: ...
+    def fetch(self, start: int) -> EncodedBatch | None: ...
 
     def reset(self) -> None: ...
 
     def close(self) -> None: ...
 
 
-def read_and_encode(app: Application, encoder: RecordEncoder, partitioner: KeyPartitioner,
-                    start: int, limit: int, partitions: int) -> EncodedBatch | None:
-    """The batch of up to `limit` events after notification id `start`, encoded, with
-    each record's partition among `partitions` (0: unknown)."""
+def read_and_encode(app: Application, encoder: RecordEncoder, start: int,
+                    limit: int) -> EncodedBatch | None:
+    """The batch of up to `limit` events after notification id `start`, encoded."""
     batch: Sequence[Notification] = app.recorder.select_notifications(
         start=start, limit=limit, inclusive_of_start=False)
     if not batch:
@@ -250,9 +254,7 @@ def read_and_encode(app: Application, encoder: RecordEncoder, partitioner: KeyPa
         found = routed(notification)
         if found is not None:
             stream, (key, value, headers) = found
-            # The campaign topic's partition count may differ: its producer places them.
-            partition = partitioner(key, partitions) if stream is MAIN else None
-            records.append((stream, partition, key, value, headers))
+            records.append((stream, key, value, headers))
     return EncodedBatch(batch[-1].id, records)
 
 
@@ -263,11 +265,9 @@ class InlineEncoding:
         self.app = app
         self.batch_size = batch_size
         self.encoder = RecordEncoder(app)
-        self.partitioner = KeyPartitioner()
 
-    def fetch(self, start: int, partitions: int = 0) -> EncodedBatch | None:
-        return read_and_encode(self.app, self.encoder, self.partitioner, start,
-                               self.batch_size, partitions)
+    def fetch(self, start: int) -> EncodedBatch | None:
+        return read_and_encode(self.app, self.encoder, start, self.batch_size)
 
     def reset(self) -> None:
         pass
@@ -304,7 +304,7 @@ class ProcessEncoding:
         self.batch_size = batch_size
         self._proc: subprocess.Popen[bytes] | None = None
         self.helper_pid = 0
-        self._asked: tuple[int, int] | None = None  # (start, partitions) being worked on
+        self._asked: int | None = None  # the start being worked on
         self._start()
 
     def _start(self) -> None:
@@ -331,31 +331,31 @@ class ProcessEncoding:
             self._kill()
             raise EncoderProcessError(f"encoder helper died ({error!r})") from None
 
-    def _ask(self, start: int, partitions: int) -> None:
+    def _ask(self, start: int) -> None:
         if self._proc is None:
             self._start()
         assert self._proc is not None and self._proc.stdin is not None
         try:
-            pickle.dump((start, self.batch_size, partitions), self._proc.stdin)
+            pickle.dump((start, self.batch_size), self._proc.stdin)
             self._proc.stdin.flush()
         except OSError as error:
             self._kill()
             raise EncoderProcessError(f"encoder helper died ({error!r})") from None
-        self._asked = (start, partitions)
+        self._asked = start
 
-    def fetch(self, start: int, partitions: int = 0) -> EncodedBatch | None:
-        if self._asked is not None and self._asked != (start, partitions):
+    def fetch(self, start: int) -> EncodedBatch | None:
+        if self._asked is not None and self._asked != start:
             self._receive()  # a prefetch for another position: discard it
             self._asked = None
         if self._asked is None:
-            self._ask(start, partitions)
+            self._ask(start)
         kind, body = self._receive()
         self._asked = None
         if kind == "error":
             raise EncoderProcessError(f"encoder helper failed:\n{body}")
         batch: EncodedBatch | None = body
         if batch is not None:
-            self._ask(batch.last, partitions)
+            self._ask(batch.last)
         return batch
 
     def reset(self) -> None:
@@ -420,7 +420,7 @@ class Relay:
         self,
         app: Application,
         db: SqlDatabase,
-        producer: KafkaProducer,
+        producer: RelayProducer,
         *,
         topic: str = WORKORDER_TOPIC,
         campaign_topic: str = CAMPAIGN_TOPIC,
@@ -483,19 +483,17 @@ class Relay:
 
     def _publish(self, stop: threading.Event | None) -> int:
         start = self.position()
-        send = self.producer.send
+        send_batch = self.producer.send_batch
         topics = self.topics
-        partitions = len(self.producer.partitions_for(self.topic) or ())
-        pending: deque[tuple[int, int, list[Any]]] = deque()  # (last, count, futures)
+        pending: deque[tuple[int, Delivery]] = deque()  # (last position, its delivery)
         sent = 0
         while stop is None or not stop.is_set():
-            batch = self.source.fetch(start, partitions)
+            batch = self.source.fetch(start)
             if batch is None:
                 break
-            futures = [send(topics[s], partition=p, key=k, value=v, headers=h)
-                       for s, p, k, v, h in batch.records]
-            pending.append((batch.last, len(futures), futures))
-            sent += len(futures)
+            delivery = send_batch([(topics[s], k, v, h) for s, k, v, h in batch.records])
+            pending.append((batch.last, delivery))
+            sent += delivery.count
             start = batch.last
             # Commit the acknowledged prefix without waiting for the rest.
             self._commit_done(pending, wait=False)
@@ -504,23 +502,23 @@ class Relay:
             self._commit_done(pending, wait=True)
         return sent
 
-    def _commit_done(self, pending: deque[tuple[int, int, list[Any]]], wait: bool) -> None:
+    def _commit_done(self, pending: deque[tuple[int, Delivery]], wait: bool) -> None:
         last, count = 0, 0
         while pending:
-            batch_last, batch_count, futures = pending[0]
-            if not wait and not all(f.is_done for f in futures):
+            batch_last, delivery = pending[0]
+            if not wait and not delivery.is_done:
                 break  # still in flight: commit it on a later call
-            failed = [f for f in futures if not f.succeeded()]
-            if failed:
+            if not delivery.succeeded():
                 if last:
                     self._commit(count, last)
-                error = failed[0].exception if failed[0].is_done else "not acknowledged in time"
+                failed = delivery.count - delivery.acked
+                error = delivery.exception or "not acknowledged in time"
                 raise RelayPublishError(
-                    f"{len(failed)} of {batch_count} records up to position {batch_last} were "
+                    f"{failed} of {delivery.count} records up to position {batch_last} were "
                     f"not acknowledged ({error})")
             pending.popleft()
-            last, count = batch_last, count + batch_count
-            self.published += batch_count
+            last, count = batch_last, count + delivery.count
+            self.published += delivery.count
         if last:  # a batch of unpublished events only (count 0) still moves the position
             self._commit(count, last)
 
@@ -578,8 +576,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--partitions", type=int, default=3,
                         help="Partitions if the topic has to be created")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH)
-    parser.add_argument("--inline-encoding", action="store_true",
-                        help="Encode in this process instead of a helper process")
+    parser.add_argument("--encoder-process", action="store_true",
+                        help="Read and encode in a helper process (one batch ahead)")
+    # Encoding in this process is the default now; the flag is still accepted.
+    parser.add_argument("--inline-encoding", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--verbose", action="store_true", help="Print a line per batch")
     parser.add_argument("--no-leader-lock", action="store_true",
                         help="Relay at once, without taking the store's leader lock")
@@ -614,11 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def term(over: threading.Event) -> None:
         """One leadership term: a producer and encoder of its own, relay until `over`."""
-        producer: KafkaProducer | None = None
+        producer: RelayProducer | None = None
         source: BatchSource | None = None
         try:
             producer = make_producer(args.kafka)
-            source = (InlineEncoding(engine.service, args.batch_size) if args.inline_encoding
+            source = (InlineEncoding(engine.service, args.batch_size)
+                      if not args.encoder_process or args.inline_encoding
                       else ProcessEncoding(store_url(engine.config), args.batch_size))
             relay = Relay(engine.service, engine.db, producer, topic=args.topic,
                           campaign_topic=args.campaign_topic, name=args.name, source=source,

@@ -54,6 +54,7 @@ class KafkaOptions:
     consume_telephony: bool = True
     # Relay only while holding the store's leader lock (one relay among N workers).
     leader_lock: bool = True
+    # librdkafka settings over the relay producer's (adapters/kafka/producer.py DEFAULTS).
     producer_config: dict[str, Any] = field(default_factory=dict)
     consumer_config: dict[str, Any] = field(default_factory=dict)
 
