@@ -361,3 +361,20 @@ def test_records_from_the_stored_state_are_the_mappers_records(engine: Engine) -
         "tags": ["甲", "乙"], "steps": [{"at": at.isoformat(), "who": None, "n": 3,
                                          "deep": [{"ref": str(deep)}]}],
         "day": "2025-10-09", "note": '含"_type_"与\\的文字'}
+
+
+def test_stored_states_the_shortcut_cannot_mirror_go_to_the_mapper(engine: Engine) -> None:
+    from adapters.kafka.stored import NeedsMapper, StoredStates
+
+    states = StoredStates(engine.service.mapper)
+    stamp = b'{"_type_":"datetime_iso","_data_":"2025-10-09T01:00:00+00:00"}'
+    state = states.decode(b'{"timestamp":' + stamp + b',"note":"x"}')
+    assert state == {"timestamp": datetime(2025, 10, 9, 1, tzinfo=UTC), "note": "x"}
+    for odd in (b' {"timestamp":' + stamp + b'}',  # whitespace the transcoder never writes
+                b'{"timestamp":' + stamp + b'} ',
+                b'{"timestamp":' + stamp + b',"class_version":2}',  # upcast on the way out
+                b'{"timestamp":"2025-10-09T01:00:00+00:00"}',  # not a transcoded datetime
+                b'{"timestamp":' + stamp + b',"x":{"_type_":"nope","_data_":"1"}}',
+                b'["timestamp"]'):
+        with pytest.raises(NeedsMapper):
+            states.decode(odd)

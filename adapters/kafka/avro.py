@@ -116,13 +116,15 @@ def state_payload_json(state: dict[str, Any], leave_out: frozenset[str] = frozen
 
 
 _HEX = "0123456789abcdef"
+# The RFC 4122 variant bits (10xx) set on a hex digit.
+_VARIANT = {digit: _HEX[(int(digit, 16) & 3) | 8] for digit in _HEX}
 
 
 def event_id_text(originator_id: str, version: int) -> str:
     """str(event_id(...)) without building UUID objects (the relay's hot path): the
     SHA-1 of namespace + name, with the version (5) and RFC 4122 variant bits set."""
     h = hashlib.sha1(EVENT_NAMESPACE.bytes + f"{originator_id}:{version}".encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_HEX[(int(h[16], 16) & 3) | 8]}{h[17:20]}-{h[20:32]}"
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 def envelope(event: Any, position: int, ticket_no: str | None,

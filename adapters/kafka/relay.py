@@ -199,7 +199,8 @@ class RecordEncoder:
 
     def routed(self, notification: Notification) -> tuple[str | None, Record] | None:
         """(stream, record): MAIN for the relay's topic, CAMPAIGNS for the campaign topic."""
-        route, event_type, direct = self._kind(notification.topic)
+        topic = notification.topic
+        route, event_type, direct = self._kinds.get(topic) or self._kind(topic)
         if route == _SKIP:
             return None
         state = self._state(notification, direct)
@@ -219,7 +220,7 @@ class RecordEncoder:
         headers = [
             (HEADER_EVENT_ID, record["event_id"].encode()),
             (HEADER_EVENT_TYPE, event_type.encode()),
-            (HEADER_POSITION, str(position).encode()),
+            (HEADER_POSITION, b"%d" % position),
             self._schema_header,
         ]
         return key, value, headers

@@ -26,7 +26,9 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
 
 from adapters.kafka.avro import payload_default
 
-_DECODE = JSONDecoder().decode
+# The C scanner json.loads ends in, without its Python frames and whitespace regexes
+# (the transcoder writes no whitespace outside strings; anything else goes to the mapper).
+_SCAN = JSONDecoder().scan_once  # type: ignore[attr-defined]
 _TYPE_KEY = b'"_type_"'
 
 
@@ -54,8 +56,12 @@ class StoredStates:
             data = self._cipher.decrypt(data)
         if self._compressor:
             data = self._compressor.decompress(data)
-        state: dict[str, Any] = _DECODE(data.decode("utf8"))
-        if type(state) is not dict or "class_version" in state:
+        text = data.decode("utf8")
+        try:
+            state, end = _SCAN(text, 0)
+        except StopIteration:
+            raise NeedsMapper("state") from None
+        if end != len(text) or type(state) is not dict or "class_version" in state:
             raise NeedsMapper("state")
         state["timestamp"] = self._timestamp(state.get("timestamp"))
         # Transcoded values are objects with a "_type_" key; inside a JSON string the
