@@ -47,6 +47,7 @@ from adapters.grpc.services import (
     TelephonyService,
     TicketService,
 )
+from adapters.grpc.slots import DEFAULT_SLOTS, CommandSlots
 from domain.commands import CommandSpec
 from domain.errors import InvalidInput, shown
 from domain.values import Actor
@@ -178,14 +179,17 @@ def serve_grpc(
     max_workers: int = 64,
     poll_interval: float = 0.02,
     tls: ServerTls | None = None,
+    command_slots: int = DEFAULT_SLOTS,
 ) -> tuple[GrpcServer, int]:
     """Start every service on `address` (port 0: any free port), over TLS when `tls` is
-    given; returns (server, port)."""
+    given; returns (server, port). At most `command_slots` unary calls of the engine's
+    services run at once (adapters/grpc/slots.py); streams are not limited."""
     auth = Authenticator(engine.access)
     hub = FeedHub(engine, poll_interval=poll_interval)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers,
                                                     thread_name_prefix="rexian-grpc"),
-                         interceptors=(RequestGuard(),), options=SERVER_OPTIONS)
+                         interceptors=(RequestGuard(), CommandSlots(command_slots)),
+                         options=SERVER_OPTIONS)
     service = engine.service  # its commits queue on the service's own lock (SQLite)
     ticket_grpc.add_TicketServiceServicer_to_server(
         TicketService(engine, auth, service=service), server)
