@@ -17,7 +17,8 @@ claims a span wins, in this order):
 3. **身份证 (old 15-digit form)**: 15 digits with a province code whose 7th–12th digits are
    a real date 19YYMMDD (the old form has no check character). Same mask.
 4. **Bank card**: 13–19 digits, written together or in groups of four separated by one
-   space or hyphen, not inside a longer run of digits, passing the Luhn check. Mask
+   space or hyphen, not inside a longer run of letters or digits (``CP2025…`` is a
+   reference), passing the Luhn check. Mask
    ``****1234``. (Any 13–19-digit number passes Luhn one time in ten: an account or
    meter number may be masked too, which errs on the side of the citizen.)
 5. **Phone**: what ``phonenumbers.PhoneNumberMatcher`` finds for region CN at leniency
@@ -52,7 +53,9 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[
                     r"\.[A-Za-z]{2,}(?![A-Za-z0-9-])")
 _ID18 = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 _ID15 = re.compile(r"(?<![0-9A-Za-z])\d{15}(?![0-9A-Za-z])")
-_CARD = re.compile(r"(?<![0-9])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?)(?![0-9])")
+# Not glued to ASCII letters either: "CP20250930658965" is a campaign's reference, not a card.
+_CARD = re.compile(r"(?<![0-9A-Za-z])(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?)"
+                   r"(?![0-9A-Za-z])")
 _PROVINCES = frozenset({11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43,
                         44, 45, 46, 50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82, 83, 91})
 
