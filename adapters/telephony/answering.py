@@ -48,10 +48,6 @@ class Pickup:
     hung_up_by: str | None = None  # set when the call already ended here
     media: MediaHealth | None = None  # the inbound audio's health, for a call ended here
 
-    @property
-    def announced(self) -> bool:
-        return self.hung_up_by == "robot"
-
 
 async def pick_up(robot: CallbackRobot, *, call_id: str, number: str) -> Pickup:
     """Dial ``number`` and hear who answered. Raises what dialling raises (SignallingError,
