@@ -57,10 +57,10 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from adapters.grpc.client import Calls
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2 as dept_pb
 from adapters.grpc.gen.rexian.department.v1 import department_service_pb2_grpc as dept_grpc
 from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as ticket_pb
-from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as ticket_grpc
 
 if TYPE_CHECKING:  # the child processes import this module: they need the stubs only
     from adapters.bootstrap import Engine
@@ -102,6 +102,9 @@ def _wait(predicate: Callable[[], bool], timeout: float) -> bool:
     return bool(predicate())
 
 
+COMMAND_TIMEOUT_S = 60.0  # a dispatch queued this long has failed the benchmark anyway
+
+
 def _channel(address: str) -> grpc.Channel:
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=10)
@@ -114,9 +117,10 @@ class Subscriber:
     def __init__(self, address: str, token: str, after: int) -> None:
         self.channel = _channel(address)
         stub = dept_grpc.DepartmentFeedServiceStub(self.channel)
+        # The clients' authorization metadata (a stream has no deadline, so not Calls()).
         self.call: Any = stub.Subscribe(
             dept_pb.SubscribeRequest(department=DEPT, after_position=after),
-            metadata=(("authorization", f"Bearer {token}"),))
+            metadata=Calls(self.channel, token, COMMAND_TIMEOUT_S).metadata)
         self.received: dict[str, float] = {}
         self.count = 0
         self.first_at: float | None = None
@@ -159,12 +163,10 @@ class Sender:
 
     def __init__(self, address: str, token: str) -> None:
         self.channel = _channel(address)
-        self.stub = ticket_grpc.TicketServiceStub(self.channel)
-        self.metadata = (("authorization", f"Bearer {token}"),)
+        self.calls = Calls(self.channel, token, COMMAND_TIMEOUT_S)
 
     def dispatch(self, no: str) -> None:
-        self.stub.Dispatch(ticket_pb.DispatchRequest(ticket_no=no, dept=DEPT),
-                           metadata=self.metadata)
+        self.calls(self.calls.tickets.Dispatch, ticket_pb.DispatchRequest(ticket_no=no, dept=DEPT))
 
     def closed_loop(self, tickets: list[str], threads: int) -> tuple[float, float]:
         """Dispatch as fast as `threads` clients can; (start, end)."""

