@@ -44,6 +44,12 @@ def test_psycopg_round_trip(postgres: ThrowawayPostgres) -> None:
     assert fsync == ("off",)
 
 
+def test_psycopg_runs_on_its_c_implementation() -> None:
+    """The project's dependencies bring psycopg's C implementation: on its ctypes fallback
+    ("python") a PostgreSQL command cost ~3x the CPU (bench scaleout, 2026-12-07)."""
+    assert psycopg.pq.__impl__ in ("binary", "c"), psycopg.pq.__impl__
+
+
 def test_create_database_gives_isolated_databases(postgres: ThrowawayPostgres) -> None:
     url_a = postgres.create_database(unique("iso_a"))
     url_b = postgres.create_database(unique("iso_b"))
