@@ -18,7 +18,8 @@ the end the bench waits for the follower to reach the log's head and compares th
 model with the log: `skipped` = log positions never applied, `duplicated` = positions
 applied more than once (the read model has no unique key, so a second application shows).
 
-Result: {"rows": [{"workers", "commands_per_s", "p99_ms", "projection_lag_p99_ms",
+Result: {"rows": [{"workers", "commands_per_s", "p99_ms", "p50_ms", "by_command" ({"intake",
+"dispatch"} -> {"p50_ms", "p99_ms"}), "projection_lag_p99_ms",
 "event_to_projection_p99_ms", "skipped", "duplicated", "events", "clients", "errors"}], "load_before", "load_after", "cpus",
 "postgres": "throwaway cluster, fsync off"}. Run from the repository root.
 """
@@ -106,7 +107,8 @@ def drive(address: str, seconds: float, threads: int) -> int:
     grpc.channel_ready_future(channel).result(timeout=30)
     stub = rpc.TicketServiceStub(channel)
     auth = (("authorization", f"Bearer {os.environ[TOKEN_ENV]}"),)
-    latencies: list[list[float]] = [[] for _ in range(threads)]
+    # Per client: (intake seconds, dispatch seconds) of each order.
+    latencies: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
     acked: dict[str, float] = {}  # ticket number -> when its intake's answer arrived
     errors: list[str] = []
     print("driver ready", flush=True)
@@ -133,7 +135,7 @@ def drive(address: str, seconds: float, threads: int) -> int:
             except grpc.RpcError as error:
                 errors.append(f"{error.code()}: {error.details()}"[:200])
                 continue
-            mine += [mid - began, done - mid]
+            mine.append((mid - began, done - mid))
 
     began = time.monotonic()
     pool = [threading.Thread(target=client, args=(i,)) for i in range(threads)]
@@ -142,7 +144,7 @@ def drive(address: str, seconds: float, threads: int) -> int:
     for t in pool:
         t.join()
     elapsed = time.monotonic() - began
-    flat = [x for per in latencies for x in per]
+    flat = [pair for per in latencies for pair in per]
     print("result " + json.dumps({"latencies": flat, "elapsed": elapsed, "errors": errors,
                                   "acked": acked}), flush=True)
     channel.close()
@@ -239,7 +241,9 @@ def one_row(url: str, workers: int, seconds: float, clients: int,
             d.send("go\n")
         outcome = [json.loads(d.line(r"^result ", seconds + 120).removeprefix("result "))
                    for d in drivers]
-        latencies = [x for o in outcome for x in o["latencies"]]
+        pairs = [pair for o in outcome for pair in o["latencies"]]
+        by_command = {"intake": [i for i, _ in pairs], "dispatch": [d for _, d in pairs]}
+        latencies = by_command["intake"] + by_command["dispatch"]
         elapsed = max(o["elapsed"] for o in outcome)
         errors = Counter(e for o in outcome for e in o["errors"])
         acked = {k: v for o in outcome for k, v in o["acked"].items()}
@@ -252,6 +256,10 @@ def one_row(url: str, workers: int, seconds: float, clients: int,
         return {"workers": workers, "clients": clients,
                 "commands_per_s": round(len(latencies) / elapsed, 1),
                 "p99_ms": round(p99(latencies) * 1000, 1),
+                "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else 0.0,
+                "by_command": {name: {"p50_ms": round(statistics.median(xs) * 1000, 1),
+                                      "p99_ms": round(p99(xs) * 1000, 1)}
+                               for name, xs in by_command.items() if xs},
                 "projection_lag_p99_ms": round(p99(after_ack), 1),
                 "event_to_projection_p99_ms": round(p99(lags), 1),
                 "skipped": skipped, "duplicated": duplicated, "events": events,
