@@ -5,12 +5,16 @@ the README and docs/deployment.md, not asserted."""
 from __future__ import annotations
 
 import json
+import os
 
 from tools.bench_scaleout import run
 
 
 def test_small_run_loses_nothing_and_reports_latency_per_command() -> None:
+    kek = os.environ.get("REXIAN_KEK_FILE")
     result = run(["--workers", "2", "--seconds", "2", "--clients", "4"])
+    # The run's key file lives in its temporary directory: the session's key is back.
+    assert os.environ.get("REXIAN_KEK_FILE") == kek
     [row] = result["rows"]
     assert row["workers"] == 2 and row["clients"] == 4
     assert row["errors"] == {}

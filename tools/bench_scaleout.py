@@ -324,10 +324,19 @@ def run(argv: list[str]) -> dict[str, Any]:
         logs = Path(args.logs) if args.logs else Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "REXIAN_KEK_FILE": str(Path(tmp) / "bench.kek"), "PYTHONUNBUFFERED": "1"}
-        os.environ["REXIAN_KEK_FILE"] = env["REXIAN_KEK_FILE"]  # this process's engine too
-        for n in counts:
-            url = pg.create_database(f"scaleout_{n}")
-            rows.append(one_row(url, n, args.seconds, max(args.clients, n), env, logs))
+        # This process's engine uses that key too, for the run only: the file goes with tmp,
+        # and a caller (a test session) keeps its own key afterwards.
+        previous = os.environ.get("REXIAN_KEK_FILE")
+        os.environ["REXIAN_KEK_FILE"] = env["REXIAN_KEK_FILE"]
+        try:
+            for n in counts:
+                url = pg.create_database(f"scaleout_{n}")
+                rows.append(one_row(url, n, args.seconds, max(args.clients, n), env, logs))
+        finally:
+            if previous is None:
+                os.environ.pop("REXIAN_KEK_FILE", None)
+            else:
+                os.environ["REXIAN_KEK_FILE"] = previous
     return {"rows": rows, "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
             "postgres": "throwaway cluster, fsync and synchronous_commit off",
