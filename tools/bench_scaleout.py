@@ -100,13 +100,14 @@ def drive(address: str, seconds: float, threads: int) -> int:
     """`threads` clients on one worker for `seconds`; prints a JSON line of latencies."""
     import grpc
 
+    from adapters.grpc.client import Calls
     from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2 as pb
-    from adapters.grpc.gen.rexian.ticket.v1 import ticket_service_pb2_grpc as rpc
 
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=30)
-    stub = rpc.TicketServiceStub(channel)
-    auth = (("authorization", f"Bearer {os.environ[TOKEN_ENV]}"),)
+    # The clients' stub and token metadata; gRPC errors are counted here, not mapped.
+    calls = Calls(channel, os.environ[TOKEN_ENV], timeout=60.0)
+    stub, auth = calls.tickets, calls.metadata
     # Per client: (intake seconds, dispatch seconds) of each order.
     latencies: list[list[tuple[float, float]]] = [[] for _ in range(threads)]
     acked: dict[str, float] = {}  # ticket number -> when its intake's answer arrived
@@ -208,7 +209,8 @@ def one_row(url: str, workers: int, seconds: float, clients: int,
             env: dict[str, str], logs: Path) -> dict[str, Any]:
     from adapters.bootstrap import build_engine
 
-    engine = build_engine(url)  # schema and the vault's key first, outside the timing
+    # Schema and the vault's key first, outside the timing; the workers get the key by env.
+    engine = build_engine(url, kek_file=env["REXIAN_KEK_FILE"])
     from domain.values import Actor
 
     issued = engine.access.issue(roles=["agent", "dispatcher"], staff_id="bench-driver",
@@ -324,19 +326,9 @@ def run(argv: list[str]) -> dict[str, Any]:
         logs = Path(args.logs) if args.logs else Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "REXIAN_KEK_FILE": str(Path(tmp) / "bench.kek"), "PYTHONUNBUFFERED": "1"}
-        # This process's engine uses that key too, for the run only: the file goes with tmp,
-        # and a caller (a test session) keeps its own key afterwards.
-        previous = os.environ.get("REXIAN_KEK_FILE")
-        os.environ["REXIAN_KEK_FILE"] = env["REXIAN_KEK_FILE"]
-        try:
-            for n in counts:
-                url = pg.create_database(f"scaleout_{n}")
-                rows.append(one_row(url, n, args.seconds, max(args.clients, n), env, logs))
-        finally:
-            if previous is None:
-                os.environ.pop("REXIAN_KEK_FILE", None)
-            else:
-                os.environ["REXIAN_KEK_FILE"] = previous
+        for n in counts:
+            url = pg.create_database(f"scaleout_{n}")
+            rows.append(one_row(url, n, args.seconds, max(args.clients, n), env, logs))
     return {"rows": rows, "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
             "postgres": "throwaway cluster, fsync and synchronous_commit off",
