@@ -154,6 +154,8 @@ class Engine:
 
     def close(self) -> None:
         self.service.close()
+        if isinstance(self.service.numbers, SqlTicketNumbers):
+            self.service.numbers.close()
         self.db.close()
 
 

@@ -8,7 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+)
 from psycopg.sql import SQL
 
 from adapters.sealed_store import LAST_CHAIN, LEDGER, LEDGER_DDL, seal_rows, staged_statements
@@ -19,24 +23,41 @@ from domain.audit import GENESIS
 EVENT_SCHEMA_LOCK_KEY = 0x72657869616E01
 
 
-class SealedPostgresRecorder(PostgresApplicationRecorder):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.sql_create_statements.append(SQL(LEDGER_DDL))  # type: ignore[arg-type]
+class SchemaGuard:
+    """A recorder whose DDL runs under the schema advisory lock: processes starting
+    together otherwise fail in the library's `CREATE OR REPLACE FUNCTION` ("tuple
+    concurrently updated") or its `CREATE TABLE IF NOT EXISTS` (duplicate pg_type key:
+    the snapshots table). The lock is held by a session of its own while the library runs
+    its transactions on other pooled connections (the pool has several)."""
+
+    datastore: Any
 
     def create_table(self) -> None:
-        """The library's DDL under the schema advisory lock: processes starting together
-        otherwise fail in its `CREATE OR REPLACE FUNCTION` ("tuple concurrently updated").
-        The lock is held by a session of its own while the library runs its
-        transactions on other pooled connections (the pool has several)."""
         with self.datastore.get_connection() as conn:
             autocommit, conn.autocommit = conn.autocommit, True
             conn.execute("SELECT pg_advisory_lock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
             try:
-                super().create_table()
+                super().create_table()  # type: ignore[misc]
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (EVENT_SCHEMA_LOCK_KEY,))
                 conn.autocommit = autocommit
+
+
+class GuardedAggregateRecorder(SchemaGuard, PostgresAggregateRecorder):
+    """The snapshot store's recorder."""
+
+
+class GuardedPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory with every table it creates guarded (the
+    application recorder is SealedPostgresRecorder, named by APPLICATION_RECORDER_TOPIC)."""
+
+    aggregate_recorder_class = GuardedAggregateRecorder
+
+
+class SealedPostgresRecorder(SchemaGuard, PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sql_create_statements.append(SQL(LEDGER_DDL))  # type: ignore[arg-type]
 
     # The cursor asking for the ledger's last chain hash, per writing thread (see below).
     _chain_query = threading.local()

@@ -70,7 +70,7 @@ class StoreConfig:
                     "SQLITE_LOCK_TIMEOUT": "30", **cache}
         return {**cache,
                 "APPLICATION_RECORDER_TOPIC": "adapters.sealed_postgres:SealedPostgresRecorder",
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": "adapters.sealed_postgres:GuardedPostgresFactory",
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

@@ -265,17 +265,17 @@ class WorkOrderService(Application):
                 PersonalData(name=name, phone=phone, extra=found.values))
             seq, number_write = self.numbers.reserve(day, after=seq)
             ticket_no = f"{day:%Y%m%d}{seq:04d}"
-            order = WorkOrder.register(
-                ticket_no=ticket_no, channel=channel, category=category, urgency=urgency,
-                region=region, content=content, citizen_id=citizen_id, personal=token,
-                actor=actor, at=at, dispatch_due_at=dispatch_due,
-            )
-            try:
+            try:  # from here on the number is given back or used up, whatever happens
+                order = WorkOrder.register(
+                    ticket_no=ticket_no, channel=channel, category=category, urgency=urgency,
+                    region=region, content=content, citizen_id=citizen_id, personal=token,
+                    actor=actor, at=at, dispatch_due_at=dispatch_due,
+                )
                 self._commit(order, staged=[w for w in (number_write, key_write) if w])
             except IntegrityError:
                 # Another writer took this number (or first sealed this caller): try the
                 # next number, with the key that won.
-                self.numbers.release(number_write, taken=self._stored(order.id))
+                self.numbers.release(number_write, taken=self._stored(order_id(ticket_no)))
                 continue
             except BaseException:
                 self.numbers.release(number_write, taken=False)

@@ -90,8 +90,10 @@ def worker(argv: list[str]) -> int:
 
         with ThreadPoolExecutor(threads) as pool:
             made = list(pool.map(one, range(count)))
+        collisions = engine.service.numbers.collisions
         engine.close()
         print("result " + json.dumps(made), flush=True)
+        print(f"collisions {collisions}", flush=True)
         print("exit 0 intake", flush=True)
         return 0
     if mode == "tick":
@@ -188,10 +190,14 @@ def test_four_writers_unique_gap_free_numbers_and_follower_applies_each_once(
         try:
             go(procs, tmp_path / "go")
             made = [n for found in results(procs, "intake") for n in found]
+            collisions = [int(x.split()[1]) for p in procs for x in p.lines
+                          if x.startswith("collisions ")]
         finally:
             for p in procs:
                 p.kill()
         total = WORKERS * per_worker
+        # Workers take turns at the day's numbers: none hands out a number another stored.
+        assert collisions == [0] * WORKERS
         assert len(made) == len(set(made)) == total
         assert sorted(made) == [f"20251009{n:04d}" for n in range(1, total + 1)]  # no gap
         # The follower process alone brings the ticket list up to date, woken by NOTIFY

@@ -316,7 +316,13 @@ def run(argv: list[str]) -> dict[str, Any]:
     parser.add_argument("--logs", default=None,
                         help="Keep the processes' output in this directory")
     args = parser.parse_args(argv)
-    counts = [int(x) for x in args.workers.split(",") if x.strip()]
+    try:
+        counts = [int(x) for x in args.workers.split(",") if x.strip()]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        parser.error(f"--workers 须为逗号分隔的正整数 / must be positive whole numbers, "
+                     f"comma-separated: {args.workers!r}")
     from tests.support.postgres import ThrowawayPostgres
 
     load_before = os.getloadavg()
@@ -326,8 +332,8 @@ def run(argv: list[str]) -> dict[str, Any]:
         logs = Path(args.logs) if args.logs else Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "REXIAN_KEK_FILE": str(Path(tmp) / "bench.kek"), "PYTHONUNBUFFERED": "1"}
-        for n in counts:
-            url = pg.create_database(f"scaleout_{n}")
+        for i, n in enumerate(counts):  # a count may repeat (A/B runs): a database per row
+            url = pg.create_database(f"scaleout_{i}_{n}")
             rows.append(one_row(url, n, args.seconds, max(args.clients, n), env, logs))
     return {"rows": rows, "load_before": [round(x, 2) for x in load_before],
             "load_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count(),
