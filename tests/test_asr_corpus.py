@@ -32,6 +32,7 @@ from adapters.asr.intent import (
     classify_answer,
     classify_scored,
     is_dangerous_error,
+    needs_audio_scores,
 )
 from adapters.asr.normalize import collapse_repetitions, normalize_transcript
 from adapters.asr.phrasings import CORPUS_INTENTS, load_phrasings, phrasings
@@ -242,3 +243,32 @@ def test_dissatisfied_is_never_the_default_for_nonsense() -> None:
     for text in ("今天天气", "嗯", ""):
         assert classify_scored(_said(text)).intent != DISSATISFIED or read_cues(
             normalize_transcript(text)).negative, text
+
+
+def test_answers_decided_by_their_transcript_are_not_scored_and_decide_alike() -> None:
+    """classify_answer skips the audio scoring (half of its cost) for a transcript with a
+    negation or a request for a person: classify_scored decides those before it reads any
+    score, whatever the scores say (checked on every recorded transcript of the corpus)."""
+    with TRANSCRIPTS_PATH.open(encoding="utf-8", newline="") as handle:
+        heard = [row["transcript"] for row in csv.DictReader(handle)]
+    loud = {"满意": -0.1, "非常满意": -0.2, "基本满意": -0.3, "不满意": -30.0, "转人工": -30.0}
+    skipped = [text for text in heard if not needs_audio_scores(text)]
+    assert len(skipped) >= 0.1 * len(heard)  # 83 of 510: the saving is real on this corpus
+    for text in skipped:
+        with_scores = Transcription(text, 1.0, 1.0, 0.5, no_speech_prob=0.01, scores=loud)
+        assert classify_scored(with_scores).intent == classify_scored(_said(text)).intent, text
+        assert classify_scored(_said(text)).intent in (DISSATISFIED, TRANSFER), text
+    assert needs_audio_scores("满意") and needs_audio_scores("")
+
+
+def test_the_recognizer_scores_only_when_asked_to(recognizer: WhisperRecognizer) -> None:
+    clip = next(c for c in CLIPS if c["intent"] == DISSATISFIED and c["kind"] == "speech"
+                and c["split"] == "train")
+    pcm = decode_clip(CORPUS / clip["file"]).astype(np.float32) / 32768.0
+    scored = recognizer.transcribe(pcm, candidates=("满意", "不满意"))
+    unscored = recognizer.transcribe(pcm, candidates=("满意", "不满意"),
+                                     score_if=lambda text: False)
+    assert scored.scores and scored.decoder_calls > 0
+    assert unscored.text == scored.text
+    assert unscored.scores == {} and unscored.decoder_calls == 0
+    assert unscored.no_speech_prob is None

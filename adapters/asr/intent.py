@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -305,19 +305,27 @@ def classify_answer(
     sample_rate: int = 16000,
 ) -> tuple[IntentResult, Transcription]:
     """Transcribe ``audio`` with candidate scoring and classify it."""
-    transcription = _transcribe_scored(recognizer, audio, ANSWER_CANDIDATES, sample_rate)
+    transcription = _transcribe_scored(recognizer, audio, ANSWER_CANDIDATES, sample_rate,
+                                       score_if=needs_audio_scores)
     return classify_scored(transcription), transcription
+
+
+def needs_audio_scores(transcript: str) -> bool:
+    """False when classify_scored decides on the transcript before any audio score is read
+    (a negation or a request for a person in it): the answer's scoring is then skipped."""
+    return _cue_intent(read_cues(normalize_transcript(transcript))) is None
 
 
 def _transcribe_scored(recognizer: WhisperRecognizer,
                        audio: np.ndarray | str | os.PathLike[str],
-                       candidates: Mapping[str, str], sample_rate: int) -> Transcription:
+                       candidates: Mapping[str, str], sample_rate: int,
+                       score_if: Callable[[str], bool] | None = None) -> Transcription:
     """Transcription with ``candidates`` scored, or without scores if scoring is unavailable."""
     from adapters.asr.whisper import ScoringUnavailableError
 
     try:
         return recognizer.transcribe(audio, sample_rate=sample_rate,
-                                     candidates=tuple(candidates))
+                                     candidates=tuple(candidates), score_if=score_if)
     except ScoringUnavailableError:
         return recognizer.transcribe(audio, sample_rate=sample_rate)
 

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 import wave
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -487,8 +487,11 @@ class WhisperRecognizer:
         *,
         sample_rate: int = SAMPLE_RATE,
         candidates: Sequence[str] = (),
+        score_if: Callable[[str], bool] | None = None,
     ) -> Transcription:
-        """Transcribe one utterance; with ``candidates``, also score each against the audio.
+        """Transcribe one utterance; with ``candidates``, also score each against the audio,
+        unless ``score_if`` says of the transcript that its scores would not be used (the
+        scoring costs about as much as the transcription).
 
         Raises AudioError for malformed audio, ScoringUnavailableError if candidates were
         asked for but the decoder cannot be reached.
@@ -517,16 +520,16 @@ class WhisperRecognizer:
             segments = self._model.transcribe(padded, audio_ctx=audio_ctx,
                                               max_tokens=max_tokens)
             t1 = time.perf_counter()
+            # A multi-byte character split across tokens decodes to U+FFFD: drop the debris.
+            text = "".join(seg.text for seg in segments).replace("\ufffd", "").strip()
             no_speech: float | None = None
             scores: dict[str, float] = {}
             counts: dict[str, int] = {}
             gaps: dict[str, float] = {}
             calls = 0
-            if scorer is not None:
+            if scorer is not None and (score_if is None or score_if(text)):
                 no_speech, scores, counts, gaps, calls = scorer.score(candidates)
             t2 = time.perf_counter()
-        # A multi-byte character split across tokens decodes to U+FFFD: drop the debris.
-        text = "".join(seg.text for seg in segments).replace("\ufffd", "").strip()
         return Transcription(
             text=text,
             audio_seconds=pcm.size / SAMPLE_RATE,
