@@ -27,6 +27,7 @@ still leave a gap, as on SQLite).
 from __future__ import annotations
 
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -159,6 +160,12 @@ class SqlTicketNumbers:
         # other days (this day's wait in _await_turn until the lock is let go).
         try:
             self._unlock(write.day, holes)
+        except Exception:  # noqa: BLE001 - the intake has committed: it must not fail now
+            # Ending the session lets go of the lock all the same (holes not written stay
+            # gaps); the next turn opens a new session.
+            assert self._turns_db is not None
+            with suppress(Exception):
+                self._turns_db.close()
         finally:
             with self._lock:
                 self._ending.discard(write.day)

@@ -140,3 +140,24 @@ def test_a_writer_that_goes_away_mid_turn_lets_the_others_go_on(
         commit(dbs[1], used)
     finally:
         b.close()
+
+
+def test_a_lost_lock_session_fails_no_committed_intake(dbs: list[SqlDatabase]) -> None:
+    """The turn's session dies (a network cut, a restarted pooler): the intake that ends
+    the turn has committed, so letting go must not raise; the dead session has let go of
+    the lock, and the next turn opens a new one."""
+    a, b = SqlTicketNumbers(dbs[0]), SqlTicketNumbers(dbs[1])
+    try:
+        _, used = a.reserve(DAY)
+        assert a._turns_db is not None
+        pid = a._turns_db._conn.info.backend_pid
+        with dbs[1].transaction() as cur:
+            cur.execute("SELECT pg_terminate_backend(?)", (pid,))
+        commit(dbs[0], used)  # no error: the order is stored under number 1
+        number, used_b = b.reserve(DAY)
+        assert number == 2
+        commit(dbs[1], used_b)
+        assert a.reserve(DAY)[0] == 3  # a new session for a's next turn
+    finally:
+        a.close()
+        b.close()

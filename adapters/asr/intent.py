@@ -215,6 +215,7 @@ def classify_scored(
                       "above the noise floor")
     # 1. Negative evidence wins over everything positive. (Real silence never gets here: the
     # recognizer's energy gate skips it, so no hallucinated "不满意" from an empty line.)
+    # Decided before any score is read: needs_audio_scores lets classify_answer skip them.
     if cues.negative:
         return result(DISSATISFIED, f"transcript “{text}” is negative (“{cues.negative}”)")
     if cues.handoff:
