@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 from tools.bench_scaleout import run
 
@@ -27,3 +29,12 @@ def test_small_run_loses_nothing_and_reports_latency_per_command() -> None:
         assert 0 < latency["p50_ms"] <= latency["p99_ms"]
     assert result["postgres"].startswith("throwaway cluster")
     json.dumps(result)
+
+
+def test_bad_worker_counts_are_refused_in_both_languages() -> None:
+    for bad in ("0", "x", "2,-1", ","):
+        done = subprocess.run([sys.executable, "-m", "tools.bench", "scaleout", "--workers", bad],
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (bad, done.stderr)
+        assert "正整数" in done.stderr and "positive whole numbers" in done.stderr, bad
+        assert "Traceback" not in done.stderr
