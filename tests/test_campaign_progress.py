@@ -309,6 +309,24 @@ def test_watch_campaign_streams_each_change(served: Any, clock: SimClock,
     assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_the_remote_watch_ends_when_its_watcher_goes(served: Any, clock: SimClock,
+                                                     tmp_path: Path) -> None:
+    """`campaign status --grpc` on a terminal: Ctrl-C raises the flag that `stop` reads,
+    and the stream, which would wait for the next change, is cancelled without an error."""
+    from adapters.grpc.campaign_client import RemoteCampaignDesk
+    from adapters.grpc.client import Calls
+
+    _, ref = called(served.engine, tmp_path)
+    desk = RemoteCampaignDesk(served.channel, Calls(served.channel, DISPATCHER_TOKEN, 10))
+    gone: list[bool] = []
+    updates = desk.watch(ref, stop=lambda seconds: bool(gone) or time.sleep(seconds) or False)
+    assert next(updates)["state"] == "进行中"
+    began = time.monotonic()
+    gone.append(True)  # nothing changes any more: only the flag can end the stream
+    assert list(updates) == []
+    assert time.monotonic() - began < 5
+
+
 def test_a_cancelled_watch_frees_the_server(served: Any, clock: SimClock,
                                            tmp_path: Path) -> None:
     _, ref = called(served.engine, tmp_path)

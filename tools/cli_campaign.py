@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -177,22 +179,36 @@ def _command(spec: CommandSpec) -> Callable[..., None]:
 
 
 def _live(campaigns: Any, ref: str, actor: Actor, interval: float) -> None:
-    """Redraw the progress at each change until the campaign is closed or Ctrl-C."""
+    """Redraw the progress at each change until the campaign is closed or Ctrl-C.
+
+    Ctrl-C only raises a flag that the pause between two looks reads: a KeyboardInterrupt
+    raised wherever the main thread happened to be (half-way into the live display, inside
+    a database read) once left the process hanging instead of exiting."""
     from rich.live import Live
 
     from tools.cli_campaign_view import status_panel
     from tools.cli_render import console
 
-    updates = campaigns.watch(ref, actor=actor, interval=interval)
-    first = next(updates)  # an unknown campaign is refused here, before drawing anything
+    interrupted: list[int] = []
+
+    def pause(seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while not interrupted and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        return bool(interrupted)
+
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
     try:
-        with Live(status_panel(first), console=console(), auto_refresh=False) as live:
-            for status in updates:
-                live.update(status_panel(status), refresh=True)
-    except KeyboardInterrupt:
-        pass
+        updates = campaigns.watch(ref, actor=actor, interval=interval, stop=pause)
+        first = next(updates)  # an unknown campaign is refused here, before drawing anything
+        try:
+            with Live(status_panel(first), console=console(), auto_refresh=False) as live:
+                for status in updates:
+                    live.update(status_panel(status), refresh=True)
+        finally:
+            updates.close()
     finally:
-        updates.close()
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run(engine: Engine, spec: CommandSpec, ref: str | None, actor: Actor,
