@@ -504,10 +504,9 @@ class WorkOrderService(Application):
             except KeyError:
                 pass
             else:
-                if isinstance(cached, WorkOrder):
-                    order, steps = self._due_steps(ticket_no, deepcopy(cached))
-                    if steps:
-                        return order, steps
+                order, steps = self._due_steps(ticket_no, deepcopy(cached))
+                if steps:
+                    return order, steps
         return self._due_steps(ticket_no)
 
     def _due_steps(self, ticket_no: str, order: WorkOrder | None = None
