@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from copy import deepcopy
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
 
@@ -472,8 +471,7 @@ class WorkOrderService(Application):
         """`escalate_due` for many orders (a tick), their saves sharing transactions
         (GroupCommit.commit_all); an order another engine escalated meanwhile is retried
         alone. Returns the steps taken per order that had any."""
-        decided = [(order, steps) for order, steps in map(self._batch_due_steps, ticket_nos)
-                   if steps]
+        decided = [(order, steps) for order, steps in map(self._due_steps, ticket_nos) if steps]
         events = [self._collected([order]) for order, _ in decided]
         taken: dict[str, list[str]] = {}
         failure: BaseException | None = None
@@ -491,29 +489,9 @@ class WorkOrderService(Application):
             raise failure  # after the committed ones were followed up
         return taken
 
-    def _batch_due_steps(self, ticket_no: str) -> tuple[WorkOrder, list[str]]:
-        """`_due_steps` on a copy of the cached order, without asking the store for newer
-        events (a tick's orders are due by the index: one query each was ~10 % of a tick).
-        A cache behind another process's save decides on an old version, and the batch's
-        save of it conflicts and is retried from the store (escalate_all_due); a cached
-        order with nothing due is looked up in the store, which may know better."""
-        cache = self.repository.cache
-        if cache is not None:
-            try:
-                cached = cache.get(order_id(ticket_no))
-            except KeyError:
-                pass
-            else:
-                order, steps = self._due_steps(ticket_no, deepcopy(cached))
-                if steps:
-                    return order, steps
-        return self._due_steps(ticket_no)
-
-    def _due_steps(self, ticket_no: str, order: WorkOrder | None = None
-                   ) -> tuple[WorkOrder, list[str]]:
-        """The order (loaded, unless given) with its due ladder steps taken (not saved),
-        and those steps."""
-        order = self.load(ticket_no) if order is None else order
+    def _due_steps(self, ticket_no: str) -> tuple[WorkOrder, list[str]]:
+        """The order with its due ladder steps taken (not saved), and those steps."""
+        order = self.load(ticket_no)
         at = self.now()
         steps = order.due_ladder_steps(at)
         if not steps or order.department is None or order.due_at is None:

@@ -124,8 +124,8 @@ def test_a_tick_batch_retries_alone_an_order_another_engine_escalated(
         decide = ours.service._due_steps
         races: list[str] = []
 
-        def racing(ticket: str, *cached: Any) -> Any:
-            decided = decide(ticket, *cached)
+        def racing(ticket: str) -> Any:
+            decided = decide(ticket)
             if ticket == raced and not races:  # once: the retry must find the steps taken
                 races.append(ticket)
                 assert other.service.escalate_due(ticket)  # commits first
@@ -138,49 +138,6 @@ def test_a_tick_batch_retries_alone_an_order_another_engine_escalated(
         for ticket in tickets:
             kinds = [e["type"] for e in ours.service.history(ticket)["events"]]
             assert kinds.count("Escalated") == 4, (ticket, kinds)
-        assert ours.verify().ok
-    finally:
-        ours.close()
-        other.close()
-
-
-def test_a_tick_batch_decides_on_cached_orders_and_a_stale_cache_costs_no_step(
-        tmp_path: Path, clock: SimClock) -> None:
-    """A tick's batch decides on the cached orders without asking the store: an order
-    another engine stepped since conflicts and is retried from the store (not stepped
-    twice); one another engine dispatched since (our cache: nothing due) is looked up in
-    the store and stepped (not skipped)."""
-    db = str(tmp_path / "stale.db")
-    ours, other = build_engine(db, clock=clock), build_engine(db, clock=clock)
-    try:
-        clock.set("2025-09-30T09:00:00")
-        stepped, dispatched_elsewhere = (_intake(ours, f"1380000000{i}") for i in range(2))
-        ours.service.dispatch(stepped, dept="区城管局", assist=[], actor=DISPATCHER)
-        other.service.dispatch(dispatched_elsewhere, dept="区城管局", assist=[],
-                               actor=DISPATCHER)
-        clock.advance(days=40)
-        assert other.service.escalate_due(stepped)  # our cache of it is now behind
-        queries = 0
-        select = ours.service.recorder.select_events
-
-        def counted(*args: Any, **kwargs: Any) -> Any:
-            nonlocal queries
-            queries += 1
-            return select(*args, **kwargs)
-
-        ours.service.recorder.select_events = counted  # type: ignore[method-assign]
-        taken = ours.service.escalate_all_due([stepped, dispatched_elsewhere])
-        assert taken == {dispatched_elsewhere: ["warning", "level1", "level2", "level3"]}
-        assert queries >= 2  # the two fall-backs to the store
-        for ticket in (stepped, dispatched_elsewhere):
-            kinds = [e["type"] for e in ours.service.history(ticket)["events"]]
-            assert kinds.count("Escalated") == 4, (ticket, kinds)
-        fresh = _intake(ours, "13800000009")
-        ours.service.dispatch(fresh, dept="区城管局", assist=[], actor=DISPATCHER)
-        clock.advance(days=40)
-        queries = 0
-        assert list(ours.service.escalate_all_due([fresh])) == [fresh]
-        assert queries == 0  # decided on the cache, committed without a read of the store
         assert ours.verify().ok
     finally:
         ours.close()
