@@ -569,7 +569,12 @@ def test_relay_runs_on_one_leader_and_a_standby_takes_over_when_it_is_killed(
         leader = first_with(relays, r"^relay leader pid=", 60)
         standbys = [p for p in relays if p is not leader]
         for p in standbys:
-            p.wait_for_line(r"^relay standby ", timeout=60)
+            # first_with's polling may already have read (and passed over) this line.
+            deadline = time.monotonic() + 60
+            while not any(line.startswith("relay standby ")
+                          for line in p.output().splitlines()):
+                assert time.monotonic() < deadline, p.output()
+                time.sleep(0.05)
         writer.start()
         leader.wait_for_line(r"^relay published \d+ events position=\d+", timeout=30)
         time.sleep(1.0)
